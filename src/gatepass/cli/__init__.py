@@ -1,0 +1,1 @@
+"""The ``gatepass`` management command (click). Nothing else imports this package."""

@@ -1,0 +1,1 @@
+"""Config layers in Komodo's TOML format: finding files, validating them, caching the parse."""

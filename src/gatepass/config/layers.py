@@ -1,0 +1,125 @@
+"""Finding the config layers, loading them with provenance, and reusing a fresh parse from the cache.
+
+Layers, lowest precedence first (DESIGN.md): global ``/etc/gatepass/global.toml``
+(``GATEPASS_GLOBAL_CONFIG``); host ``/etc/gatepass/host.toml`` then ``host.d/*.toml`` in name
+order (``GATEPASS_HOST_CONFIG`` names the host file; its drop-in directory is always the file's
+name with ``.toml`` replaced by ``.d``); user ``$XDG_CONFIG_HOME/gatepass/config.toml``
+(``GATEPASS_USER_CONFIG``). ``GATEPASS_CONFIG=a.toml:b.toml`` replaces all three with exactly
+those files, listed lowest precedence first (the last one wins), shown as layer ``config``.
+
+A missing file is not an error. A file that cannot be read or parsed is reported and skipped:
+the other layers still answer, so a typo in one host.d file cannot lock a fleet out.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from gatepass.config import cache
+from gatepass.errors import ConfigError
+from gatepass.model import LAYER_RANK, Account
+
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
+
+
+class Config:
+    """All accounts of all file layers, in precedence order, plus what went wrong loading them."""
+
+    def __init__(self, accounts: list[Account], errors: list[str], store: dict[str, object],
+                 files: list[tuple[str, str, bool]]) -> None:
+        self.accounts = accounts
+        self.errors = errors          # one line each: file, line, key and what to do; never a value
+        self.store = store            # merged [store] settings, higher layers win
+        self.files = files            # (layer, path, exists) for every place looked at
+
+
+def _home(env: dict[str, str] | os._Environ[str]) -> str:
+    return env.get("HOME") or os.path.expanduser("~")
+
+
+def layer_files(env) -> list[tuple[str, int, str]]:  # type: ignore[no-untyped-def]
+    """(layer, rank, path) of every file gatepass reads, lowest precedence first."""
+    override = env.get("GATEPASS_CONFIG")
+    if override is not None:
+        paths = [p for p in override.split(os.pathsep) if p]
+        return [("config", rank, path) for rank, path in enumerate(paths)]
+    host = env.get("GATEPASS_HOST_CONFIG") or "/etc/gatepass/host.toml"
+    dropins = (host[:-5] if host.endswith(".toml") else host) + ".d"
+    try:
+        names = sorted(n for n in os.listdir(dropins) if n.endswith(".toml") and not n.startswith("."))
+    except OSError:
+        names = []
+    xdg = env.get("XDG_CONFIG_HOME") or os.path.join(_home(env), ".config")
+    user = env.get("GATEPASS_USER_CONFIG") or os.path.join(xdg, "gatepass", "config.toml")
+    files = [("global", LAYER_RANK["global"], env.get("GATEPASS_GLOBAL_CONFIG") or "/etc/gatepass/global.toml"),
+             ("host", LAYER_RANK["host"], host)]
+    files += [("host", LAYER_RANK["host"], os.path.join(dropins, name)) for name in names]
+    files.append(("user", LAYER_RANK["user"], user))
+    return files
+
+
+def _stat(path: str) -> tuple[int, ...] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid, st.st_dev)
+
+
+def load_config(env) -> Config:  # type: ignore[no-untyped-def]
+    """Load every layer, from the parsed-config cache when no file changed since it was written."""
+    files = layer_files(env)
+    key = [(layer, path, _stat(path)) for layer, _, path in files]
+    cache_path = cache.path_for([path for _, _, path in files], env)
+    hit = cache.read(cache_path, key)
+    if hit is not None:
+        accounts, errors, store = hit
+        return Config([Account.from_tuple(a) for a in accounts], errors, store,
+                      [(layer, path, st is not None) for layer, path, st in key])
+    config = parse_files(files, key)
+    cache.write(cache_path, key, ([a.to_tuple() for a in config.accounts], config.errors, config.store))
+    return config
+
+
+def parse_files(files: list[tuple[str, int, str]], key: list) -> Config:  # type: ignore[type-arg]
+    """Parse and validate every existing file; errors are collected, never raised."""
+    accounts: list[Account] = []
+    errors: list[str] = []
+    store: dict[str, object] = {}
+    order = [0]
+    for (layer, rank, path), (_, _, st) in zip(files, key):
+        if st is None:
+            continue
+        try:
+            parsed = _parse_one(path, st, layer, rank, order)
+        except ConfigError as exc:
+            errors.append(str(exc))
+            continue
+        errors.extend(str(e) for e in parsed.errors)
+        store.update(parsed.store)
+        accounts.extend(parsed.accounts)
+    return Config(accounts, errors, store, [(layer, path, st is not None) for layer, path, st in key])
+
+
+def _parse_one(path: str, st: tuple[int, ...], layer: str, rank: int, order: list[int]):  # type: ignore[no-untyped-def]
+    from gatepass.config.lines import LineMap
+    from gatepass.config.schema import validate
+    from gatepass.config.toml import parse_toml
+
+    mode = st[3]
+    if not stat.S_ISREG(mode):
+        raise ConfigError("is not a regular file; point the layer at a TOML file", path=path)
+    if st[1] > MAX_CONFIG_BYTES:
+        raise ConfigError(f"is larger than {MAX_CONFIG_BYTES // 2**20} MiB; split it", path=path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot be read ({exc.strerror}); check its owner and mode", path=path) from None
+    tree, text = parse_toml(data, path)
+    parsed = validate(tree, path, LineMap(text), layer, rank, order)
+    if parsed.inline_tokens and mode & stat.S_IROTH:
+        tight = stat.S_IMODE(mode) & 0o770
+        raise ConfigError(f"holds tokens and other users can read it; run: chmod {tight:o} {path}", path=path)
+    return parsed

@@ -1,0 +1,204 @@
+"""Validation of a parsed TOML tree in Komodo's format into Accounts, with errors that name file, line and key.
+
+Read: ``[[git_provider]]`` and ``[[docker_registry]]`` (aliases ``[[image_registry]]``,
+``[[docker_registries]]``), and gatepass's own ``[store]`` table. Every other top-level key of a
+Komodo core or periphery config is ignored. Known tables are strict: an unknown key, a wrong
+type or a duplicate (domain, username) in one file is an error. Messages never quote a value:
+a value may be a token.
+"""
+
+from __future__ import annotations
+
+from gatepass.errors import ConfigError
+from gatepass.hosts import DOCKER_HUB, DOCKER_HUB_ALIASES, parse_authority
+from gatepass.model import Account
+
+GIT_TABLES = ("git_provider",)
+DOCKER_TABLES = ("docker_registry", "image_registry", "docker_registries")
+PROVIDER_KEYS = {"git": frozenset({"domain", "https", "accounts", "organizations"}),
+                 "docker": frozenset({"domain", "accounts", "organizations"})}
+ACCOUNT_KEYS = frozenset({"username", "token", "token_file", "token_env", "token_command", "ttl",
+                          "organizations"})
+SECRET_KEYS = ("token", "token_file", "token_env", "token_command")
+STORE_KEYS = {"backend": str, "passphrase_file": str, "passphrase_env": str, "timeout": (int, float)}
+SEALED_PREFIX = "gatepass:sealed:v1:"
+_TYPE_NAMES = {str: "a string", bool: "true or false", list: "an array", int: "an integer",
+               dict: "a table", (int, float): "a number"}
+
+
+class Parsed:
+    """What one file contributed: accounts, errors, ``[store]`` settings, whether it holds inline tokens."""
+
+    def __init__(self) -> None:
+        self.accounts: list[Account] = []
+        self.errors: list[ConfigError] = []
+        self.store: dict[str, object] = {}
+        self.inline_tokens = False
+
+
+class _Where:
+    """Builds ConfigErrors for one table of one file."""
+
+    def __init__(self, path: str, lines, table: str, index: int) -> None:  # type: ignore[no-untyped-def]
+        self.path, self.lines, self.table, self.index = path, lines, table, index
+
+    def error(self, message: str, key: str, *, at: str | None = None, occurrence: int = 0) -> ConfigError:
+        line = self.lines.key(self.table, self.index, at, occurrence) if at else self.lines.table(self.table, self.index)
+        return ConfigError(message, path=self.path, line=line or None, key=f"{self.table}[{self.index}].{key}".rstrip("."))
+
+
+def _typed(value: object, expected: type | tuple[type, ...], where: _Where, key: str, at: str) -> None:
+    ok = isinstance(value, expected) and not (expected in (int, (int, float)) and isinstance(value, bool))
+    if not ok:
+        raise where.error(f"must be {_TYPE_NAMES[expected]}", key, at=at)  # type: ignore[index]
+
+
+def _organizations(value: object, where: _Where, key: str) -> tuple[str, ...]:
+    _typed(value, list, where, key, "organizations")
+    for item in value:  # type: ignore[attr-defined]
+        if not isinstance(item, str) or not item:
+            raise where.error("must be an array of non-empty strings", key, at="organizations")
+    return tuple(item.lower() for item in value)  # type: ignore[attr-defined]
+
+
+def _domain(kind: str, value: object, where: _Where) -> tuple[str, int | None, bool | None]:
+    _typed(value, str, where, "domain", "domain")
+    text, scheme = str(value), None
+    lowered = text.lower()
+    if kind == "docker":
+        for prefix in ("http://", "https://"):
+            if lowered.startswith(prefix):
+                scheme, text = prefix[:-3], text[len(prefix):]
+        text = text[:-1] if text.endswith("/") else text
+    if "://" in text or "/" in text or "@" in text:
+        raise where.error("must be host[:port], with no scheme, path or user" +
+                          (" (a registry may start with http://)" if kind == "docker" else ""), "domain", at="domain")
+    parsed = parse_authority(text, scheme, wildcard=True)
+    if parsed is None:
+        raise where.error("is not a valid host[:port]", "domain", at="domain")
+    host, port = parsed
+    if kind == "docker" and host in DOCKER_HUB_ALIASES and port is None:
+        host = DOCKER_HUB
+    return host, port, None if scheme is None else scheme == "https"
+
+
+def _secret(entry: dict, where: _Where, key: str, parsed: Parsed) -> tuple[str, object, int | None]:  # type: ignore[type-arg]
+    given = [name for name in SECRET_KEYS if name in entry]
+    if len(given) > 1:
+        raise where.error(f"give only one of {', '.join(given)}", key, at=given[1])
+    ttl = entry.get("ttl")
+    if ttl is not None:
+        _typed(ttl, int, where, key + ".ttl", "ttl")
+        if "token_command" not in entry:
+            raise where.error("ttl only applies to token_command", key + ".ttl", at="ttl")
+    if not given:
+        return "keyring", None, None
+    name = given[0]
+    value = entry[name]
+    if name == "token_command":
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise where.error("must be a non-empty array of strings (an argv, never a shell string)",
+                              key + ".token_command", at="token_command")
+        return "command", tuple(value), ttl
+    _typed(value, str, where, f"{key}.{name}", name)
+    if not value:
+        raise where.error("must not be empty", f"{key}.{name}", at=name)
+    if name == "token":
+        if value.startswith(SEALED_PREFIX):
+            return "sealed", value, None
+        parsed.inline_tokens = True
+        return "inline", value, None
+    return ("file" if name == "token_file" else "env"), value, None
+
+
+def _provider(kind: str, table: str, index: int, provider: object, path: str, lines,  # type: ignore[no-untyped-def]
+              layer: str, rank: int, order: list[int], parsed: Parsed) -> None:
+    where = _Where(path, lines, table, index)
+    if not isinstance(provider, dict):
+        raise where.error("must be a table", "")
+    for key in provider:
+        if key not in PROVIDER_KEYS[kind]:
+            raise where.error(f"unknown key (known: {', '.join(sorted(PROVIDER_KEYS[kind]))})", key, at=key)
+    default = "github.com" if kind == "git" else DOCKER_HUB
+    domain = provider.get("domain", default)
+    host, port, scheme_https = _domain(kind, domain, where)
+    https = provider.get("https", True)
+    _typed(https, bool, where, "https", "https")
+    secure = bool(https) if kind == "git" else scheme_https is not False
+    orgs = _organizations(provider["organizations"], where, "organizations") if "organizations" in provider else ()
+    accounts = provider.get("accounts", [])
+    _typed(accounts, list, where, "accounts", "accounts")
+    seen: set[str] = set()
+    for position, entry in enumerate(accounts):
+        key = f"accounts[{position}]"
+        try:
+            account = _account(kind, str(domain), host, port, secure, orgs, entry, where, key, position,
+                               path, layer, rank, order, parsed)
+        except ConfigError as exc:
+            parsed.errors.append(exc)
+            continue
+        if account.username in seen:
+            parsed.errors.append(where.error(f"duplicate account for user {account.username} on {domain}",
+                                             key, at="username", occurrence=position))
+            continue
+        seen.add(account.username)
+        parsed.accounts.append(account)
+
+
+def _account(kind, domain, host, port, secure, orgs, entry, where, key, position,  # type: ignore[no-untyped-def]
+             path, layer, rank, order, parsed) -> Account:
+    if not isinstance(entry, dict):
+        raise where.error("must be a table like { username = \"...\", token = \"...\" }", key)
+    for name in entry:
+        if name not in ACCOUNT_KEYS:
+            raise where.error(f"unknown key (known: {', '.join(sorted(ACCOUNT_KEYS))})", f"{key}.{name}",
+                              at=name)
+    username = entry.get("username")
+    if not isinstance(username, str) or not username:
+        raise where.error("needs a username (a non-empty string)", f"{key}.username", at="username",
+                          occurrence=position)
+    secret_kind, ref, ttl = _secret(entry, where, key, parsed)
+    if "organizations" in entry:
+        orgs = _organizations(entry["organizations"], where, f"{key}.organizations")
+    order[0] += 1
+    line = where.lines.key(where.table, where.index, "username", position)
+    return Account(kind, domain, host, port, secure, username, secret_kind, ref, ttl, orgs, layer, rank,
+                   path, line, order[0])
+
+
+def validate(tree: dict, path: str, lines, layer: str, rank: int, order: list[int]) -> Parsed:  # type: ignore[type-arg,no-untyped-def]
+    """Turn one file's TOML tree into a :class:`Parsed`; a bad provider or account is skipped and reported."""
+    parsed = Parsed()
+    for kind, tables in (("git", GIT_TABLES), ("docker", DOCKER_TABLES)):
+        for table in tables:
+            if table not in tree:
+                continue
+            providers = tree[table]
+            if not isinstance(providers, list):
+                parsed.errors.append(ConfigError(f"must be an array of tables: write [[{table}]]", path=path,
+                                                 key=table))
+                continue
+            for index, provider in enumerate(providers):
+                try:
+                    _provider(kind, table, index, provider, path, lines, layer, rank, order, parsed)
+                except ConfigError as exc:
+                    parsed.errors.append(exc)
+    _store_table(tree.get("store"), path, parsed)
+    return parsed
+
+
+def _store_table(table: object, path: str, parsed: Parsed) -> None:
+    if table is None:
+        return
+    if not isinstance(table, dict):
+        parsed.errors.append(ConfigError("must be a table: write [store]", path=path, key="store"))
+        return
+    for key, value in table.items():
+        expected = STORE_KEYS.get(key)
+        if expected is None:
+            parsed.errors.append(ConfigError(f"unknown key (known: {', '.join(sorted(STORE_KEYS))})",
+                                             path=path, key=f"store.{key}"))
+        elif not isinstance(value, expected) or isinstance(value, bool):
+            parsed.errors.append(ConfigError(f"must be {_TYPE_NAMES[expected]}", path=path, key=f"store.{key}"))
+        else:
+            parsed.store[key] = value

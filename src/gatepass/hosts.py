@@ -1,0 +1,147 @@
+"""Host names, ports and docker server strings: the normalisation that resolution step 1 and 3 rely on.
+
+Matching is equality on normalised names, never suffix, prefix or substring matching
+(DESIGN.md "Resolution" 1): ``github.com.evil.io``, ``evilgithub.com`` and ``github.com@evil.io``
+can never normalise to ``github.com``.
+"""
+
+from __future__ import annotations
+
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+# Docker Hub is one registry under all of these names (DESIGN.md "Resolution" 3).
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_KEY = "https://index.docker.io/v1/"
+DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io",
+                                "registry.hub.docker.com"})
+# Paths a docker server string may carry and still name the registry itself.
+REGISTRY_PATHS = frozenset({"", "/", "/v1", "/v1/", "/v2", "/v2/"})
+
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
+
+
+def normalize_host(host: str, *, wildcard: bool = False) -> str | None:
+    """Lowercase, strip one trailing dot, IDNA-encode; ``None`` when it is no host name at all.
+
+    >>> normalize_host("GitHub.COM.")
+    'github.com'
+    >>> normalize_host("bücher.example")
+    'xn--bcher-kva.example'
+    >>> normalize_host("github.com@evil.io") is None
+    True
+    >>> normalize_host("*.example.com", wildcard=True)
+    '*.example.com'
+    """
+    if host.startswith("[") and host.endswith("]"):  # IPv6 literal: compare as written, lowercased
+        inner = host[1:-1].lower()
+        return host.lower() if inner and all(c in "0123456789abcdef:." for c in inner) else None
+    host = host.lower()
+    if host.endswith("."):
+        host = host[:-1]
+    prefix = ""
+    if wildcard and host.startswith("*."):
+        prefix, host = "*.", host[2:]
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    if not host or host.startswith(".") or ".." in host or not set(host) <= _HOST_CHARS:
+        return None
+    return prefix + host
+
+
+def split_host_port(text: str) -> tuple[str, int | None] | None:
+    """Split ``host[:port]`` (``[v6]:port`` too); ``None`` when the port is not a number in range.
+
+    >>> split_host_port("example.com:8443")
+    ('example.com', 8443)
+    >>> split_host_port("[::1]:5000")
+    ('[::1]', 5000)
+    >>> split_host_port("example.com:x") is None
+    True
+    """
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            return None
+        host, rest = text[: end + 1], text[end + 1:]
+        if not rest:
+            return host, None
+        if not rest.startswith(":"):
+            return None
+        port_text = rest[1:]
+    else:
+        host, sep, port_text = text.partition(":")
+        if not sep:
+            return host, None
+    if not port_text.isdigit() or not port_text.isascii() or not 0 < int(port_text) < 65536:
+        return None
+    return host, int(port_text)
+
+
+def parse_authority(text: str, scheme: str | None, *, wildcard: bool = False
+                    ) -> tuple[str, int | None] | None:
+    """Normalise ``host[:port]``; the scheme's default port is dropped. ``None`` if invalid."""
+    parts = split_host_port(text)
+    if parts is None:
+        return None
+    host = normalize_host(parts[0], wildcard=wildcard)
+    if host is None:
+        return None
+    port = parts[1]
+    if scheme is not None and port == DEFAULT_PORTS.get(scheme):
+        port = None
+    return host, port
+
+
+def host_matches(pattern: str, host: str) -> bool:
+    """Equality, or ``*.suffix`` matching exactly one more label (never the apex, never two labels).
+
+    >>> host_matches("*.example.com", "git.example.com")
+    True
+    >>> host_matches("*.example.com", "example.com"), host_matches("*.example.com", "a.b.example.com")
+    (False, False)
+    """
+    if pattern.startswith("*."):
+        label, dot, rest = host.partition(".")
+        return bool(dot) and bool(label) and label != "*" and rest == pattern[2:]
+    return pattern == host
+
+
+def parse_docker_server(server: str) -> tuple[str | None, str, int | None, str] | None:
+    """Split a docker server string into (scheme, host, port, extra path).
+
+    ``http(s)://`` is stripped, a path of ``/``, ``/v1/`` or ``/v2/`` names the registry itself;
+    any other path is returned so the caller keeps the string as an exact key. Docker Hub under
+    each of its names becomes ``docker.io``.
+
+    >>> parse_docker_server("https://index.docker.io/v1/")
+    ('https', 'docker.io', None, '')
+    >>> parse_docker_server("127.0.0.1:5000")
+    (None, '127.0.0.1', 5000, '')
+    >>> parse_docker_server("https://index.docker.io/v1/refresh-token")
+    ('https', 'docker.io', None, '/v1/refresh-token')
+    """
+    scheme = None
+    lowered = server[:8].lower()
+    for candidate in ("https://", "http://"):
+        if lowered.startswith(candidate):
+            scheme, server = candidate[:-3], server[len(candidate):]
+            break
+    authority, slash, path = server.partition("/")
+    path = slash + path
+    parsed = parse_authority(authority, scheme)
+    if parsed is None:
+        return None
+    host, port = parsed
+    if host in DOCKER_HUB_ALIASES and port is None:
+        host = DOCKER_HUB
+    return scheme, host, port, "" if path in REGISTRY_PATHS else path
+
+
+def docker_display_key(host: str, port: int | None) -> str:
+    """The server string docker tools expect in ``list``: Docker Hub as ``https://index.docker.io/v1/``."""
+    if host == DOCKER_HUB and port is None:
+        return DOCKER_HUB_KEY
+    return host if port is None else f"{host}:{port}"

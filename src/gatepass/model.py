@@ -1,0 +1,92 @@
+"""The values every part shares: an Account (with provenance), a Request, and a ranked Candidate.
+
+Plain ``__slots__`` classes instead of dataclasses: the helpers import this on every git fetch
+and ``dataclasses`` pulls in ``inspect`` (~10 ms). Accounts convert to and from plain tuples so
+the parsed-config cache can ``marshal`` them.
+"""
+
+from __future__ import annotations
+
+# Layers, lowest precedence first (DESIGN.md "Accounts come from layers").
+LAYER_RANK = {"global": 0, "host": 1, "user": 2, "config": 2, "store": 9}
+
+# Where an account's secret comes from. Only the kind and a reference (a path, a variable name,
+# an argv) live here; "inline" is the one kind whose reference is the token itself.
+SECRET_KINDS = ("inline", "file", "env", "command", "sealed", "keyring")
+
+
+class Account:
+    """One username with one way to get its secret, on one domain, from one place."""
+
+    __slots__ = ("kind", "domain", "host", "port", "secure", "username", "secret_kind",
+                 "secret_ref", "ttl", "organizations", "layer", "rank", "file", "line", "order")
+
+    def __init__(self, kind: str, domain: str, host: str, port: int | None, secure: bool,
+                 username: str, secret_kind: str, secret_ref: object, ttl: int | None,
+                 organizations: tuple[str, ...], layer: str, rank: int, file: str,
+                 line: int, order: int) -> None:
+        self.kind = kind                  # "git" | "docker"
+        self.domain = domain              # as written in the config, for people
+        self.host = host                  # normalised; may be "*.example.com"
+        self.port = port                  # None: the scheme's default port
+        self.secure = secure              # git: https = true; docker: not an http:// registry
+        self.username = username
+        self.secret_kind = secret_kind
+        self.secret_ref = secret_ref
+        self.ttl = ttl
+        self.organizations = organizations  # lowercased; empty = unscoped
+        self.layer = layer
+        self.rank = rank                  # layer precedence, higher wins
+        self.file = file
+        self.line = line
+        self.order = order                # position across the layer's files, for "file order"
+
+    def to_tuple(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    @classmethod
+    def from_tuple(cls, values: tuple) -> Account:  # type: ignore[type-arg]
+        return cls(*values)
+
+    @property
+    def where(self) -> str:
+        """``file:line`` (or the backend, for stored entries), for messages and ``explain``."""
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def label(self) -> str:
+        return f"{self.username}@{self.domain}"
+
+    def __repr__(self) -> str:  # never the secret reference: it may be an inline token
+        return f"<Account {self.kind} {self.label()} {self.layer} {self.where}>"
+
+
+class Request:
+    """What a helper was asked for: kind, scheme, host, port, optional path and username."""
+
+    __slots__ = ("kind", "scheme", "host", "port", "path", "username", "exact_key")
+
+    def __init__(self, kind: str, scheme: str | None, host: str, port: int | None,
+                 path: str | None = None, username: str | None = None,
+                 exact_key: str | None = None) -> None:
+        self.kind, self.scheme, self.host, self.port = kind, scheme, host, port
+        self.path, self.username = path, username
+        self.exact_key = exact_key  # docker keys with another path: only an exact stored entry answers
+
+    def first_segment(self) -> str | None:
+        """The organization a path names: its first segment, lowercased."""
+        if not self.path:
+            return None
+        segment = self.path.lstrip("/").partition("/")[0]
+        return segment.lower() or None
+
+
+class Candidate:
+    """An account judged against a request: ``ok`` with its tier, or ``reason`` it was ruled out."""
+
+    __slots__ = ("account", "ok", "rule", "reason", "tier")
+
+    def __init__(self, account: Account, ok: bool, rule: str, reason: str, tier: int = 0) -> None:
+        self.account, self.ok, self.rule, self.reason, self.tier = account, ok, rule, reason, tier
+
+    def __repr__(self) -> str:
+        return f"<Candidate {self.account!r} ok={self.ok} {self.rule}: {self.reason}>"

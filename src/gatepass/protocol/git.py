@@ -1,0 +1,145 @@
+"""git-credential-gatepass: git's credential helper protocol (git-credential(1) "INPUT/OUTPUT FORMAT").
+
+Security history shapes the parser: CVE-2020-5260 (a newline smuggled into a URL became a
+second attribute) and CVE-2024-52006 "Clone2Leak" (a carriage return read as a line end). So
+stdin is read as bytes and split on ``\\n`` only; a request holding CR or NUL anywhere gets no
+answer, and no value with CR, LF or NUL is ever written.
+
+Errors become output here and only here: no answer is empty stdout and exit 0 (git then
+asks the next helper or the user), with one ``gatepass:`` line on stderr when there is a reason.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from gatepass.errors import GatepassError, InvalidRequestError
+from gatepass.hosts import parse_authority
+from gatepass.model import Request
+
+MAX_REQUEST_BYTES = 1024 * 1024  # git's requests are a few hundred bytes
+MAX_LINES = 4096
+# Keys whose values we keep; everything else (capability[], wwwauth[], state[]...) is ignored.
+KEPT = frozenset({"protocol", "host", "path", "username", "password", "password_expiry_utc",
+                  "oauth_refresh_token", "ephemeral", "url"})
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import BinaryIO
+
+
+def read_request(stream: BinaryIO) -> bytes:
+    """Read up to a blank line or EOF (git 2.39 sends no blank line), bounded in size."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        line = stream.readline(MAX_REQUEST_BYTES + 1 - total)
+        if not line or line == b"\n":
+            break
+        chunks.append(line)
+        total += len(line)
+        if total > MAX_REQUEST_BYTES or len(chunks) > MAX_LINES:
+            raise InvalidRequestError(f"request larger than {MAX_REQUEST_BYTES} bytes or {MAX_LINES} lines; ignored")
+    return b"".join(chunks)
+
+
+def parse_request(data: bytes) -> dict[str, str]:
+    """Parse ``key=value`` lines into a dict (last value wins, as in git's credential.c).
+
+    >>> parse_request(b"protocol=https\\nhost=example.com\\ncapability[]=authtype\\n")
+    {'protocol': 'https', 'host': 'example.com'}
+    """
+    if b"\r" in data or b"\0" in data:
+        raise InvalidRequestError("request contains a carriage return or NUL; ignored (CVE-2024-52006)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequestError("request is not UTF-8; ignored") from None
+    attrs: dict[str, str] = {}
+    for line in text.split("\n"):
+        if not line:
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise InvalidRequestError("request line without '='; ignored")
+        if key in KEPT:
+            attrs[key] = value
+    return attrs
+
+
+def to_request(attrs: dict[str, str]) -> Request:
+    """Turn attributes into a resolver Request; protocol and host are required."""
+    protocol, host = attrs.get("protocol"), attrs.get("host")
+    if not protocol or not host:
+        raise InvalidRequestError("request without protocol and host; ignored")
+    scheme = protocol.lower()
+    parsed = parse_authority(host, scheme)
+    if parsed is None:
+        raise InvalidRequestError("request host is not a valid host[:port]; ignored")
+    return Request("git", scheme, parsed[0], parsed[1], attrs.get("path") or None,
+                   attrs["username"] if "username" in attrs else None)
+
+
+def render(username: str, password: str, expiry: int | None) -> bytes:
+    """The answer: ``username=``, ``password=`` and, when known, ``password_expiry_utc=``; nothing else."""
+    lines = [f"username={username}", f"password={password}"]
+    if expiry is not None:
+        lines.append(f"password_expiry_utc={int(expiry)}")
+    for line in lines:
+        if "\n" in line or "\r" in line or "\0" in line:
+            raise GatepassError("a stored or configured value contains CR, LF or NUL; refusing to answer")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _get(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str], None]) -> bytes:
+    from gatepass import app
+
+    found = app.answer(to_request(attrs), env, report)
+    if found is None:
+        return b""
+    account, secret = found
+    return render(account.username, secret.value, secret.expiry)
+
+
+def _store(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str], None]) -> bytes:
+    return b""  # the store layer arrives with issue 3; until then a safe no-op
+
+
+_erase = _store
+
+OPERATIONS = {"get": _get, "store": _store, "erase": _erase}
+
+
+def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
+         stderr: BinaryIO | None = None, env: Mapping[str, str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    stdin = sys.stdin.buffer if stdin is None else stdin
+    stdout = sys.stdout.buffer if stdout is None else stdout
+    stderr = sys.stderr.buffer if stderr is None else stderr
+    env = os.environ if env is None else env
+
+    def report(message: str) -> None:
+        stderr.write(f"gatepass: {message}\n".encode("utf-8", "replace"))
+
+    operation = OPERATIONS.get(argv[-1] if argv else "")
+    if operation is None:
+        return 0  # gitcredentials(7): unknown operations are ignored, leaving room for new ones
+    try:
+        output = operation(parse_request(read_request(stdin)), env, report)
+    except GatepassError as exc:
+        report(str(exc))
+        return 0
+    except Exception as exc:  # the one place an unexpected failure becomes one line
+        if env.get("GATEPASS_DEBUG"):
+            raise
+        report(f"internal error ({type(exc).__name__}); run with GATEPASS_DEBUG=1 for details")
+        return 1
+    stdout.write(output)
+    stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Reading an account's secret from where its config says: inline, a file, an environment variable.
+
+Errors name the account, the file and line it comes from and what to do; never the value.
+Command-sourced and sealed tokens (issue 6) and keyring-held ones (the store) plug in here.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from gatepass.errors import SecretUnavailableError
+from gatepass.model import Account
+
+MAX_TOKEN_FILE_BYTES = 64 * 1024
+
+
+class Secret:
+    """A secret and, when known, when it expires (unix seconds)."""
+
+    __slots__ = ("value", "expiry")
+
+    def __init__(self, value: str, expiry: int | None = None) -> None:
+        self.value, self.expiry = value, expiry
+
+    def __repr__(self) -> str:
+        return "<Secret ***>"
+
+
+def _fail(account: Account, why: str) -> SecretUnavailableError:
+    return SecretUnavailableError(f"{account.where}: account {account.label()}: {why}")
+
+
+def _read_token_file(account: Account, path: str) -> str:
+    if not os.path.isabs(path):
+        path = os.path.join(os.path.dirname(account.file), path)
+    try:
+        # O_NONBLOCK: a FIFO put where a file should be must not hang the helper.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as exc:
+        raise _fail(account, f"token_file {path} cannot be opened ({exc.strerror})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _fail(account, f"token_file {path} is not a regular file")
+        data = os.read(fd, MAX_TOKEN_FILE_BYTES)
+    except OSError as exc:
+        raise _fail(account, f"token_file {path} cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    # A mounted secret's first line is the token (a trailing \r from an editor is dropped too).
+    first = data.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        token = first.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _fail(account, f"token_file {path} is not UTF-8 text") from None
+    if not token:
+        raise _fail(account, f"token_file {path} is empty")
+    return token
+
+
+def read_secret(account: Account, env) -> Secret:  # type: ignore[no-untyped-def]
+    """The account's secret now, or ``SecretUnavailableError`` saying why not."""
+    kind, ref = account.secret_kind, account.secret_ref
+    if kind == "inline":
+        return Secret(str(ref))
+    if kind == "file":
+        return Secret(_read_token_file(account, str(ref)))
+    if kind == "env":
+        value = env.get(str(ref))
+        if not value:
+            raise _fail(account, f"environment variable {ref} is not set; export it or use token_file")
+        return Secret(value)
+    if kind == "command":
+        raise _fail(account, "token_command is not supported by this gatepass version yet")
+    if kind == "sealed":
+        raise _fail(account, "sealed tokens are not supported by this gatepass version yet")
+    raise _fail(account, "no token in the config and none stored; run: gatepass login "
+                         f"{account.kind} {account.domain} --username {account.username}")
