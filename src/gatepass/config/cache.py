@@ -14,6 +14,21 @@ import os
 from gatepass import __version__
 
 FORMAT = 1
+_HERE = os.path.dirname(os.path.abspath(__file__))
+# The code that shapes a parse: a changed module (a development checkout, an upgrade in place)
+# must not be answered from a parse the old code made.
+_SHAPERS = [os.path.join(_HERE, name) for name in ("schema.py", "lines.py", "layers.py")]
+_SHAPERS.append(os.path.join(os.path.dirname(_HERE), "model.py"))
+
+
+def _code_stamp() -> tuple[object, ...]:
+    stamp: list[object] = [FORMAT, __version__]
+    for path in _SHAPERS:
+        try:
+            stamp.append(os.stat(path).st_mtime_ns)
+        except OSError:
+            stamp.append(None)
+    return tuple(stamp)
 
 
 def _fnv1a(text: str) -> int:
@@ -34,7 +49,7 @@ def read(path: str, key: list) -> tuple | None:  # type: ignore[type-arg]
             stored = marshal.load(handle)
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    if not isinstance(stored, tuple) or len(stored) != 3 or stored[0] != (FORMAT, __version__):
+    if not isinstance(stored, tuple) or len(stored) != 3 or stored[0] != _code_stamp():
         return None
     if stored[1] != [tuple(k) for k in key]:
         return None
@@ -48,7 +63,7 @@ def write(path: str, key: list, value: tuple) -> None:  # type: ignore[type-arg]
         os.makedirs(directory, mode=0o700, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as handle:
-            marshal.dump(((FORMAT, __version__), [tuple(k) for k in key], value), handle)
+            marshal.dump((_code_stamp(), [tuple(k) for k in key], value), handle)
         os.replace(tmp, path)
     except (OSError, ValueError):
         try:

@@ -1,0 +1,51 @@
+"""Test isolation: every test gets its own HOME, XDG dirs, git config and gatepass layers.
+
+Never the developer's own: /etc/gatepass, ~/.config, the desktop keyring and ~/.gitconfig are
+all pointed away, and the session bus is unset unless a test starts its own.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+VENV_BIN = str(Path(sys.executable).parent)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir()
+    values = {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "GATEPASS_GLOBAL_CONFIG": str(tmp_path / "etc" / "global.toml"),
+        "GATEPASS_HOST_CONFIG": str(tmp_path / "etc" / "host.toml"),
+        "GATEPASS_USER_CONFIG": str(home / ".config" / "gatepass" / "config.toml"),
+        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "/bin/false",
+        "SSH_ASKPASS": "/bin/false",
+        "PATH": VENV_BIN + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    for name in ("GATEPASS_CONFIG", "DBUS_SESSION_BUS_ADDRESS", "GATEPASS_DEBUG", "DOCKER_CONFIG",
+                 "GIT_DIR", "GIT_WORK_TREE"):
+        monkeypatch.delenv(name, raising=False)
+    return values
+
+
+def write_config(path: Path | str, text: str, mode: int = 0o600) -> Path:
+    """Write a config file (0600 by default: files with inline tokens must not be world-readable)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+    return path

@@ -1,0 +1,145 @@
+"""Config layers in Komodo's format: discovery, precedence, strict validation, errors with file:line:key."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gatepass.config.layers import layer_files, load_config
+from tests.conftest import write_config
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def load(**env: str):
+    return load_config(dict(os.environ, **env))
+
+
+def test_layers_in_order_with_host_dropins(isolated_env, tmp_path):
+    etc = tmp_path / "etc"
+    for name in ("b.toml", "a.toml", ".hidden.toml", "notes.txt"):
+        write_config(etc / "host.d" / name, "")
+    files = [(layer, Path(path).name) for layer, _, path in layer_files(os.environ)]
+    assert files == [("global", "global.toml"), ("host", "host.toml"), ("host", "a.toml"), ("host", "b.toml"),
+                     ("user", "config.toml")]
+
+
+def test_default_paths_follow_xdg(tmp_path):
+    env = {"HOME": "/home/u", "XDG_CONFIG_HOME": "/x"}
+    assert [p for _, _, p in layer_files(env)] == ["/etc/gatepass/global.toml", "/etc/gatepass/host.toml",
+                                                   "/x/gatepass/config.toml"]
+
+
+def test_gatepass_config_replaces_the_file_layers(tmp_path):
+    files = layer_files({"GATEPASS_CONFIG": f"{tmp_path}/a.toml:{tmp_path}/b.toml"})
+    assert [(layer, rank) for layer, rank, _ in files] == [("config", 0), ("config", 1)]
+
+
+def test_missing_files_are_not_errors():
+    config = load()
+    assert config.accounts == [] and config.errors == []
+
+
+@pytest.mark.parametrize("name", ["komodo_core.toml", "komodo_periphery.toml"])
+def test_komodo_configs_load_unchanged(tmp_path, name):
+    path = write_config(tmp_path / name, (FIXTURES / name).read_text())
+    config = load(GATEPASS_CONFIG=str(path))
+    assert config.errors == []
+    kinds = {(a.kind, a.host, a.username) for a in config.accounts}
+    assert ("git", "github.com", "mbecker20") in kinds and ("docker", "docker.io", "mbecker2020") in kinds
+    assert ("git", "localhost", "mbecker20") in kinds
+    dockerhub = [a for a in config.accounts if a.kind == "docker" and a.host == "docker.io"]
+    assert dockerhub[0].organizations == ("dockerhuborganization",)
+
+
+def test_provenance_file_and_line(tmp_path):
+    path = write_config(tmp_path / "c.toml", '# comment\n[[git_provider]]\ndomain = "a.com"\naccounts = [\n'
+                        '  { username = "one", token = "t" },\n  { username = "two", token_env = "X" },\n]\n')
+    accounts = load(GATEPASS_CONFIG=str(path)).accounts
+    assert [(a.username, a.file, a.line, a.secret_kind) for a in accounts] == [
+        ("one", str(path), 5, "inline"), ("two", str(path), 6, "env")]
+
+
+@pytest.mark.parametrize("body, where, words", [
+    ('[[git_provider]]\ndomain = "a.com"\naccounts = [{ username = "u", tokn = "SECRETVALUE" }]\n',
+     ":3: git_provider[0].accounts[0].tokn", "unknown key"),
+    ('[[git_provider]]\ndomain = "a.com"\nhttps = "yes"\n', ":3: git_provider[0].https", "true or false"),
+    ('[[git_provider]]\ndomain = "https://a.com"\n', ":2: git_provider[0].domain", "no scheme"),
+    ('[[git_provider]]\ndomain = "a.com"\nsecret_sauce = 1\n', ":3: git_provider[0].secret_sauce", "unknown key"),
+    ('[[git_provider]]\ndomain = "a.com"\naccounts = [{ username = "u", token = "SECRETVALUE" },\n'
+     '  { username = "u", token = "SECRETVALUE2" }]\n', ":4: git_provider[0].accounts[1]", "duplicate"),
+    ('[[git_provider]]\ndomain = "a.com"\naccounts = [{ username = "u", token = "SECRETVALUE", token_env = "E" }]\n',
+     "git_provider[0].accounts[0]", "only one of"),
+    ('[[docker_registry]]\ndomain = "r.io"\nhttps = false\n', ":3: docker_registry[0].https", "unknown key"),
+    ('x = 1\n[[git_provider]\ndomain = "SECRETVALUE"\n', ":2:", "TOML syntax error"),
+    ('token = "SECRETVALUE\n', ":1:", "TOML syntax error"),
+])
+def test_errors_name_file_line_key_never_value(tmp_path, body, where, words):
+    path = write_config(tmp_path / "bad.toml", body)
+    config = load(GATEPASS_CONFIG=str(path))
+    assert len(config.errors) == 1, config.errors
+    assert config.errors[0].startswith(str(path)) and where in config.errors[0] and words in config.errors[0]
+    assert "SECRETVALUE" not in config.errors[0]
+
+
+def test_broken_file_does_not_hide_other_layers(isolated_env, tmp_path):
+    write_config(tmp_path / "etc" / "host.d" / "10-typo.toml", "[[git_provider]\n")
+    write_config(tmp_path / "etc" / "global.toml", '[[git_provider]]\naccounts=[{username="g", token="t"}]\n')
+    config = load()
+    assert [a.username for a in config.accounts] == ["g"]
+    assert len(config.errors) == 1 and "10-typo.toml:1" in config.errors[0]
+
+
+def test_bad_account_is_skipped_and_its_neighbours_kept(tmp_path):
+    path = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts = [{ username = "a", token = "t" },'
+                        ' { username = 5 }, { username = "c", token = "t" }]\n')
+    config = load(GATEPASS_CONFIG=str(path))
+    assert [a.username for a in config.accounts] == ["a", "c"] and len(config.errors) == 1
+
+
+def test_world_readable_file_with_tokens_is_refused_with_the_chmod_to_run(tmp_path):
+    path = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n', 0o644)
+    config = load(GATEPASS_CONFIG=str(path))
+    assert config.accounts == [] and f"chmod 640 {path}" in config.errors[0]
+    path.chmod(0o640)  # group-readable is fine for a fleet file shared through a group
+    assert [a.username for a in load(GATEPASS_CONFIG=str(path)).accounts] == ["a"]
+
+
+def test_world_readable_file_without_inline_tokens_is_fine(tmp_path):
+    path = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token_env="T"}]\n', 0o644)
+    assert [a.username for a in load(GATEPASS_CONFIG=str(path)).accounts] == ["a"]
+
+
+def test_docker_registry_aliases_and_insecure_domains(tmp_path):
+    path = write_config(tmp_path / "c.toml", '[[image_registry]]\naccounts=[{username="hub", token="t"}]\n'
+                        '[[docker_registries]]\ndomain="http://127.0.0.1:5000"\naccounts=[{username="l", token="t"}]\n'
+                        '[[docker_registry]]\ndomain="index.docker.io"\naccounts=[{username="idx", token="t"}]\n')
+    accounts = load(GATEPASS_CONFIG=str(path)).accounts
+    got = sorted((a.username, a.host, a.port, a.secure) for a in accounts)
+    assert got == [("hub", "docker.io", None, True), ("idx", "docker.io", None, True), ("l", "127.0.0.1", 5000, False)]
+
+
+def test_cache_is_used_and_invalidated_by_a_change(tmp_path, isolated_env):
+    path = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n')
+    assert [a.username for a in load(GATEPASS_CONFIG=str(path)).accounts] == ["a"]
+    cache_dir = Path(isolated_env["XDG_CACHE_HOME"]) / "gatepass"
+    [cached] = list(cache_dir.iterdir())
+    assert oct(cached.stat().st_mode & 0o777) == "0o600" and oct(cache_dir.stat().st_mode & 0o777) == "0o700"
+    write_config(path, '[[git_provider]]\naccounts=[{username="bb", token="t"}]\n')
+    assert [a.username for a in load(GATEPASS_CONFIG=str(path)).accounts] == ["bb"]
+
+
+def test_cached_answer_does_not_import_the_toml_parser(tmp_path):
+    import subprocess
+    import sys
+
+    path = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n')
+    code = ("import sys, os; from gatepass.config.layers import load_config; load_config(os.environ); "
+            "print(sorted(m for m in ('tomllib', 'gatepass.config.schema') if m in sys.modules))")
+    env = dict(os.environ, GATEPASS_CONFIG=str(path))
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert first.stdout.strip() == "['gatepass.config.schema', 'tomllib']"
+    assert second.stdout.strip() == "[]"
