@@ -41,3 +41,21 @@ def answer(request: Request, env: Mapping[str, str], report: Callable[[str], Non
         except SecretUnavailableError as exc:
             report(str(exc))
     return None
+
+
+def docker_list(env: Mapping[str, str], report: Callable[[str], None]) -> dict[str, str]:
+    """Server string -> username for every concrete registry gatepass knows; never reads a secret.
+
+    Docker Hub is listed as ``https://index.docker.io/v1/``. Where several accounts share a
+    registry, the one resolution would try first (ignoring organizations) is shown. Wildcard
+    domains name no registry a client could ask for, so they are not listed.
+    """
+    from gatepass.hosts import docker_display_key
+
+    config = load(env, report)
+    accounts = [a for a in config.accounts if a.kind == "docker" and not a.host.startswith("*.")]
+    accounts.sort(key=lambda a: (bool(a.organizations), -a.rank, a.order))
+    listed: dict[str, str] = {}
+    for account in accounts:
+        listed.setdefault(docker_display_key(account.host, account.port), account.username)
+    return listed

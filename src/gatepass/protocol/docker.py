@@ -1,23 +1,155 @@
 """docker-credential-gatepass: the docker credential helper protocol (docker/docker-credential-helpers).
 
-Not implemented in this release yet: every action answers with a protocol error on stdout and
-exit 1, as docker's own helpers do for an action they cannot serve.
+One argument picks the action: ``store`` reads ``{"ServerURL","Username","Secret"}``; ``get`` and
+``erase`` read a bare server string; ``list`` never reads stdin (docker-py leaves the caller's
+stdin attached) and prints a JSON object; ``version`` prints one line. Errors go to stdout with
+exit 1, because docker reads stdout; "not found" is exactly ``credentials not found in native
+keychain``, which docker's Go client turns into "no credentials". The JSON field names appear
+in this module only.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
+from gatepass import __version__
+from gatepass.errors import GatepassError, InvalidRequestError, NotFoundError
+from gatepass.hosts import parse_docker_server
+from gatepass.model import Request
 
-def main(argv: list[str] | None = None) -> int:
+NOT_FOUND = "credentials not found in native keychain"
+MISSING_URL = "no credentials server URL"
+MISSING_USERNAME = "no credentials username"
+USAGE = "Usage: docker-credential-gatepass <store|get|erase|list|version>"
+MAX_INPUT_BYTES = 1024 * 1024
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import BinaryIO
+
+
+def json_string(value: str) -> str:
+    """A JSON string literal; hand-written so ``get`` need not import json (~3 ms).
+
+    >>> json_string('a"b\\\\c\\n\\x01é')
+    '"a\\\\"b\\\\\\\\c\\\\n\\\\u0001é"'
+    """
+    out = ['"']
+    for char in value:
+        if char == '"' or char == "\\":
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif ord(char) < 0x20 or char in "\u2028\u2029":
+            out.append("\\u%04x" % ord(char))
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def render_credentials(server: str, username: str, secret: str) -> str:
+    return (f'{{"ServerURL":{json_string(server)},"Username":{json_string(username)},'
+            f'"Secret":{json_string(secret)}}}\n')
+
+
+def render_list(entries: dict[str, str]) -> str:
+    return "{" + ",".join(f"{json_string(k)}:{json_string(v)}" for k, v in entries.items()) + "}\n"
+
+
+def read_server(stdin: BinaryIO) -> str:
+    """The bare server string ``get``/``erase`` read, trimmed like docker's helpers do."""
+    data = stdin.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise InvalidRequestError(f"input larger than {MAX_INPUT_BYTES} bytes")
+    try:
+        server = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise InvalidRequestError("server URL is not UTF-8") from None
+    if not server:
+        raise InvalidRequestError(MISSING_URL)
+    if any(c in server for c in "\r\n\0"):
+        raise InvalidRequestError("server URL contains a line break or NUL")
+    return server
+
+
+def to_request(server: str) -> Request:
+    """A resolver Request for a docker server string; other paths become exact keys."""
+    parsed = parse_docker_server(server)
+    if parsed is None:
+        raise NotFoundError(NOT_FOUND)  # no such registry can be configured: nothing to find
+    scheme, host, port, extra = parsed
+    return Request("docker", scheme, host, port, None, None, server if extra else None)
+
+
+def _get(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
+    from gatepass import app
+
+    server = read_server(stdin)
+    found = app.answer(to_request(server), env, report)
+    if found is None:
+        raise NotFoundError(NOT_FOUND)
+    account, secret = found
+    return render_credentials(server, account.username, secret.value)
+
+
+def _list(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
+    from gatepass import app
+
+    return render_list(app.docker_list(env, report))
+
+
+def _store(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
+    raise GatepassError("docker-credential-gatepass cannot store credentials yet; put the account in "
+                        "~/.config/gatepass/config.toml")
+
+
+def _erase(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
+    read_server(stdin)
+    return ""  # nothing is stored yet, and erasing something absent succeeds (skopeo relies on it)
+
+
+def _version(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
+    return f"docker-credential-gatepass (gatepass) {__version__}\n"
+
+
+OPERATIONS = {"get": _get, "list": _list, "store": _store, "erase": _erase, "version": _version,
+              "-v": _version, "--version": _version}
+
+
+def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
+         stderr: BinaryIO | None = None, env: Mapping[str, str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("version", "-v", "--version"):
-        from gatepass import __version__
+    stdin = sys.stdin.buffer if stdin is None else stdin
+    stdout = sys.stdout.buffer if stdout is None else stdout
+    stderr = sys.stderr.buffer if stderr is None else stderr
+    env = os.environ if env is None else env
 
-        sys.stdout.write(f"docker-credential-gatepass (gatepass) {__version__}\n")
-        return 0
-    sys.stdout.write("docker-credential-gatepass is not implemented yet\n")
-    return 1
+    def report(message: str) -> None:  # diagnostics; stdout is the protocol
+        stderr.write(f"gatepass: {message}\n".encode("utf-8", "replace"))
+
+    def reply(text: str, code: int) -> int:
+        stdout.write(text.encode("utf-8"))
+        stdout.flush()
+        return code
+
+    if len(argv) != 1:
+        return reply(USAGE + "\n", 1)
+    if argv[0] in ("-h", "--help", "help"):
+        return reply(USAGE + "\n", 0)
+    operation = OPERATIONS.get(argv[0])
+    if operation is None:
+        return reply(f"Unknown credential action `{argv[0]}`\n", 1)
+    try:
+        return reply(operation(stdin, env, report), 0)
+    except GatepassError as exc:
+        return reply(f"{exc}\n", 1)
+    except Exception as exc:  # the one place an unexpected failure becomes one line
+        if env.get("GATEPASS_DEBUG"):
+            raise
+        return reply(f"gatepass internal error ({type(exc).__name__}); run with GATEPASS_DEBUG=1\n", 1)
 
 
 if __name__ == "__main__":
