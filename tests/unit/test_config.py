@@ -69,7 +69,7 @@ def test_provenance_file_and_line(tmp_path):
     ('[[git_provider]]\ndomain = "https://a.com"\n', ":2: git_provider[0].domain", "no scheme"),
     ('[[git_provider]]\ndomain = "a.com"\nsecret_sauce = 1\n', ":3: git_provider[0].secret_sauce", "unknown key"),
     ('[[git_provider]]\ndomain = "a.com"\naccounts = [{ username = "u", token = "SECRETVALUE" },\n'
-     '  { username = "u", token = "SECRETVALUE2" }]\n', ":4: git_provider[0].accounts[1]", "duplicate"),
+     '  { username = "u", token = "SECRETVALUE2" }]\n', ":4: git_provider[0].accounts[1]", "repeats the username"),
     ('[[git_provider]]\ndomain = "a.com"\naccounts = [{ username = "u", token = "SECRETVALUE", token_env = "E" }]\n',
      "git_provider[0].accounts[0]", "only one of"),
     ('[[docker_registry]]\ndomain = "r.io"\nhttps = false\n', ":3: docker_registry[0].https", "unknown key"),

@@ -138,7 +138,7 @@ def _provider(kind: str, table: str, index: int, provider: object, path: str, li
             parsed.errors.append(exc)
             continue
         if account.username in seen:
-            parsed.errors.append(where.error(f"duplicate account for user {account.username} on {domain}",
+            parsed.errors.append(where.error("repeats the username of an earlier account on this domain; remove one",
                                              key, at="username", occurrence=position))
             continue
         seen.add(account.username)
