@@ -63,7 +63,7 @@ def write(path: str, key: list, value: tuple) -> None:  # type: ignore[type-arg]
         os.makedirs(directory, mode=0o700, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as handle:
-            marshal.dump((_code_stamp(), [tuple(k) for k in key], value), handle)
+            marshal.dump((_code_stamp(), [tuple(k) for k in key], value), handle)  # type: ignore[arg-type]
         os.replace(tmp, path)
     except (OSError, ValueError):
         try:

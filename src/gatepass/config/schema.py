@@ -20,9 +20,10 @@ PROVIDER_KEYS = {"git": frozenset({"domain", "https", "accounts", "organizations
 ACCOUNT_KEYS = frozenset({"username", "token", "token_file", "token_env", "token_command", "ttl",
                           "organizations"})
 SECRET_KEYS = ("token", "token_file", "token_env", "token_command")
-STORE_KEYS = {"backend": str, "passphrase_file": str, "passphrase_env": str, "timeout": (int, float)}
+STORE_KEYS: dict[str, type | tuple[type, ...]] = {"backend": str, "passphrase_file": str, "passphrase_env": str,
+                                                  "timeout": (int, float)}
 SEALED_PREFIX = "gatepass:sealed:v1:"
-_TYPE_NAMES = {str: "a string", bool: "true or false", list: "an array", int: "an integer",
+_TYPE_NAMES: dict[type | tuple[type, ...], str] = {str: "a string", bool: "true or false", list: "an array", int: "an integer",
                dict: "a table", (int, float): "a number"}
 
 
@@ -50,7 +51,7 @@ class _Where:
 def _typed(value: object, expected: type | tuple[type, ...], where: _Where, key: str, at: str) -> None:
     ok = isinstance(value, expected) and not (expected in (int, (int, float)) and isinstance(value, bool))
     if not ok:
-        raise where.error(f"must be {_TYPE_NAMES[expected]}", key, at=at)  # type: ignore[index]
+        raise where.error(f"must be {_TYPE_NAMES[expected]}", key, at=at)
 
 
 def _organizations(value: object, where: _Where, key: str) -> tuple[str, ...]:

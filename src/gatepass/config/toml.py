@@ -31,6 +31,6 @@ def parse_toml(data: bytes, path: str) -> tuple[dict, str]:  # type: ignore[type
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _AT.search(message)
-        line = int(match.group(1)) if match and match.group(1) else None
+        at_line: int | None = int(match.group(1)) if match and match.group(1) else None
         reason = _AT.sub("", message).strip() or "invalid TOML"
-        raise ConfigError(f"TOML syntax error: {reason}", path=path, line=line) from None
+        raise ConfigError(f"TOML syntax error: {reason}", path=path, line=at_line) from None
