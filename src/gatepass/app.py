@@ -18,12 +18,18 @@ if TYPE_CHECKING:
     from gatepass.model import Account, Request
 
 
-def load(env: Mapping[str, str], report: Callable[[str], None]) -> Config:
-    """All config layers; every config error goes to ``report`` (one line each) and is otherwise skipped."""
-    config = load_config(env)
+def load(env: Mapping[str, str], report: Callable[[str], None], hosts: list[str] | None = None) -> Config:
+    """All config layers (only ``hosts``' accounts when given); every config error goes to ``report``."""
+    config = load_config(env, hosts)
     for error in config.errors:
         report(error)
     return config
+
+
+def host_keys(host: str) -> list[str]:
+    """The config host keys that can match ``host``: itself and the one-label wildcard above it."""
+    parent = host.partition(".")[2]
+    return [host, "*." + parent] if parent else [host]
 
 
 def answer(request: Request, env: Mapping[str, str], report: Callable[[str], None]
@@ -33,7 +39,7 @@ def answer(request: Request, env: Mapping[str, str], report: Callable[[str], Non
     An unreadable secret is reported and resolution moves on to the next candidate (DESIGN.md:
     never silently "not found").
     """
-    config = load(env, report)
+    config = load(env, report, host_keys(request.host))
     eligible, _ = rank(request, config.accounts)
     for candidate in eligible:
         try:

@@ -143,3 +143,21 @@ def test_cached_answer_does_not_import_the_toml_parser(tmp_path):
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert first.stdout.strip() == "['gatepass.config.schema', 'tomllib']"
     assert second.stdout.strip() == "[]"
+
+
+def test_cache_reads_only_the_requested_hosts_in_file_order(tmp_path, monkeypatch):
+    import gatepass.config.cache as cache
+
+    monkeypatch.setattr(cache, "ACCOUNTS_PER_SHARD", 2)  # many shards even for a small file
+    body = "".join(f'[[git_provider]]\ndomain = "h{i}.example.com"\naccounts = [{{ username = "u{i}", token = "t" }}]\n'
+                   for i in range(20))
+    body += '[[git_provider]]\ndomain = "*.example.com"\naccounts = [{ username = "wild", token = "t" }]\n'
+    body += '[[git_provider]]\ndomain = "h3.example.com"\naccounts = [{ username = "again", token = "t" }]\n'
+    path = write_config(tmp_path / "c.toml", body)
+    env = dict(os.environ, GATEPASS_CONFIG=str(path))
+    keys = ["h3.example.com", "*.example.com"]
+    cold = load_config(env, keys)
+    warm = load_config(env, keys)
+    for config in (cold, warm):
+        assert [a.username for a in config.accounts] == ["u3", "wild", "again"]
+    assert len(load_config(env).accounts) == 22

@@ -67,18 +67,26 @@ def _stat(path: str) -> tuple[int, ...] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid, st.st_dev)
 
 
-def load_config(env) -> Config:  # type: ignore[no-untyped-def]
-    """Load every layer, from the parsed-config cache when no file changed since it was written."""
+def load_config(env, hosts: list[str] | None = None) -> Config:  # type: ignore[no-untyped-def]
+    """Load every layer, from the parsed-config cache when no file changed since it was written.
+
+    ``hosts`` (host keys such as ``github.com`` and ``*.example.com``) limits the accounts to
+    those domains: the helpers' ``get`` then reads only the cache shards those hosts live in.
+    Errors and ``[store]`` settings are always complete.
+    """
     files = layer_files(env)
     key = [(layer, path, _stat(path)) for layer, _, path in files]
+    found = [(layer, path, st is not None) for layer, path, st in key]
     cache_path = cache.path_for([path for _, _, path in files], env)
-    hit = cache.read(cache_path, key)
+    hit = cache.read(cache_path, key, hosts)
     if hit is not None:
-        accounts, errors, store = hit
-        return Config([Account.from_tuple(a) for a in accounts], errors, store,
-                      [(layer, path, st is not None) for layer, path, st in key])
+        tuples, errors, store = hit
+        return Config([Account.from_tuple(a) for a in tuples], errors, store, found)
     config = parse_files(files, key)
-    cache.write(cache_path, key, ([a.to_tuple() for a in config.accounts], config.errors, config.store))
+    cache.write(cache_path, key, [a.to_tuple() for a in config.accounts], config.errors, config.store)
+    if hosts is not None:
+        wanted = set(hosts)
+        config.accounts = [a for a in config.accounts if a.host in wanted]
     return config
 
 
