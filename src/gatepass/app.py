@@ -1,4 +1,4 @@
-"""The composition root: load the layers, rank candidates, read the first readable secret.
+"""The composition root: load the layers and the store, rank candidates, read the first readable secret.
 
 The one place the helpers' parts are wired together. Front ends pass ``env`` (``os.environ``
 or a test's dict) and a ``report`` callback for diagnostics; nothing here writes output.
@@ -7,7 +7,7 @@ or a test's dict) and a ``report`` callback for diagnostics; nothing here writes
 from __future__ import annotations
 
 from gatepass.config.layers import Config, load_config
-from gatepass.errors import SecretUnavailableError
+from gatepass.errors import SecretUnavailableError, StoreUnavailableError
 from gatepass.resolver import rank
 from gatepass.secrets import Secret, read_secret
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from gatepass.model import Account, Request
+    from gatepass.store import Store
 
 
 def load(env: Mapping[str, str], report: Callable[[str], None], hosts: list[str] | None = None) -> Config:
@@ -26,25 +27,65 @@ def load(env: Mapping[str, str], report: Callable[[str], None], hosts: list[str]
     return config
 
 
+def open_store(env: Mapping[str, str], config: Config) -> Store:
+    from gatepass.store import Store
+
+    return Store(env, config.store)
+
+
 def host_keys(host: str) -> list[str]:
     """The config host keys that can match ``host``: itself and the one-label wildcard above it."""
     parent = host.partition(".")[2]
     return [host, "*." + parent] if parent else [host]
 
 
-def answer(request: Request, env: Mapping[str, str], report: Callable[[str], None]
+def candidates(request: Request, env: Mapping[str, str], report: Callable[[str], None],
+               *, with_store: bool = True) -> tuple[Store, list[Account]]:
+    """The store and every account that could answer ``request``'s host, stored entries first."""
+    keys = host_keys(request.host)
+    config = load(env, report, keys)
+    store = open_store(env, config)
+    accounts = list(config.accounts)
+    if with_store:
+        try:
+            accounts = store.accounts(request.kind, keys) + accounts
+        except StoreUnavailableError as exc:
+            report(str(exc))
+    return store, accounts
+
+
+def read(account: Account, store: Store) -> Secret:
+    """An account's secret: stored entries and token-less config accounts from the keyring backend."""
+    if account.secret_kind == "store":
+        return store.read(account)
+    if account.secret_kind == "keyring":
+        value = store.backend().get(keyring_service(account), account.username)
+        if value is None:
+            read_secret(account, {})  # raises the "run gatepass login" error for this account
+        return Secret(str(value))
+    return read_secret(account, store.env)
+
+
+def keyring_service(account: Account) -> str:
+    """Where ``gatepass login`` keeps the token of a config account that names none."""
+    scheme = "https" if account.secure else "http"
+    where = account.domain if account.kind == "docker" else f"{scheme}://{account.domain}"
+    return f"gatepass:{account.kind}:{where}"
+
+
+def answer(request: Request, env: Mapping[str, str], report: Callable[[str], None], *, with_store: bool = True
            ) -> tuple[Account, Secret] | None:
     """The chosen account and its secret, or ``None``: the first eligible account whose secret reads wins.
 
     An unreadable secret is reported and resolution moves on to the next candidate (DESIGN.md:
     never silently "not found").
     """
-    config = load(env, report, host_keys(request.host))
-    eligible, _ = rank(request, config.accounts)
+    store, accounts = candidates(request, env, report, with_store=with_store)
+    eligible, _ = rank(request, accounts)
     for candidate in eligible:
         try:
-            return candidate.account, read_secret(candidate.account, env)
-        except SecretUnavailableError as exc:
+            return candidate.account, read(candidate.account, store)
+        except (SecretUnavailableError, StoreUnavailableError) as exc:
             report(str(exc))
     return None
 
@@ -54,14 +95,21 @@ def docker_list(env: Mapping[str, str], report: Callable[[str], None]) -> dict[s
 
     Docker Hub is listed as ``https://index.docker.io/v1/``. Where several accounts share a
     registry, the one resolution would try first (ignoring organizations) is shown. Wildcard
-    domains name no registry a client could ask for, so they are not listed.
+    domains name no registry a client could ask for, so they are not listed. Stored keys with
+    another path (identity-token refresh keys) are listed exactly as they were stored.
     """
     from gatepass.hosts import docker_display_key
 
     config = load(env, report)
     accounts = [a for a in config.accounts if a.kind == "docker" and not a.host.startswith("*.")]
+    try:
+        accounts = open_store(env, config).accounts("docker") + accounts
+    except StoreUnavailableError as exc:
+        report(str(exc))
     accounts.sort(key=lambda a: (bool(a.organizations), -a.rank, a.order))
     listed: dict[str, str] = {}
     for account in accounts:
-        listed.setdefault(docker_display_key(account.host, account.port), account.username)
+        entry = getattr(account, "entry", None)
+        key = entry.path if entry is not None and entry.path else docker_display_key(account.host, account.port)
+        listed.setdefault(key, account.username)
     return listed

@@ -49,6 +49,12 @@ def judge(account: Account, request: Request) -> Candidate:
         reason = check(account, request)
         if reason:
             return Candidate(account, False, rule, reason)
+    stored_path = getattr(account, "path", None)  # only stored entries carry a path
+    if account.kind == "docker" and stored_path != request.path:
+        return Candidate(account, False, "path", f"the key's path {request.path or '(none)'} is not "
+                                                 f"{stored_path or '(none)'}")
+    if account.kind == "git" and stored_path and request.path is not None and stored_path != request.path:
+        return Candidate(account, False, "path", f"stored for path {stored_path}, not {request.path}")
     if request.username is not None and request.username != account.username:
         return Candidate(account, False, "username", f"the request names user {request.username}")
     if not account.organizations:

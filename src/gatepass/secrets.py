@@ -18,10 +18,10 @@ MAX_TOKEN_FILE_BYTES = 64 * 1024
 class Secret:
     """A secret and, when known, when it expires (unix seconds)."""
 
-    __slots__ = ("value", "expiry")
+    __slots__ = ("value", "expiry", "refresh")
 
-    def __init__(self, value: str, expiry: int | None = None) -> None:
-        self.value, self.expiry = value, expiry
+    def __init__(self, value: str, expiry: int | None = None, refresh: str | None = None) -> None:
+        self.value, self.expiry, self.refresh = value, expiry, refresh  # refresh: git's oauth_refresh_token
 
     def __repr__(self) -> str:
         return "<Secret ***>"

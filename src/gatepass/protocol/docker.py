@@ -81,7 +81,8 @@ def to_request(server: str) -> Request:
     if parsed is None:
         raise NotFoundError(NOT_FOUND)  # no such registry can be configured: nothing to find
     scheme, host, port, extra = parsed
-    return Request("docker", scheme, host, port, None, None, server if extra else None)
+    exact = server if extra else None
+    return Request("docker", scheme, host, port, exact, None, exact)
 
 
 def _get(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from gatepass.errors import GatepassError, InvalidRequestError
 from gatepass.hosts import parse_authority
@@ -28,6 +29,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import BinaryIO
+
+    from gatepass.stores.index import Entry
 
 
 def read_request(stream: BinaryIO) -> bytes:
@@ -82,11 +85,14 @@ def to_request(attrs: dict[str, str]) -> Request:
                    attrs["username"] if "username" in attrs else None)
 
 
-def render(username: str, password: str, expiry: int | None) -> bytes:
-    """The answer: ``username=``, ``password=`` and, when known, ``password_expiry_utc=``; nothing else."""
+def render(username: str, password: str, expiry: int | None, refresh: str | None = None) -> bytes:
+    """The answer: ``username=``, ``password=`` and, when stored with them, ``password_expiry_utc=``
+    and ``oauth_refresh_token=`` (git 2.41+ keeps both with the credential); nothing else."""
     lines = [f"username={username}", f"password={password}"]
     if expiry is not None:
         lines.append(f"password_expiry_utc={int(expiry)}")
+    if refresh is not None:
+        lines.append(f"oauth_refresh_token={refresh}")
     for line in lines:
         if "\n" in line or "\r" in line or "\0" in line:
             raise GatepassError("a stored or configured value contains CR, LF or NUL; refusing to answer")
@@ -100,14 +106,74 @@ def _get(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str], 
     if found is None:
         return b""
     account, secret = found
-    return render(account.username, secret.value, secret.expiry)
+    return render(account.username, secret.value, secret.expiry, secret.refresh)
+
+
+def _expiry(attrs: dict[str, str]) -> int | None:
+    value = attrs.get("password_expiry_utc", "")
+    return int(value) if value.isdigit() and value.isascii() else None
+
+
+def _entry(attrs: dict[str, str], request: Request) -> Entry:
+    from gatepass.stores.index import Entry
+
+    host = request.host if request.port is None else f"{request.host}:{request.port}"
+    return Entry("git", request.scheme or "", host, attrs.get("path", ""), attrs.get("username", ""),
+                 expiry=_expiry(attrs))
 
 
 def _store(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str], None]) -> bytes:
-    return b""  # the store layer arrives with issue 3; until then a safe no-op
+    """Remember what git approved, into the store layer only.
+
+    Like git's credential-store: a credential without protocol, host, username or password is not
+    stored (an empty username or password is still a value and round-trips). Never stored: an
+    ``ephemeral`` one (git says it must not outlive this request), an expired one, and one a
+    config layer already gives (the config stays the single source of it).
+    """
+    from gatepass import app
+
+    if "username" not in attrs or "password" not in attrs or attrs.get("ephemeral", "") not in ("", "0", "false"):
+        return b""
+    request = to_request(attrs)
+    expiry = _expiry(attrs)
+    if expiry is not None and expiry < int(time.time()):
+        return b""
+    configured = app.answer(request_for_user(request, attrs["username"]), env, lambda message: None,
+                            with_store=False)
+    if configured is not None and configured[1].value == attrs["password"]:
+        return b""
+    store = app.open_store(env, app.load(env, report, app.host_keys(request.host)))
+    store.save(_entry(attrs, request), attrs["password"], attrs.get("oauth_refresh_token"))
+    return b""
 
 
-_erase = _store
+def request_for_user(request: Request, username: str) -> Request:
+    return Request(request.kind, request.scheme, request.host, request.port, request.path, username)
+
+
+def _erase(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str], None]) -> bytes:
+    """Forget what git rejected: every stored entry matching the given fields (git's credential_match).
+
+    Config files are never touched. An empty pattern erases nothing; when a password is given,
+    only entries holding that password are erased.
+    """
+    from gatepass import app
+
+    if not any(attrs.get(k) for k in ("protocol", "host", "path")) and "username" not in attrs:
+        return b""
+    want = _entry(attrs, to_request(attrs)) if attrs.get("protocol") and attrs.get("host") else None
+    if want is None:
+        return b""  # git always sends protocol and host; anything less is too broad to act on
+
+    def matches(entry: Entry) -> bool:
+        return (entry.kind == "git" and entry.protocol == want.protocol and entry.host == want.host
+                and ("path" not in attrs or entry.path == want.path)
+                and ("username" not in attrs or entry.username == want.username))
+
+    store = app.open_store(env, app.load(env, report, app.host_keys(want.host)))
+    store.erase(matches, attrs.get("password"))
+    return b""
+
 
 OPERATIONS = {"get": _get, "store": _store, "erase": _erase}
 

@@ -1,0 +1,129 @@
+"""The store layer as the helpers see it: stored entries as accounts, and save/erase with git's rules.
+
+The index (``stores/index.py``) says what is stored and which backend holds it; the secret
+itself lives only in that backend. Stored entries are the highest layer. An expired entry is
+never returned. Empty usernames and passwords round-trip, as git's own tests require.
+"""
+
+from __future__ import annotations
+
+from gatepass.errors import SecretUnavailableError, StoreUnavailableError
+from gatepass.hosts import split_host_port
+from gatepass.model import LAYER_RANK, Account
+from gatepass.secrets import Secret
+from gatepass.stores.index import Entry, Index, now
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from gatepass.stores import Backend
+
+REFRESH_SUFFIX = "#oauth_refresh_token"
+
+
+class StoredAccount(Account):
+    """An account from the store: a config Account plus its index entry and, for git, its path."""
+
+    __slots__ = ("entry", "path")
+
+    def __init__(self, entry: Entry, order: int) -> None:
+        parts = split_host_port(entry.host) or (entry.host, None)
+        secure = entry.kind == "git" and entry.protocol == "https"
+        super().__init__(entry.kind, entry.host, parts[0], parts[1], secure, entry.username, "store", None,
+                         None, (), "store", LAYER_RANK["store"], f"store ({entry.backend})", 0, order)
+        self.entry = entry
+        self.path = entry.path or None
+
+
+class Store:
+    """Stored credentials for one environment; backends open on first use."""
+
+    def __init__(self, env: Mapping[str, str], settings: Mapping[str, object]) -> None:
+        self.env, self.settings = env, settings
+        self.index = Index(env)
+        self._backends: dict[str, Backend] = {}
+
+    def backend(self, name: str | None = None) -> Backend:
+        from gatepass.stores import backend_spec, open_backend
+
+        spec = name or backend_spec(self.env, self.settings)
+        if spec not in self._backends:
+            backend = open_backend(spec, self.env, self.settings)
+            self._backends[spec] = self._backends[backend.name] = backend
+        return self._backends[spec]
+
+    def accounts(self, kind: str, hosts: list[str] | None = None) -> list[Account]:
+        """Unexpired entries of ``kind`` (for ``hosts`` only, when given) as accounts; reads no secret."""
+        moment = now()
+        found: list[Account] = []
+        for order, entry in enumerate(self.index.entries()):
+            if entry.kind != kind or (entry.expiry is not None and entry.expiry < moment):
+                continue
+            account = StoredAccount(entry, order)
+            if hosts is None or account.host in hosts:
+                found.append(account)
+        return found
+
+    def read(self, account: Account) -> Secret:
+        entry = account.entry  # type: ignore[attr-defined]
+        value = self.backend(entry.backend).get(entry.service(), entry.username)
+        if value is None:
+            raise SecretUnavailableError(f"stored entry {entry.service()} for {entry.username!r} is in the index "
+                                         f"but not in {entry.backend}; log in again")
+        secret = Secret(value, entry.expiry)
+        if entry.refresh:
+            secret.refresh = self.backend(entry.backend).get(entry.service() + REFRESH_SUFFIX, entry.username)
+        return secret
+
+    def save(self, entry: Entry, secret: str, refresh: str | None = None) -> None:
+        """Put the secret in the configured backend, then record it (replacing the same key)."""
+        backend = self.backend()
+        backend.set(entry.service(), entry.username, secret)
+        if refresh is not None:
+            backend.set(entry.service() + REFRESH_SUFFIX, entry.username, refresh)
+        entry.backend, entry.refresh = backend.name, refresh is not None
+        entry.created = entry.updated = now()
+
+        def change(entries: list[Entry]) -> list[Entry]:
+            kept = []
+            for old in entries:
+                if old.key() == entry.key():
+                    entry.created = old.created or entry.created
+                    if old.backend != entry.backend:
+                        self._forget_secret(old)
+                else:
+                    kept.append(old)
+            return [*kept, entry]
+
+        self.index.update(change)
+
+    def erase(self, matches: Callable[[Entry], bool], password: str | None = None) -> list[Entry]:
+        """Remove every matching entry (only those holding ``password`` when given) and their secrets."""
+        removed: list[Entry] = []
+
+        def change(entries: list[Entry]) -> list[Entry]:
+            kept = []
+            for entry in entries:
+                if matches(entry) and (password is None or self._holds(entry, password)):
+                    removed.append(entry)
+                else:
+                    kept.append(entry)
+            return kept
+
+        self.index.update(change)
+        for entry in removed:
+            self._forget_secret(entry)
+        return removed
+
+    def _holds(self, entry: Entry, password: str) -> bool:
+        try:
+            return self.backend(entry.backend).get(entry.service(), entry.username) == password
+        except StoreUnavailableError:
+            return False
+
+    def _forget_secret(self, entry: Entry) -> None:
+        backend = self.backend(entry.backend)
+        backend.delete(entry.service(), entry.username)
+        if entry.refresh:
+            backend.delete(entry.service() + REFRESH_SUFFIX, entry.username)

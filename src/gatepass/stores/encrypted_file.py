@@ -1,0 +1,177 @@
+"""An encrypted-file secret backend for hosts without a desktop keyring (AES-256-GCM, ``cryptography``).
+
+File ``$XDG_DATA_HOME/gatepass/secrets.enc`` (0600 in a 0700 directory)::
+
+    b"GPEF" | version 1 | kdf (0 machine key, 1 scrypt) | salt (16) | nonce (12) | AES-256-GCM ciphertext
+
+The first 34 bytes are the GCM associated data, so the header is authenticated with the content.
+The plaintext is one ``records`` line per secret: service, username, secret. The key is either
+a random 32-byte machine key, ``$XDG_CONFIG_HOME/gatepass/machine.key`` (0600, created on first
+use, kept apart from the file it opens), or scrypt (n=2**14, r=8, p=1, ~44 ms per process, not
+cached) over a passphrase from ``GATEPASS_STORE_PASSPHRASE``, ``[store] passphrase_env`` or
+``[store] passphrase_file`` (0600). A wrong passphrase or a tampered file is a clear error and
+the file is left as it was. Every write is a locked read-modify-write, fsynced and renamed.
+
+What the machine key protects against: backups, copies and disk images of the data directory
+taken without the config directory, and other users (both files are 0600). What it does not:
+anyone who can read your files as you (or root) has both the key and the file, exactly as with
+git's own ``store`` helper; use a passphrase or the desktop keyring against that.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from gatepass.errors import StoreUnavailableError
+from gatepass.stores import Backend, records
+from gatepass.stores.files import Lock, config_dir, data_dir, private_dir, write_atomic
+
+MAGIC, VERSION = b"GPEF", 1
+KDF_MACHINE, KDF_SCRYPT = 0, 1
+HEADER_LEN = 4 + 1 + 1 + 16 + 12
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+class EncryptedFileBackend(Backend):
+    name = "encrypted-file"
+
+    def __init__(self, path: str, *, key_file: str | None = None, passphrase: str | None = None) -> None:
+        self.path, self.key_file, self.passphrase = path, key_file, passphrase
+
+    # -- keys --------------------------------------------------------------------------------
+    def _machine_key(self, create: bool) -> bytes | None:
+        assert self.key_file
+        try:
+            fd = os.open(self.key_file, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            if not create:
+                return None
+            private_dir(os.path.dirname(self.key_file))
+            try:
+                fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            except FileExistsError:
+                return self._machine_key(create=False)
+            key = os.urandom(32)
+            os.write(fd, key)
+            os.fsync(fd)
+            os.close(fd)
+            return key
+        except OSError as exc:
+            raise StoreUnavailableError(f"cannot read machine key {self.key_file} ({exc.strerror})") from None
+        try:
+            if stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
+                raise StoreUnavailableError(f"machine key {self.key_file} is readable by others; "
+                                            f"run: chmod 600 {self.key_file}")
+            key = os.read(fd, 64)
+        finally:
+            os.close(fd)
+        if len(key) != 32:
+            raise StoreUnavailableError(f"machine key {self.key_file} is not 32 bytes; restore it from backup")
+        return key
+
+    def _key(self, kdf: int, salt: bytes, create: bool) -> bytes | None:
+        if kdf == KDF_SCRYPT:
+            if self.passphrase is None:
+                raise StoreUnavailableError(f"{self.path} is passphrase-protected; set GATEPASS_STORE_PASSPHRASE "
+                                            "or [store] passphrase_file")
+            from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+            return Scrypt(salt=salt, length=32, n=2**14, r=8, p=1).derive(self.passphrase.encode("utf-8"))
+        if self.key_file is None:
+            raise StoreUnavailableError(f"{self.path} was written with a machine key, but a passphrase is configured")
+        return self._machine_key(create)
+
+    # -- the file ----------------------------------------------------------------------------
+    def _load(self) -> tuple[dict[tuple[str, str], str], int, bytes]:
+        """(secrets, kdf, salt); an absent file is empty."""
+        try:
+            with open(self.path, "rb") as handle:
+                blob = handle.read()
+        except FileNotFoundError:
+            return {}, KDF_SCRYPT if self.passphrase is not None else KDF_MACHINE, os.urandom(16)
+        except OSError as exc:
+            raise StoreUnavailableError(f"cannot read {self.path} ({exc.strerror})") from None
+        if len(blob) < HEADER_LEN + 16 or blob[:4] != MAGIC:
+            raise StoreUnavailableError(f"{self.path} is not a gatepass encrypted file; move it aside")
+        if blob[4] != VERSION:
+            raise StoreUnavailableError(f"{self.path} has format version {blob[4]}; upgrade gatepass")
+        kdf, salt, nonce = blob[5], blob[6:22], blob[22:HEADER_LEN]
+        key = self._key(kdf, salt, create=False)
+        if key is None:
+            raise StoreUnavailableError(f"machine key {self.key_file} is missing, so {self.path} cannot be opened")
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        try:
+            plain = AESGCM(key).decrypt(nonce, blob[HEADER_LEN:], blob[:HEADER_LEN])
+        except InvalidTag:
+            raise StoreUnavailableError(f"{self.path} cannot be decrypted: wrong passphrase or key, or the file "
+                                        "was tampered with; it was left untouched") from None
+        secrets: dict[tuple[str, str], str] = {}
+        for line in plain.decode("utf-8").split("\n"):
+            if line:
+                service, username, secret = records.split(line)
+                secrets[(service, username)] = secret
+        return secrets, kdf, salt
+
+    def _save(self, secrets: dict[tuple[str, str], str], kdf: int, salt: bytes) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        key = self._key(kdf, salt, create=True)
+        assert key is not None
+        header = MAGIC + bytes([VERSION, kdf]) + salt + os.urandom(12)
+        plain = "".join(records.join([s, u, v]) + "\n" for (s, u), v in secrets.items()).encode("utf-8")
+        write_atomic(self.path, header + AESGCM(key).encrypt(header[-12:], plain, header))
+
+    # -- Backend -----------------------------------------------------------------------------
+    def get(self, service: str, username: str) -> str | None:
+        return self._load()[0].get((service, username))
+
+    def set(self, service: str, username: str, secret: str) -> None:
+        with Lock(self.path + ".lock"):
+            secrets, kdf, salt = self._load()
+            secrets[(service, username)] = secret
+            self._save(secrets, kdf, salt)
+
+    def delete(self, service: str, username: str) -> bool:
+        with Lock(self.path + ".lock"):
+            secrets, kdf, salt = self._load()
+            if secrets.pop((service, username), None) is None:
+                return False
+            self._save(secrets, kdf, salt)
+            return True
+
+    def items(self) -> list[tuple[str, str]]:
+        """(service, username) of every secret, for keyring's credential listing; never the secrets."""
+        return list(self._load()[0])
+
+
+def _passphrase(env: Mapping[str, str], settings: Mapping[str, object]) -> str | None:
+    if env.get("GATEPASS_STORE_PASSPHRASE"):
+        return env["GATEPASS_STORE_PASSPHRASE"]
+    if settings.get("passphrase_env"):
+        value = env.get(str(settings["passphrase_env"]))
+        if not value:
+            raise StoreUnavailableError(f"[store] passphrase_env names {settings['passphrase_env']}, which is not set")
+        return value
+    if settings.get("passphrase_file"):
+        path = str(settings["passphrase_file"])
+        try:
+            with open(path, "rb") as handle:
+                if stat.S_IMODE(os.fstat(handle.fileno()).st_mode) & 0o077:
+                    raise StoreUnavailableError(f"passphrase file {path} is readable by others; run: chmod 600 {path}")
+                return handle.read(4096).split(b"\n", 1)[0].decode("utf-8")
+        except OSError as exc:
+            raise StoreUnavailableError(f"cannot read passphrase file {path} ({exc.strerror})") from None
+    return None
+
+
+def from_settings(env: Mapping[str, str], settings: Mapping[str, object]) -> EncryptedFileBackend:
+    path = os.path.join(data_dir(env), "secrets.enc")
+    passphrase = _passphrase(env, settings)
+    key_file = None if passphrase is not None else os.path.join(config_dir(env), "machine.key")
+    return EncryptedFileBackend(path, key_file=key_file, passphrase=passphrase)

@@ -1,0 +1,86 @@
+"""Safe files for the store: 0700 directories, 0600 files, atomic replace with fsync, a bounded lock."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from gatepass.errors import StoreUnavailableError
+
+LOCK_TIMEOUT = 10.0
+
+
+def data_dir(env) -> str:  # type: ignore[no-untyped-def]
+    base = env.get("XDG_DATA_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "gatepass")
+
+
+def config_dir(env) -> str:  # type: ignore[no-untyped-def]
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".config")
+    return os.path.join(base, "gatepass")
+
+
+def private_dir(path: str) -> None:
+    """Create ``path`` (and parents) as 0700; an existing directory is left as its owner set it."""
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise StoreUnavailableError(f"cannot create {path} ({exc.strerror}); check its parent's owner and mode") from None
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write a temp file beside ``path`` (0600), fsync it, rename it over ``path``, fsync the directory."""
+    directory = os.path.dirname(path)
+    private_dir(directory)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise StoreUnavailableError(f"cannot write {path} ({exc.strerror}); nothing was changed") from None
+
+
+class Lock:
+    """An exclusive ``flock`` on ``path``, given up after ``timeout`` seconds with a clear error."""
+
+    def __init__(self, path: str, timeout: float = LOCK_TIMEOUT) -> None:
+        self.path, self.timeout, self.fd = path, timeout, -1
+
+    def __enter__(self) -> Lock:
+        import fcntl
+
+        private_dir(os.path.dirname(self.path))
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise StoreUnavailableError(f"cannot open lock {self.path} ({exc.strerror})") from None
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(self.fd)
+                    raise StoreUnavailableError(f"{self.path} stayed locked for {self.timeout:.0f}s; "
+                                                "is another gatepass hanging?") from None
+                time.sleep(0.005)
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)  # closing the descriptor releases the flock
