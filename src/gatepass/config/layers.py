@@ -5,7 +5,8 @@ Layers, lowest precedence first (DESIGN.md): global ``/etc/gatepass/global.toml`
 order (``GATEPASS_HOST_CONFIG`` names the host file; its drop-in directory is always the file's
 name with ``.toml`` replaced by ``.d``); user ``$XDG_CONFIG_HOME/gatepass/config.toml``
 (``GATEPASS_USER_CONFIG``). ``GATEPASS_CONFIG=a.toml:b.toml`` replaces all three with exactly
-those files, listed lowest precedence first (the last one wins), shown as layer ``config``.
+those files, listed lowest precedence first (the last one wins), shown as layer ``config``;
+``GATEPASS_CONFIG=/dev/null`` (or empty) means no config files at all.
 
 A missing file is not an error. A file that cannot be read or parsed is reported and skipped:
 the other layers still answer, so a typo in one host.d file cannot lock a fleet out.
@@ -42,7 +43,7 @@ def layer_files(env) -> list[tuple[str, int, str]]:  # type: ignore[no-untyped-d
     """(layer, rank, path) of every file gatepass reads, lowest precedence first."""
     override = env.get("GATEPASS_CONFIG")
     if override is not None:
-        paths = [p for p in override.split(os.pathsep) if p]
+        paths = [p for p in override.split(os.pathsep) if p and p != os.devnull]  # /dev/null: no files
         return [("config", rank, path) for rank, path in enumerate(paths)]
     host = env.get("GATEPASS_HOST_CONFIG") or "/etc/gatepass/host.toml"
     dropins = (host[:-5] if host.endswith(".toml") else host) + ".d"
