@@ -90,8 +90,8 @@ class Store:
             for old in entries:
                 if old.key() == entry.key():
                     entry.created = old.created or entry.created
-                    if old.backend != entry.backend:
-                        self._forget_secret(old)
+                    if (old.backend, old.username) != (entry.backend, entry.username):
+                        self._forget_secret(old)  # the new secret did not overwrite the old item
                 else:
                     kept.append(old)
             return [*kept, entry]

@@ -97,7 +97,7 @@ def write(path: str, key: list, accounts: list[tuple], errors: list[str], store:
     for blob in blobs:
         shards.append((offset, len(blob)))
         offset += len(blob)
-    header = marshal.dumps((_code_stamp(), [tuple(k) for k in key], errors, store, shards))
+    header = marshal.dumps((_code_stamp(), [tuple(k) for k in key], errors, store, shards))  # type: ignore[arg-type]
     directory = os.path.dirname(path)
     tmp = f"{path}.{os.getpid()}.tmp"
     try:

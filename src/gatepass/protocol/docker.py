@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import BinaryIO
 
+    from gatepass.stores.index import Entry
+
 
 def json_string(value: str) -> str:
     """A JSON string literal; hand-written so ``get`` need not import json (~3 ms).
@@ -102,14 +104,76 @@ def _list(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]
     return render_list(app.docker_list(env, report))
 
 
+def read_credentials(stdin: BinaryIO) -> tuple[str, str, str]:
+    """``store``'s JSON: ServerURL, Username, Secret (field names matched case-insensitively, as Go does)."""
+    import json
+
+    data = stdin.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise InvalidRequestError(f"input larger than {MAX_INPUT_BYTES} bytes")
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidRequestError("store needs a JSON object with ServerURL, Username and Secret") from None
+    if not isinstance(document, dict):
+        raise InvalidRequestError("store needs a JSON object with ServerURL, Username and Secret")
+    fields = {str(k).lower(): v for k, v in document.items()}
+    server, username, secret = (fields.get(k, "") for k in ("serverurl", "username", "secret"))
+    if not all(isinstance(v, str) for v in (server, username, secret)):
+        raise InvalidRequestError("ServerURL, Username and Secret must be strings")
+    server = server.strip()
+    if not server:
+        raise InvalidRequestError(MISSING_URL)
+    if not username:
+        raise InvalidRequestError(MISSING_USERNAME)
+    return server, username, secret
+
+
+def _entry(request: Request, username: str) -> Entry:
+    from gatepass.stores.index import Entry
+
+    host = request.host if request.port is None else f"{request.host}:{request.port}"
+    return Entry("docker", "", host, request.exact_key or "", username)
+
+
 def _store(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
-    raise GatepassError("docker-credential-gatepass cannot store credentials yet; put the account in "
-                        "~/.config/gatepass/config.toml")
+    """Save into the store layer, one credential per server key (a new username replaces the old one).
+
+    Skipped when a config layer already gives the same pair. ``<token>`` (an identity token) and
+    GCR's ``_json_key`` with a whole JSON keyfile are kept exactly as sent.
+    """
+    from gatepass import app
+
+    server, username, secret = read_credentials(stdin)
+    request = to_request_for_store(server)
+    configured = app.answer(request, env, lambda message: None, with_store=False)
+    if configured is not None and (configured[0].username, configured[1].value) == (username, secret):
+        return ""
+    store = app.open_store(env, app.load(env, report, app.host_keys(request.host)))
+    store.save(_entry(request, username), secret)
+    return ""
+
+
+def to_request_for_store(server: str) -> Request:
+    try:
+        return to_request(server)
+    except NotFoundError:
+        raise InvalidRequestError("ServerURL is not a registry host[:port] or URL") from None
 
 
 def _erase(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
-    read_server(stdin)
-    return ""  # nothing is stored yet, and erasing something absent succeeds (skopeo relies on it)
+    """Remove the stored credential for the server key; erasing something absent succeeds (skopeo relies on it)."""
+    from gatepass import app
+
+    server = read_server(stdin)
+    try:
+        request = to_request(server)
+    except NotFoundError:
+        return ""
+    want = _entry(request, "")
+    store = app.open_store(env, app.load(env, report, app.host_keys(request.host)))
+    store.erase(lambda e: e.kind == "docker" and e.host == want.host and e.path == want.path)
+    return ""
 
 
 def _version(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:

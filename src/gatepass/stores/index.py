@@ -34,7 +34,10 @@ class Entry:
         self.created, self.updated, self.backend = created, updated, backend
         self.expiry, self.refresh = expiry, refresh
 
-    def key(self) -> tuple[str, str, str, str, str]:
+    def key(self) -> tuple[str, ...]:
+        """What a new entry replaces: git keeps one per user; docker one per server key, whatever the user."""
+        if self.kind == "docker":
+            return (self.kind, self.host, self.path)
         return (self.kind, self.protocol, self.host, self.path, self.username)
 
     def service(self) -> str:

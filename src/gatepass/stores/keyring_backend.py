@@ -17,6 +17,12 @@ from keyring.backend import KeyringBackend
 from gatepass.errors import StoreUnavailableError
 from gatepass.stores import Backend
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from gatepass.stores.encrypted_file import EncryptedFileBackend
+
 
 class KeyringAdapter(Backend):
     """Any keyring backend (``module.Class``) as a gatepass store backend."""
@@ -31,7 +37,7 @@ class KeyringAdapter(Backend):
             raise StoreUnavailableError(f"cannot load keyring backend {dotted} ({type(exc).__name__}); "
                                         "check [store] backend") from None
 
-    def _guard(self, call, *args):  # type: ignore[no-untyped-def]
+    def _guard(self, call: Callable[..., object], *args: str) -> object:
         import keyring.errors
 
         try:
@@ -40,7 +46,8 @@ class KeyringAdapter(Backend):
             raise StoreUnavailableError(f"{self.name}: {type(exc).__name__}; is the keyring unlocked?") from None
 
     def get(self, service: str, username: str) -> str | None:
-        return self._guard(self.keyring.get_password, service, username)  # type: ignore[no-any-return]
+        value = self._guard(self.keyring.get_password, service, username)
+        return value if isinstance(value, str) else None
 
     def set(self, service: str, username: str, secret: str) -> None:
         self._guard(self.keyring.set_password, service, username, secret)
@@ -58,15 +65,15 @@ class KeyringAdapter(Backend):
 class EncryptedFileKeyring(KeyringBackend):
     """gatepass's AES-256-GCM file (machine key or passphrase) as a keyring backend."""
 
-    priority = 0.1  # type: ignore[assignment]
+    priority = 0.1
 
-    def _store(self):  # type: ignore[no-untyped-def]
+    def _store(self) -> EncryptedFileBackend:
         from gatepass.stores.encrypted_file import from_settings
 
         return from_settings(os.environ, {})
 
     def get_password(self, service: str, username: str) -> str | None:
-        return self._store().get(service, username)  # type: ignore[no-any-return]
+        return self._store().get(service, username)
 
     def set_password(self, service: str, username: str, password: str) -> None:
         self._store().set(service, username, password)
