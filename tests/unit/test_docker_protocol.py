@@ -99,3 +99,67 @@ def test_output_is_valid_json_for_any_secret():
         line = docker.render_credentials("s", "u", value)
         assert line.endswith("\n") and "\n" not in line[:-1]
         assert json.loads(line)["Secret"] == value
+
+
+def store(server: str, username: str, secret: str, **extra: str) -> tuple[int, str, str]:
+    return run(["store"], json.dumps({"ServerURL": server, "Username": username, "Secret": secret, **extra}).encode())
+
+
+def test_store_get_erase_round_trip():
+    assert store("registry.example:5000", "ci", "s3cret") == (0, "", "")
+    assert json.loads(run(["get"], b"registry.example:5000")[1]) == {
+        "ServerURL": "registry.example:5000", "Username": "ci", "Secret": "s3cret"}
+    assert run(["erase"], b"https://registry.example:5000") == (0, "", "")
+    assert run(["get"], b"registry.example:5000")[1] == "credentials not found in native keychain\n"
+
+
+def test_identity_token_and_json_keys_round_trip_untouched():
+    keyfile = json.dumps({"type": "service_account", "private_key": "-----BEGIN KEY-----\nabc\n-----END KEY-----\n"},
+                         indent=2)
+    for server, username, secret in (("https://index.docker.io/v1/", "<token>", "identity-token"),
+                                     ("gcr.io", "_json_key", keyfile),
+                                     ("eu.gcr.io", "_json_key_base64", "eyJ0eXBlIjogInNlcnZpY2VfYWNjb3VudCJ9")):
+        assert store(server, username, secret)[0] == 0
+        got = json.loads(run(["get"], server.encode())[1])
+        assert (got["Username"], got["Secret"]) == (username, secret)
+
+
+def test_store_accepts_any_json_encoding():
+    body = b'{\n  "serverurl": "r.example",\n  "USERNAME": "u",\n  "Secret": "\\u00e9\\n\\"x\\""\n}\n'
+    assert run(["store"], body)[0] == 0
+    assert json.loads(run(["get"], b"r.example")[1])["Secret"] == 'é\n"x"'
+
+
+def test_refresh_token_keys_are_exact_and_never_folded():
+    assert store("https://index.docker.io/v1/refresh-token", "u", "refresh")[0] == 0
+    assert json.loads(run(["get"], b"https://index.docker.io/v1/refresh-token")[1])["Secret"] == "refresh"
+    assert json.loads(run(["get"], b"https://index.docker.io/v1/")[1])["Username"] == "hub"  # the config account
+    assert run(["get"], b"https://index.docker.io/v1/access-token")[0] == 1
+    listed = json.loads(run(["list"], Unreadable())[1])
+    assert listed["https://index.docker.io/v1/refresh-token"] == "u"
+
+
+def test_a_new_username_replaces_the_old_credential_for_a_server():
+    store("r.example", "one", "1")
+    store("r.example", "two", "2")
+    assert json.loads(run(["get"], b"r.example")[1])["Username"] == "two"
+    assert json.loads(run(["list"], Unreadable())[1])["r.example"] == "two"
+
+
+@pytest.mark.parametrize("body, message", [
+    (b'{"ServerURL": "", "Username": "u", "Secret": "s"}', "no credentials server URL\n"),
+    (b'{"ServerURL": "r.example", "Username": "", "Secret": "s"}', "no credentials username\n"),
+    (b'{"ServerURL": "r.example", "Secret": "s"}', "no credentials username\n"),
+    (b"not json", "store needs a JSON object with ServerURL, Username and Secret\n"),
+    (b"[1]", "store needs a JSON object with ServerURL, Username and Secret\n"),
+    (b'{"ServerURL": 5, "Username": "u", "Secret": "s"}', "ServerURL, Username and Secret must be strings\n"),
+    (b'{"ServerURL": "bad host!", "Username": "u", "Secret": "s"}', "ServerURL is not a registry host[:port] or URL\n"),
+])
+def test_store_errors_are_exact_and_store_nothing(body, message):
+    assert run(["store"], body) == (1, message, "")
+    assert set(json.loads(run(["list"], Unreadable())[1])) == {"https://index.docker.io/v1/", "127.0.0.1:5000", "ghcr.io"}
+
+
+def test_store_of_what_config_already_gives_is_skipped(isolated_env):
+    assert store("ghcr.io", "gh", "tok-gh")[0] == 0
+    assert not os.path.exists(os.path.join(isolated_env["XDG_DATA_HOME"], "gatepass", "index"))

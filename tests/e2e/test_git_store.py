@@ -1,0 +1,100 @@
+"""The store layer end to end: git remembers what the user typed, forgets what the server rejected,
+and parallel or killed writers lose nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gatepass.stores.index import Index
+from tests.e2e.test_git import git
+from tests.support.git_server import GitServer
+from tests.support.secret_service import missing_tools, private_secret_service
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+HELPER = str(Path(sys.executable).parent / "git-credential-gatepass")
+
+
+@pytest.fixture(params=["encrypted-file", "secret-service"])
+def backend(request, monkeypatch):
+    monkeypatch.setenv("GATEPASS_STORE_BACKEND", request.param)
+    if request.param == "encrypted-file":
+        yield request.param
+        return
+    if missing_tools():
+        pytest.skip(f"needs {', '.join(missing_tools())}; ./test installs them")
+    with private_secret_service() as env:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        yield request.param
+
+
+def askpass(tmp_path: Path, username: str, password: str) -> str:
+    script = tmp_path / "askpass.sh"
+    script.write_text(f'#!/bin/sh\ncase "$1" in Username*) echo {username};; *) echo {password};; esac\n')
+    script.chmod(0o700)
+    return str(script)
+
+
+def test_typed_token_is_stored_reused_and_erased_when_revoked(backend, tmp_path, monkeypatch):
+    with GitServer(str(tmp_path / "srv"), {"dev": "typed-token"}) as server:
+        monkeypatch.setenv("GIT_ASKPASS", askpass(tmp_path, "dev", "typed-token"))
+        git("clone", "-q", server.url + "repo.git", str(tmp_path / "first"))
+        [entry] = Index(os.environ).entries()
+        assert (entry.username, entry.backend, entry.host) == ("dev", backend, f"127.0.0.1:{server.port}")
+        assert "typed-token" not in (Path(Index(os.environ).path)).read_text()
+
+        monkeypatch.setenv("GIT_ASKPASS", "/bin/false")  # no prompt possible: the store must answer
+        git("clone", "-q", server.url + "repo.git", str(tmp_path / "second"))
+
+        server._server.users["dev"] = "rotated"  # the server revokes the token
+        done = git("clone", "-q", server.url + "repo.git", str(tmp_path / "third"), check=False)
+        assert done.returncode != 0
+        assert Index(os.environ).entries() == []
+
+
+def approve(username: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([HELPER, "store"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=env)
+    assert proc.stdin is not None
+    proc.stdin.write(f"protocol=https\nhost=example.com\nusername={username}\npassword=pw-{username}\n".encode())
+    proc.stdin.close()
+    return proc
+
+
+def test_fifty_parallel_stores_leave_fifty_entries(backend):
+    env = dict(os.environ)
+    procs = [approve(f"user{i:02d}", env) for i in range(50)]
+    for proc in procs:
+        assert proc.wait(60) == 0
+        assert proc.stderr is not None and proc.stderr.read() == b""
+    entries = Index(env).entries()
+    assert sorted(e.username for e in entries) == [f"user{i:02d}" for i in range(50)]
+    done = subprocess.run([HELPER, "get"], input=b"protocol=https\nhost=example.com\nusername=user37\n",
+                          capture_output=True, env=env, check=True)
+    assert done.stdout == b"username=user37\npassword=pw-user37\n"
+
+
+def test_sigkill_at_any_point_leaves_a_whole_index(tmp_path):
+    env = dict(os.environ, GATEPASS_STORE_BACKEND="encrypted-file")
+    acknowledged = []
+    rng = random.Random(5260)
+    for i in range(40):
+        proc = approve(f"k{i:02d}", env)
+        time.sleep(rng.uniform(0, 0.08))
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGKILL)
+        code = proc.wait(10)
+        if code == 0:
+            acknowledged.append(f"k{i:02d}")
+        names = {e.username for e in Index(env).entries()}  # raises if the index were torn
+        assert set(acknowledged) <= names
+    assert 0 < len(acknowledged) < 40, "the kills should land both before and after some stores finished"
