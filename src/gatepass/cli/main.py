@@ -1,18 +1,75 @@
-"""The ``gatepass`` command group; GatepassError becomes click output here and only here."""
+"""The ``gatepass`` command group; errors become output here and only here.
+
+Subcommands live one per module and are imported only when run (``gatepass --help`` stays
+quick). A GatepassError is one line on stderr and exit 1; anything else is one line too, with
+the traceback only under ``--debug`` (or ``GATEPASS_DEBUG=1``); Ctrl-C is exit 130.
+"""
 
 from __future__ import annotations
+
+import importlib
+import os
+import sys
 
 import click
 
 from gatepass import __version__
+from gatepass.errors import GatepassError
+
+COMMANDS = {  # name -> "module:attribute", imported lazily
+    "list": "gatepass.cli.cmd_list:list_cmd",
+    "login": "gatepass.cli.cmd_login:login",
+    "logout": "gatepass.cli.cmd_login:logout",
+    "explain": "gatepass.cli.cmd_explain:explain",
+    "config": "gatepass.cli.cmd_config:config",
+    "setup": "gatepass.cli.cmd_setup:setup",
+    "import": "gatepass.cli.cmd_import:import_group",
+    "doctor": "gatepass.cli.cmd_doctor:doctor",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def invoke(self, ctx: click.Context) -> object:
+        debug = bool(ctx.params.get("debug")) or bool(os.environ.get("GATEPASS_DEBUG"))
+        try:
+            return super().invoke(ctx)
+        except GatepassError as exc:
+            if debug:
+                raise
+            raise click.ClickException(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("gatepass: interrupted; nothing was half-written", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            if debug:
+                raise
+            raise click.ClickException(f"internal error ({type(exc).__name__}: {exc}); "
+                                       "run with --debug for the traceback") from None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gatepass")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
+def cli(debug: bool) -> None:
     """Manage the accounts git-credential-gatepass and docker-credential-gatepass hand out.
 
     \b
-    Example:
-      gatepass --version
+    Examples:
+      gatepass list
+      gatepass explain https://github.com/acme/app.git
+      gatepass login git github.com --username me
+      gatepass setup git --global
     """

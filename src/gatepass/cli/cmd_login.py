@@ -1,0 +1,71 @@
+"""``gatepass login`` and ``gatepass logout``: put a token into the store layer, or take it out."""
+
+from __future__ import annotations
+
+import click
+
+from gatepass import app
+from gatepass.cli.common import KINDS, env, read_token, warn
+from gatepass.errors import GatepassError
+from gatepass.hosts import parse_authority, parse_docker_server
+from gatepass.stores.index import Entry
+
+
+def entry_for(kind: str, domain: str, username: str) -> Entry:
+    """The store entry a login writes: git at ``https://host`` (``http://`` when written so), docker by server key."""
+    if kind == "docker":
+        parsed = parse_docker_server(domain)
+        if parsed is None or parsed[3]:
+            raise GatepassError(f"{domain} is not a registry host[:port]; example: gatepass login docker ghcr.io")
+        _, host, port, _ = parsed
+        return Entry("docker", "", host if port is None else f"{host}:{port}", "", username)
+    scheme, _, rest = domain.rpartition("://")
+    scheme = (scheme or "https").lower()
+    authority = parse_authority(rest.rstrip("/"), scheme) if scheme in ("http", "https") and "/" not in rest.rstrip("/") else None
+    if authority is None:
+        raise GatepassError(f"{domain} is not a host[:port] or http(s)://host[:port]; example: gatepass login git github.com")
+    host, port = authority
+    return Entry("git", scheme, host if port is None else f"{host}:{port}", "", username)
+
+
+@click.command()
+@click.argument("kind", type=KINDS)
+@click.argument("domain")
+@click.option("--username", "-u", help="The account's username (asked for when omitted and a terminal is there).")
+@click.option("--token-stdin", is_flag=True, help="Read the token from stdin's first line instead of a prompt.")
+def login(kind: str, domain: str, username: str | None, token_stdin: bool) -> None:
+    """Save a token for DOMAIN into the store layer (the keyring), asked for with a hidden prompt.
+
+    \b
+    Examples:
+      gatepass login git github.com --username me
+      echo "$CI_TOKEN" | gatepass login docker ghcr.io -u ci --token-stdin
+    """
+    if username is None:
+        if token_stdin:
+            raise GatepassError("--token-stdin needs --username")
+        username = click.prompt("Username")
+    assert username is not None
+    entry = entry_for(kind, domain, username)
+    token = read_token(token_stdin)
+    store = app.open_store(env(), app.load(env(), warn, app.host_keys(entry.host.rpartition(":")[0] or entry.host)))
+    store.save(entry, token)
+    click.echo(f"saved {kind} token for {username} on {entry.host} in {entry.backend}", err=True)
+
+
+@click.command()
+@click.argument("kind", type=KINDS)
+@click.argument("domain")
+@click.option("--username", "-u", help="Only this user's token (default: every stored token for DOMAIN).")
+def logout(kind: str, domain: str, username: str | None) -> None:
+    """Remove stored tokens for DOMAIN from the store layer. Config files are never changed.
+
+    \b
+    Example:
+      gatepass logout git github.com --username me
+    """
+    want = entry_for(kind, domain, username or "")
+    store = app.open_store(env(), app.load(env(), warn))
+    removed = store.erase(lambda e: e.kind == kind and e.host == want.host and e.protocol == want.protocol
+                          and (username is None or e.username == username))
+    click.echo(f"removed {len(removed)} stored token(s) for {want.host}", err=True)
