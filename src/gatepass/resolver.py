@@ -22,6 +22,10 @@ def _port_for(port: int | None, scheme: str | None) -> int | None:
 def _check_host(account: Account, request: Request) -> str | None:
     if not host_matches(account.host, request.host):
         return f"host {request.host} is not {account.host}"
+    return None
+
+
+def _check_port(account: Account, request: Request) -> str | None:
     if account.kind == "git":
         # An account without a port listens on its own scheme's default port.
         want = _port_for(account.port, "https" if account.secure else "http")
@@ -45,7 +49,7 @@ def judge(account: Account, request: Request) -> Candidate:
     """Apply steps 1-5 to one account."""
     if request.exact_key is not None and account.layer != "store":
         return Candidate(account, False, "host", f"{request.exact_key} is an exact key; only a stored entry answers it")
-    for rule, check in (("host", _check_host), ("scheme", _check_scheme)):
+    for rule, check in (("host", _check_host), ("scheme", _check_scheme), ("host", _check_port)):
         reason = check(account, request)
         if reason:
             return Candidate(account, False, rule, reason)
