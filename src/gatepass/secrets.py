@@ -1,7 +1,8 @@
 """Reading an account's secret from where its config says: inline, a file, an environment variable.
 
 Errors name the account, the file and line it comes from and what to do; never the value.
-Command-sourced and sealed tokens (issue 6) and keyring-held ones (the store) plug in here.
+Command-sourced (``token_command``) and sealed tokens are opened by their own modules, imported
+only when such an account is tried; keyring-held ones come through the store (``app.read``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 
-from gatepass.errors import SecretUnavailableError
+from gatepass.errors import GatepassError, SecretUnavailableError
 from gatepass.model import Account
 
 MAX_TOKEN_FILE_BYTES = 64 * 1024
@@ -71,8 +72,21 @@ def read_secret(account: Account, env) -> Secret:  # type: ignore[no-untyped-def
             raise _fail(account, f"environment variable {ref} is not set; export it or use token_file")
         return Secret(value)
     if kind == "command":
-        raise _fail(account, "token_command is not supported by this gatepass version yet")
+        from gatepass.token_command import run_token_command
+
+        try:
+            value, expiry = run_token_command(tuple(ref), account.ttl, account.file,  # type: ignore[arg-type]
+                                              account.username, env)
+        except SecretUnavailableError as exc:
+            raise _fail(account, str(exc)) from None
+        return Secret(value, expiry)
     if kind == "sealed":
-        raise _fail(account, "sealed tokens are not supported by this gatepass version yet")
+        from gatepass.sealing import binding, key_paths, open_sealed
+
+        try:
+            return Secret(open_sealed(str(ref), binding(account.kind, account.host, account.port, account.username),
+                                      key_paths(env)))
+        except GatepassError as exc:
+            raise _fail(account, str(exc)) from None
     raise _fail(account, "no token in the config and none stored; run: gatepass login "
                          f"{account.kind} {account.domain} --username {account.username}")

@@ -212,3 +212,10 @@ def test_help_does_not_import_subcommands():
     done = subprocess.run([os.path.join(os.path.dirname(os.sys.executable), "python"), "-c", code],
                           capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_config_check_refuses_commands_in_files_others_can_write(isolated_env):
+    path = write_config(isolated_env["GATEPASS_USER_CONFIG"],
+                        '[[git_provider]]\naccounts = [{ username = "a", token_command = ["true"] }]\n', 0o622)
+    result = invoke("config", "check", code=1)
+    assert f"chmod go-w {path}" in result.stderr

@@ -52,6 +52,13 @@ def check(as_json: bool) -> None:
                 read_secret(account, env())
             except SecretUnavailableError as exc:
                 errors.append(str(exc))
+        if account.secret_kind == "command":
+            from gatepass.token_command import check_writers
+
+            try:
+                check_writers(account.file)
+            except SecretUnavailableError as exc:
+                errors.append(f"{account.where}: account {account.label()}: {exc}")
         if account.secret_kind == "file":
             ref = str(account.secret_ref)
             warnings += _token_file_problems(ref if os.path.isabs(ref) else os.path.join(os.path.dirname(account.file), ref))

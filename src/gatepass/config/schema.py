@@ -62,25 +62,38 @@ def _organizations(value: object, where: _Where, key: str) -> tuple[str, ...]:
     return tuple(item.lower() for item in value)  # type: ignore[attr-defined]
 
 
-def _domain(kind: str, value: object, where: _Where) -> tuple[str, int | None, bool | None]:
-    _typed(value, str, where, "domain", "domain")
-    text, scheme = str(value), None
-    lowered = text.lower()
+def normalize_domain(kind: str, text: str) -> tuple[str, int | None, bool | None]:
+    """(host, port, https or None when no scheme was written) for a ``domain`` value; ValueError if invalid.
+
+    >>> normalize_domain("docker", "http://127.0.0.1:5000/")
+    ('127.0.0.1', 5000, False)
+    >>> normalize_domain("docker", "index.docker.io")
+    ('docker.io', None, None)
+    """
+    scheme = None
     if kind == "docker":
         for prefix in ("http://", "https://"):
-            if lowered.startswith(prefix):
+            if text.lower().startswith(prefix):
                 scheme, text = prefix[:-3], text[len(prefix):]
         text = text[:-1] if text.endswith("/") else text
     if "://" in text or "/" in text or "@" in text:
-        raise where.error("must be host[:port], with no scheme, path or user" +
-                          (" (a registry may start with http://)" if kind == "docker" else ""), "domain", at="domain")
+        raise ValueError("must be host[:port], with no scheme, path or user" +
+                         (" (a registry may start with http://)" if kind == "docker" else ""))
     parsed = parse_authority(text, scheme, wildcard=True)
     if parsed is None:
-        raise where.error("is not a valid host[:port]", "domain", at="domain")
+        raise ValueError("is not a valid host[:port]")
     host, port = parsed
     if kind == "docker" and host in DOCKER_HUB_ALIASES and port is None:
         host = DOCKER_HUB
     return host, port, None if scheme is None else scheme == "https"
+
+
+def _domain(kind: str, value: object, where: _Where) -> tuple[str, int | None, bool | None]:
+    _typed(value, str, where, "domain", "domain")
+    try:
+        return normalize_domain(kind, str(value))
+    except ValueError as exc:
+        raise where.error(str(exc), "domain", at="domain") from None
 
 
 def _secret(entry: dict, where: _Where, key: str, parsed: Parsed) -> tuple[str, object, int | None]:  # type: ignore[type-arg]
