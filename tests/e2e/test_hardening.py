@@ -1,0 +1,242 @@
+"""Trying hard to make gatepass leak a token, hang, lose an entry or blow up on big input.
+
+A canary token is configured everywhere it can be and every error path of the three executables
+is driven: it must never appear on stderr, in exception text, in a file gatepass writes other
+than the secret's own store (and the 0600 parsed-config cache, which holds inline config tokens
+at a mode no looser than their file), or in the argv of a process gatepass starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from gatepass.sealing import binding, create_key, seal
+from gatepass.stores.index import Index
+from tests.conftest import write_config
+from tests.support.secret_service import lock_default_collection, missing_tools, private_secret_service
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+BIN = Path(sys.executable).parent
+CANARY = "CANARY-7f3a9c1e"
+
+
+def helper(name: str, args: list[str], stdin: bytes, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([str(BIN / name), *args], input=stdin, env=env, capture_output=True, timeout=60)
+
+
+def written_files(root: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def canary_env(isolated_env, tmp_path):
+    argv_log = tmp_path / "argv.log"
+    script = tmp_path / "leaky.sh"
+    script.write_text(f'#!/bin/sh\necho "$0 $*" >> {argv_log}\necho {CANARY}-cmd\necho {CANARY}-cmd >&2\nexit 7\n')
+    script.chmod(0o700)
+    other_host = create_key(str(tmp_path / "other.key"))
+    create_key(str(tmp_path / "mine.key"))
+    sealed = seal(CANARY + "-sealed", [other_host], binding("git", "sealed.example", None, "s"))
+    write_config(isolated_env["GATEPASS_USER_CONFIG"], f"""
+[[git_provider]]
+domain = "inline.example"
+accounts = [{{ username = "i", token = "{CANARY}-inline" }}]
+[[git_provider]]
+domain = "cmd.example"
+accounts = [{{ username = "c", token_command = ["{script}", "--flag"] }}]
+[[git_provider]]
+domain = "sealed.example"
+accounts = [{{ username = "s", token = "{sealed}" }}]
+[[git_provider]]
+domain = "file.example"
+accounts = [{{ username = "f", token_file = "{tmp_path}" }}, {{ username = "g", token_file = "{tmp_path}/missing" }}]
+[[docker_registry]]
+domain = "reg.example"
+accounts = [{{ username = "d", token = "{CANARY}-docker" }}]
+""")
+    write_config(Path(isolated_env["GATEPASS_HOST_CONFIG"]).parent / "host.d" / "broken.toml",
+                 f'[[git_provider]]\ndomain = "x"\naccounts = [{{ username = "b", token = "{CANARY}-broken", bad = 1 }}]\n'
+                 f'[[git_provider]\ntoken = "{CANARY}-syntax"\n')
+    env = dict(os.environ, GATEPASS_HOST_KEY=str(tmp_path / "mine.key"), GATEPASS_STORE_BACKEND="encrypted-file")
+    return env, argv_log
+
+
+def test_canary_never_leaks_on_any_error_path(canary_env, tmp_path, isolated_env):
+    env, argv_log = canary_env
+    outputs: list[bytes] = []
+    git_requests = [b"protocol=https\nhost=cmd.example\n", b"protocol=https\nhost=sealed.example\n",
+                    b"protocol=https\nhost=file.example\n", b"protocol=https\r\nhost=inline.example\n",
+                    b"protocol=https\nhost=inline.example\x00\n", b"protocol=http\nhost=inline.example\n",
+                    f"protocol=https\nhost=x\nusername=u\npassword={CANARY}-typed\n".encode()]
+    for request in git_requests:
+        for action in ("get", "store", "erase"):
+            done = helper("git-credential-gatepass", [action], request, env)
+            outputs.append(done.stderr)
+            assert CANARY.encode() not in done.stdout or action == "get"
+    for args, stdin in ((["get"], b"reg.example.evil"), (["store"], f'{{"ServerURL": "", "Secret": "{CANARY}-d"}}'.encode()),
+                        (["store"], f'{{"ServerURL": "r", "Username": "", "Secret": "{CANARY}-d"}}'.encode()),
+                        (["store"], f'not json {CANARY}'.encode()), (["erase"], b""), (["list"], b""), (["bogus"], b"")):
+        done = helper("docker-credential-gatepass", args, stdin, env)
+        outputs += [done.stderr, done.stdout if args != ["list"] else b""]
+    # wrong passphrase over a store that holds the canary
+    done = helper("git-credential-gatepass", ["store"],
+                  f"protocol=https\nhost=stored.example\nusername=u\npassword={CANARY}-stored\n".encode(), env)
+    assert done.returncode == 0
+    wrong = dict(env, GATEPASS_STORE_PASSPHRASE="wrong")
+    outputs.append(helper("git-credential-gatepass", ["get"], b"protocol=https\nhost=stored.example\n", wrong).stderr)
+    # a data directory that cannot be written (disk full, read-only mount)
+    readonly = dict(env, XDG_DATA_HOME="/proc/version/not-a-dir")
+    done = helper("git-credential-gatepass", ["store"],
+                  f"protocol=https\nhost=ro.example\nusername=u\npassword={CANARY}-ro\n".encode(), readonly)
+    outputs.append(done.stderr)
+    assert b"cannot" in done.stderr
+    # the management command on the same configs
+    for args in (["list"], ["list", "--json"], ["explain", "https://cmd.example/x"], ["explain", "https://sealed.example/"],
+                 ["config", "check"], ["doctor"], ["explain", "reg.example", "--kind", "docker"]):
+        done = subprocess.run([str(BIN / "gatepass"), *args], env=env, capture_output=True, timeout=60)
+        outputs += [done.stdout, done.stderr]
+    for output in outputs:
+        assert CANARY.encode() not in output, output
+    assert b"sealed for another host" in b"".join(outputs)
+    assert CANARY not in argv_log.read_text()
+    home = Path(isolated_env["HOME"])
+    for path, data in written_files(home).items():
+        if "/.cache/gatepass/config-" in path or path.endswith((".toml", "secrets.enc", "machine.key")):
+            continue  # the configs themselves, the 0600 parse cache, the encrypted store
+        assert CANARY.encode() not in data, path
+
+
+def test_index_and_cache_modes(canary_env, isolated_env):
+    env, _ = canary_env
+    helper("git-credential-gatepass", ["get"], b"protocol=https\nhost=inline.example\n", env)
+    helper("git-credential-gatepass", ["store"], b"protocol=https\nhost=n.example\nusername=u\npassword=p\n", env)
+    home = Path(isolated_env["HOME"])
+    for path in (home / ".cache" / "gatepass", home / ".local" / "share" / "gatepass"):  # gatepass made these
+        assert path.stat().st_mode & 0o777 == 0o700, path
+        for child in path.iterdir():
+            assert child.stat().st_mode & 0o777 == 0o600, child
+    assert (home / ".config" / "gatepass" / "machine.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_hundred_parallel_mixed_operations_equal_a_serial_run(isolated_env):
+    env = dict(os.environ, GATEPASS_STORE_BACKEND="encrypted-file")
+    ops = ([("git-credential-gatepass", ["store"], f"protocol=https\nhost=h.example\nusername=u{i}\npassword=p{i}\n")
+            for i in range(40)]
+           + [("docker-credential-gatepass", ["store"], json.dumps({"ServerURL": f"r{i}.example:5000", "Username": "d",
+                                                                   "Secret": f"s{i}"})) for i in range(30)]
+           + [("git-credential-gatepass", ["get"], "protocol=https\nhost=h.example\n") for _ in range(10)]
+           + [("docker-credential-gatepass", ["get"], "r1.example:5000") for _ in range(5)]
+           + [("git-credential-gatepass", ["erase"], f"protocol=https\nhost=h.example\nusername=never{i}\n")
+              for i in range(10)]
+           + [("docker-credential-gatepass", ["erase"], f"gone{i}.example") for i in range(5)])
+    procs = []
+    for name, args, stdin in ops:
+        proc = subprocess.Popen([str(BIN / name), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env)
+        procs.append((proc, stdin.encode()))
+    for proc, stdin in procs:
+        proc.communicate(stdin, timeout=120)
+    keys = sorted((e.kind, e.host, e.username) for e in Index(env).entries())
+    assert keys == sorted([("git", "h.example", f"u{i}") for i in range(40)]
+                          + [("docker", f"r{i}.example:5000", "d") for i in range(30)])
+    for i in (0, 17, 39):
+        done = helper("git-credential-gatepass", ["get"], f"protocol=https\nhost=h.example\nusername=u{i}\n".encode(), env)
+        assert done.stdout == f"username=u{i}\npassword=p{i}\n".encode()
+
+
+def test_huge_inputs_are_refused_quickly_with_one_line(isolated_env):
+    env = dict(os.environ)
+    big = b"protocol=https\nhost=" + b"a" * 10_000_000 + b"\n"
+    for name, args, stdin in (("git-credential-gatepass", ["get"], big),
+                              ("git-credential-gatepass", ["get"], b"capability[]=x\n" * 5000),
+                              ("docker-credential-gatepass", ["get"], b"a" * 10_000_000),
+                              ("docker-credential-gatepass", ["store"], b"{" + b" " * 10_000_000)):
+        started = time.monotonic()
+        done = helper(name, args, stdin, env)
+        assert time.monotonic() - started < 10
+        message = done.stderr if name.startswith("git") else done.stdout
+        assert message.count(b"\n") == 1 and b"larger than" in message, message[:200]
+
+
+def test_hundred_thousand_accounts_load_in_bounded_time_and_memory(tmp_path, isolated_env):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from bench_get import write_config as write_big
+
+    path = tmp_path / "big.toml"
+    write_big(path, 100_000)
+    env = dict(os.environ, GATEPASS_CONFIG=str(path))
+    request = b"protocol=https\nhost=host-9999.example.com\n"
+    for _ in range(2):  # a cold parse, then the cache
+        started = time.monotonic()
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", str(BIN / "git-credential-gatepass"), "get"], input=request,
+                              env=env, capture_output=True, timeout=120)
+        elapsed = time.monotonic() - started
+        assert done.stdout.startswith(b"username=user-9999-0\n"), done.stderr[-500:]
+        peak_kib = int(done.stderr.split()[-1])
+        assert elapsed < 60 and peak_kib < 512 * 1024
+    assert elapsed < 2 and peak_kib < 64 * 1024  # the warm answer reads one shard
+
+
+def test_a_token_file_on_a_fifo_does_not_hang(tmp_path, isolated_env):
+    fifo = tmp_path / "token.fifo"
+    os.mkfifo(fifo)
+    write_config(isolated_env["GATEPASS_USER_CONFIG"], f'[[git_provider]]\ndomain = "f.example"\n'
+                 f'accounts = [{{ username = "f", token_file = "{fifo}" }}]\n')
+    done = helper("git-credential-gatepass", ["get"], b"protocol=https\nhost=f.example\n", dict(os.environ))
+    assert done.stdout == b"" and b"is not a regular file" in done.stderr
+
+
+def test_a_keyring_that_never_answers_ends_within_the_timeout(tmp_path, isolated_env):
+    path = str(tmp_path / "silent.sock")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen(5)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])  # accept, then never say a word
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        write_config(isolated_env["GATEPASS_USER_CONFIG"], '[store]\nbackend = "secret-service"\ntimeout = 1\n'
+                     '[[git_provider]]\ndomain = "k.example"\naccounts = [{ username = "k" }]\n')
+        env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=f"unix:path={path}")
+        started = time.monotonic()
+        done = helper("git-credential-gatepass", ["get"], b"protocol=https\nhost=k.example\n", env)
+        assert time.monotonic() - started < 5
+        assert done.stdout == b"" and b"Secret Service" in done.stderr
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+def test_locked_keyring_is_reported_not_silently_not_found(isolated_env):
+    if missing_tools():
+        pytest.skip(f"needs {', '.join(missing_tools())}; ./test installs them")
+    with private_secret_service() as extra:
+        env = dict(os.environ, GATEPASS_STORE_BACKEND="secret-service", **extra)
+        stored = helper("git-credential-gatepass", ["store"],
+                        f"protocol=https\nhost=l.example\nusername=u\npassword={CANARY}\n".encode(), env)
+        assert stored.returncode == 0 and stored.stderr == b""
+        lock_default_collection(extra)
+        done = helper("git-credential-gatepass", ["get"], b"protocol=https\nhost=l.example\n", env)
+        assert done.stdout == b"" and b"locked" in done.stderr and CANARY.encode() not in done.stderr
