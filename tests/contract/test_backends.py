@@ -155,3 +155,11 @@ def test_auto_picks_secret_service_only_when_it_answers(secret_service_env, tmp_
     env = dict(HOME=str(tmp_path), **secret_service_env)
     assert open_backend("auto", env, {}).name == "secret-service"
     assert open_backend("auto", {"HOME": str(tmp_path)}, {}).name == "encrypted-file"
+
+
+def test_the_fast_aesgcm_is_cryptographys_public_class():
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from gatepass.stores.aead import aesgcm
+
+    assert aesgcm() is AESGCM

@@ -103,12 +103,13 @@ class EncryptedFileBackend(Backend):
         key = self._key(kdf, salt, create=False)
         if key is None:
             raise StoreUnavailableError(f"machine key {self.key_file} is missing, so {self.path} cannot be opened")
-        from cryptography.exceptions import InvalidTag
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from gatepass.stores.aead import aesgcm, is_invalid_tag
 
         try:
-            plain = AESGCM(key).decrypt(nonce, blob[HEADER_LEN:], blob[:HEADER_LEN])
-        except InvalidTag:
+            plain = aesgcm()(key).decrypt(nonce, blob[HEADER_LEN:], blob[:HEADER_LEN])
+        except Exception as exc:
+            if not is_invalid_tag(exc):
+                raise
             raise StoreUnavailableError(f"{self.path} cannot be decrypted: wrong passphrase or key, or the file "
                                         "was tampered with; it was left untouched") from None
         secrets: dict[tuple[str, str], str] = {}
@@ -119,13 +120,13 @@ class EncryptedFileBackend(Backend):
         return secrets, kdf, salt
 
     def _save(self, secrets: dict[tuple[str, str], str], kdf: int, salt: bytes) -> None:
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from gatepass.stores.aead import aesgcm
 
         key = self._key(kdf, salt, create=True)
         assert key is not None
         header = MAGIC + bytes([VERSION, kdf]) + salt + os.urandom(12)
         plain = "".join(records.join([s, u, v]) + "\n" for (s, u), v in secrets.items()).encode("utf-8")
-        write_atomic(self.path, header + AESGCM(key).encrypt(header[-12:], plain, header))
+        write_atomic(self.path, header + aesgcm()(key).encrypt(header[-12:], plain, header))
 
     # -- Backend -----------------------------------------------------------------------------
     def get(self, service: str, username: str) -> str | None:
