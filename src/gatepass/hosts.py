@@ -140,8 +140,13 @@ def parse_docker_server(server: str) -> tuple[str | None, str, int | None, str] 
     return scheme, host, port, "" if path in REGISTRY_PATHS else path
 
 
+def join_host_port(host: str, port: int | None) -> str:
+    """``host`` or ``host:port``, as the store's index keeps it."""
+    return host if port is None else f"{host}:{port}"
+
+
 def docker_display_key(host: str, port: int | None) -> str:
     """The server string docker tools expect in ``list``: Docker Hub as ``https://index.docker.io/v1/``."""
     if host == DOCKER_HUB and port is None:
         return DOCKER_HUB_KEY
-    return host if port is None else f"{host}:{port}"
+    return join_host_port(host, port)

@@ -7,7 +7,7 @@ import click
 from gatepass import app
 from gatepass.cli.common import KINDS, env, read_token, warn
 from gatepass.errors import GatepassError
-from gatepass.hosts import parse_authority, parse_docker_server
+from gatepass.hosts import join_host_port, parse_authority, parse_docker_server
 from gatepass.stores.index import Entry
 
 
@@ -18,14 +18,14 @@ def entry_for(kind: str, domain: str, username: str) -> Entry:
         if parsed is None or parsed[3]:
             raise GatepassError(f"{domain} is not a registry host[:port]; example: gatepass login docker ghcr.io")
         _, host, port, _ = parsed
-        return Entry("docker", "", host if port is None else f"{host}:{port}", "", username)
+        return Entry("docker", "", join_host_port(host, port), "", username)
     scheme, _, rest = domain.rpartition("://")
     scheme = (scheme or "https").lower()
     authority = parse_authority(rest.rstrip("/"), scheme) if scheme in ("http", "https") and "/" not in rest.rstrip("/") else None
     if authority is None:
         raise GatepassError(f"{domain} is not a host[:port] or http(s)://host[:port]; example: gatepass login git github.com")
     host, port = authority
-    return Entry("git", scheme, host if port is None else f"{host}:{port}", "", username)
+    return Entry("git", scheme, join_host_port(host, port), "", username)
 
 
 @click.command()

@@ -10,13 +10,13 @@ in this module only.
 
 from __future__ import annotations
 
-import os
 import sys
 
 from gatepass import __version__
 from gatepass.errors import GatepassError, InvalidRequestError, NotFoundError
-from gatepass.hosts import parse_docker_server
+from gatepass.hosts import join_host_port, parse_docker_server
 from gatepass.model import Request
+from gatepass.protocol import streams
 
 NOT_FOUND = "credentials not found in native keychain"
 MISSING_URL = "no credentials server URL"
@@ -132,7 +132,7 @@ def read_credentials(stdin: BinaryIO) -> tuple[str, str, str]:
 def _entry(request: Request, username: str) -> Entry:
     from gatepass.stores.index import Entry
 
-    host = request.host if request.port is None else f"{request.host}:{request.port}"
+    host = join_host_port(request.host, request.port)
     return Entry("docker", "", host, request.exact_key or "", username)
 
 
@@ -186,14 +186,8 @@ OPERATIONS = {"get": _get, "list": _list, "store": _store, "erase": _erase, "ver
 
 def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
          stderr: BinaryIO | None = None, env: Mapping[str, str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    stdin = sys.stdin.buffer if stdin is None else stdin
-    stdout = sys.stdout.buffer if stdout is None else stdout
-    stderr = sys.stderr.buffer if stderr is None else stderr
-    env = os.environ if env is None else env
-
-    def report(message: str) -> None:  # diagnostics; stdout is the protocol
-        stderr.write(f"gatepass: {message}\n".encode("utf-8", "replace"))
+    argv, stdin, stdout, stderr, env = streams.resolve(argv, stdin, stdout, stderr, env)
+    report = streams.reporter(stderr)
 
     def reply(text: str, code: int) -> int:
         stdout.write(text.encode("utf-8"))

@@ -11,13 +11,13 @@ asks the next helper or the user), with one ``gatepass:`` line on stderr when th
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
 from gatepass.errors import GatepassError, InvalidRequestError
-from gatepass.hosts import parse_authority
+from gatepass.hosts import join_host_port, parse_authority
 from gatepass.model import Request
+from gatepass.protocol import streams
 
 MAX_REQUEST_BYTES = 1024 * 1024  # git's requests are a few hundred bytes
 MAX_LINES = 4096
@@ -117,7 +117,7 @@ def _expiry(attrs: dict[str, str]) -> int | None:
 def _entry(attrs: dict[str, str], request: Request) -> Entry:
     from gatepass.stores.index import Entry
 
-    host = request.host if request.port is None else f"{request.host}:{request.port}"
+    host = join_host_port(request.host, request.port)
     return Entry("git", request.scheme or "", host, attrs.get("path", ""), attrs.get("username", ""),
                  expiry=_expiry(attrs))
 
@@ -180,14 +180,8 @@ OPERATIONS = {"get": _get, "store": _store, "erase": _erase}
 
 def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
          stderr: BinaryIO | None = None, env: Mapping[str, str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    stdin = sys.stdin.buffer if stdin is None else stdin
-    stdout = sys.stdout.buffer if stdout is None else stdout
-    stderr = sys.stderr.buffer if stderr is None else stderr
-    env = os.environ if env is None else env
-
-    def report(message: str) -> None:
-        stderr.write(f"gatepass: {message}\n".encode("utf-8", "replace"))
+    argv, stdin, stdout, stderr, env = streams.resolve(argv, stdin, stdout, stderr, env)
+    report = streams.reporter(stderr)
 
     operation = OPERATIONS.get(argv[-1] if argv else "")
     if operation is None:
