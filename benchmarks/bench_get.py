@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """Start-up cost of `git-credential-gatepass get` beside python itself and git's own helpers.
 
-Run by hand (not part of the test suite):
-    .venv/bin/python benchmarks/bench_get.py [--runs 30] [--full] [--markdown]
+Run by hand (not part of the test suite), with the dev venv's python:
+    .venv/bin/python benchmarks/bench_get.py [--runs 30] [--full] [--markdown] [--prefix DIR]
 
-Installs gatepass with ./install into a temp prefix (launchers with python -I -S), writes configs
-of 10 / 1,000 / 10,000 (/ 100,000 with --full) accounts (ten per [[git_provider]], the answering
-account last), and times each command as a new process, as git runs it. Ratios against
-`python -I -c pass` are the figures that count; absolute times are noise on shared machines.
+It installs gatepass with `./install --no-wire` into a temporary venv (or into --prefix DIR, kept
+and reused: ./install skips pip when the source is unchanged), so the helper runs through the same
+`python -I -S` launcher users get. Configs hold 10 / 1,000 / 10,000 (/ 100,000 with --full)
+accounts, ten per [[git_provider]], and the request names the last provider's host. Every command
+runs as a new process, as git runs it, round-robin across the cases so that a slow patch on a
+shared machine hits all of them alike. Ratios against `python -I -c pass` are the figures that
+count; absolute times are noise on shared machines.
+
+Peak RSS comes from wait4() in GNU time (/usr/bin/time, Debian package "time"): wait4() called
+from this script would report at least this script's own RSS, because Linux carries the parent's
+high-water mark across fork/vfork + exec into the child's ru_maxrss.
 """
 
 from __future__ import annotations
@@ -21,59 +28,88 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-REQUEST = b"protocol=https\nhost=host-{last}.example.com\n\n"
+GNU_TIME = "/usr/bin/time"
 
 
-def peak_rss(argv: list[str], stdin: bytes, env: dict[str, str]) -> float:
-    """Peak RSS in MiB through GNU time: wait4 from this process would count the parent's pages,
-    since Linux keeps the high-water mark across the exec that follows a fork."""
-    if not os.path.exists("/usr/bin/time"):
-        return float("nan")
-    with tempfile.NamedTemporaryFile("r") as out:
-        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name, *argv], input=stdin, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        return int(out.read().split()[-1]) / 1024
+@dataclass
+class Case:
+    name: str
+    accounts: str
+    argv: list[str]
+    stdin: bytes
+    env: dict[str, str]
+    before: Callable[[], None] | None = None
+    expect: bytes | None = None  # a line the answer must hold (checked once, never printed)
+    times: list[float] = field(default_factory=list)
+    rss: float = float("nan")
 
 
-def run_once(argv: list[str], stdin: bytes, env: dict[str, str]) -> float:
-    """Wall seconds of one run, from spawn to reaped."""
+def run_once(case: Case) -> float:
+    """Wall milliseconds from spawn to reaped, stdin fed through a pipe, output discarded."""
     read_end, write_end = os.pipe()
     start = time.perf_counter()
-    pid = os.posix_spawn(argv[0], argv, env, file_actions=[
+    pid = os.posix_spawn(case.argv[0], case.argv, case.env, file_actions=[
         (os.POSIX_SPAWN_DUP2, read_end, 0), (os.POSIX_SPAWN_CLOSE, write_end),
         (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0), (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])
     os.close(read_end)
-    os.write(write_end, stdin)
+    os.write(write_end, case.stdin)
     os.close(write_end)
     _, status = os.waitpid(pid, 0)
-    elapsed = time.perf_counter() - start
+    elapsed = (time.perf_counter() - start) * 1000
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{argv} failed")
+        raise SystemExit(f"bench: {case.name} ({case.accounts}) exited {os.waitstatus_to_exitcode(status)}")
     return elapsed
 
 
-def measure(argv, stdin, env, runs, before=None):  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(3):
-        if before:
-            before()
-        run_once(argv, stdin, env)
+def check(case: Case) -> None:
+    """Run once with output captured: a benchmark of a helper that answers nothing measures nothing."""
+    if case.before:
+        case.before()
+    done = subprocess.run(case.argv, input=case.stdin, env=case.env, capture_output=True)
+    if done.returncode != 0 or (case.expect is not None and case.expect not in done.stdout.splitlines()):
+        raise SystemExit(f"bench: {case.name} ({case.accounts}) did not answer as expected "
+                         f"(exit {done.returncode}; stderr: {done.stderr.decode(errors='replace').strip()[:300]})")
+
+
+def peak_rss(case: Case, runs: int = 3) -> float:
+    """Largest peak RSS in MiB over a few runs, from GNU time's wait4()."""
+    if not os.access(GNU_TIME, os.X_OK):
+        return float("nan")
+    peaks = []
+    with tempfile.NamedTemporaryFile("r") as out:
+        for _ in range(runs):
+            if case.before:
+                case.before()
+            subprocess.run([GNU_TIME, "-f", "%M", "-o", out.name, *case.argv], input=case.stdin, env=case.env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            out.seek(0)
+            peaks.append(int(out.read().split()[-1]) / 1024)
+    return max(peaks)
+
+
+def measure(cases: list[Case], runs: int, warmup: int = 3) -> None:
+    for case in cases:
+        check(case)
+        for _ in range(warmup):
+            if case.before:
+                case.before()
+            run_once(case)
     for _ in range(runs):
-        if before:
-            before()
-        times.append(run_once(argv, stdin, env) * 1000)
-    if before:
-        before()
-    rss = peak_rss(argv, stdin, env)
-    times.sort()
-    p10, p90 = times[len(times) // 10], times[(len(times) * 9) // 10 - 1]
-    return statistics.median(times), p10, p90, rss
+        for case in cases:
+            if case.before:
+                case.before()
+            case.times.append(run_once(case))
+    for case in cases:
+        case.rss = peak_rss(case)
 
 
-def write_config(path: Path, accounts: int) -> None:
+def write_config(path: Path, accounts: int) -> str:
+    """Ten accounts per provider; returns the host of the last provider (the one the request names)."""
     providers = max(1, accounts // 10)
     with path.open("w") as out:
         for p in range(providers):
@@ -82,74 +118,129 @@ def write_config(path: Path, accounts: int) -> None:
                 out.write(f'  {{ username = "user-{p}-{a}", token = "token-{p}-{a}" }},\n')
             out.write("]\n")
     path.chmod(0o600)
+    return f"host-{providers - 1}.example.com"
 
 
-def install(work: Path) -> tuple[Path, Path]:
-    env = dict(os.environ, HOME=str(work / "home"))
-    subprocess.run([str(ROOT / "install"), "--prefix", str(work / "venv"), "--bin-dir", str(work / "bin"),
-                    "--no-wire"], env=env, check=True, stdout=subprocess.DEVNULL)
-    return work / "venv" / "bin" / "python", work / "bin" / "git-credential-gatepass"
+def install(prefix: Path, bindir: Path, home: Path) -> Path:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEPASS_", "XDG_"))}
+    env["HOME"] = str(home)
+    done = subprocess.run([str(ROOT / "install"), "--prefix", str(prefix), "--bin-dir", str(bindir), "--no-wire"],
+                          env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"bench: ./install failed: {done.stderr.strip()}")
+    return bindir / "git-credential-gatepass"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--full", action="store_true", help="also 100,000 accounts")
-    parser.add_argument("--markdown", action="store_true")
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="gatepass-bench-"))
-    rows: list[tuple[str, str, tuple[float, float, float, float]]] = []
-    try:
-        python, helper = install(work)
-        real_python = str(python)  # the venv's python: its site is what `python -I` costs here
-        home = work / "home"
-        env = {"PATH": os.environ["PATH"], "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
-        rows.append(("python -I -S -c pass", "", measure([real_python, "-I", "-S", "-c", "pass"], b"", env, args.runs)))
-        rows.append(("python -I -c pass", "", measure([real_python, "-I", "-c", "pass"], b"", env, args.runs)))
-        git = shutil.which("git") or "/usr/bin/git"
-        store = work / "git-credentials"
-        store.write_text("https://user:secret@host-0.example.com\n")
-        store.chmod(0o600)
-        rows.append(("git credential-store get", "1", measure(
-            [git, "credential-store", f"--file={store}", "get"], b"protocol=https\nhost=host-0.example.com\n\n",
-            env, args.runs)))
-        socket = work / "cache-sock"
-        cache_env = dict(env, HOME=str(home))
-        subprocess.run([git, "credential-cache", f"--socket={socket}", "store"], env=cache_env, check=True,
-                       input=b"protocol=https\nhost=host-0.example.com\nusername=u\npassword=p\n\n")
-        rows.append(("git credential-cache get", "1", measure(
-            [git, "credential-cache", f"--socket={socket}", "get"], b"protocol=https\nhost=host-0.example.com\n\n",
-            env, args.runs)))
-        subprocess.run([git, "credential-cache", f"--socket={socket}", "exit"], env=cache_env, check=False)
-        sizes = [10, 1_000, 10_000] + ([100_000] if args.full else [])
-        for size in sizes:
-            config = work / f"config-{size}.toml"
-            write_config(config, size)
-            stdin = REQUEST.replace(b"{last}", str(max(1, size // 10) - 1).encode())
-            genv = dict(env, GATEPASS_CONFIG=str(config))
-            rows.append(("gatepass get, config, warm cache", f"{size:,}",
-                         measure([str(helper), "get"], stdin, genv, args.runs)))
-            cache_dir = home / ".cache" / "gatepass"
-            rows.append(("gatepass get, config, cold cache", f"{size:,}", measure(
-                [str(helper), "get"], stdin, genv, max(5, args.runs // 3),
-                before=lambda: shutil.rmtree(cache_dir, ignore_errors=True))))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    base = rows[1][2][0]
-    print(f"# {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cpus, "
-          f"Python {platform.python_version()}, {args.runs} runs per case")
+def build_cases(work: Path, helper: Path, python: str, sizes: list[int]) -> tuple[list[Case], Callable[[], None]]:
+    home = work / "home"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
+           "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
+           "XDG_DATA_HOME": str(home / ".local" / "share"), "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_CONFIG_GLOBAL": str(home / ".gitconfig")}
+    git = shutil.which("git") or "/usr/bin/git"
+    cases = [Case("python -I -S -c pass", "", [python, "-I", "-S", "-c", "pass"], b"", env),
+             Case("python -I -c pass", "", [python, "-I", "-c", "pass"], b"", env)]
+    request = b"protocol=https\nhost=host-0.example.com\n\n"
+    store = work / "git-credentials"
+    store.write_text("https://user:secret@host-0.example.com\n")
+    store.chmod(0o600)
+    cases.append(Case("git credential-store get", "1", [git, "credential-store", f"--file={store}", "get"], request,
+                      env, expect=b"username=user"))
+    sockets = work / "cache"
+    sockets.mkdir(mode=0o700)
+    socket = sockets / "socket"
+    subprocess.run([git, "credential-cache", f"--socket={socket}", "--timeout=3600", "store"], env=env, check=True,
+                   input=request.rstrip(b"\n") + b"\nusername=user\npassword=secret\n\n")
+
+    def stop_cache() -> None:
+        subprocess.run([git, "credential-cache", f"--socket={socket}", "exit"], env=env, check=False,
+                       capture_output=True)
+
+    cases.append(Case("git credential-cache get", "1", [git, "credential-cache", f"--socket={socket}", "get"],
+                      request, env, expect=b"username=user"))
+    for size in sizes:
+        config = work / f"config-{size}.toml"
+        host = write_config(config, size)
+        # One cache home per size: emptying it for a cold run leaves the other sizes' caches warm.
+        genv = dict(env, GATEPASS_CONFIG=str(config), XDG_CACHE_HOME=str(work / f"cache-{size}"))
+        cache_dir = work / f"cache-{size}" / "gatepass"
+        stdin = f"protocol=https\nhost={host}\n\n".encode()
+        user = f"username=user-{host.split('.')[0][5:]}-0".encode()
+        cases.append(Case("gatepass get, warm cache", f"{size:,}", [str(helper), "get"], stdin, genv, expect=user))
+        cases.append(Case("gatepass get, cold cache", f"{size:,}", [str(helper), "get"], stdin, genv, expect=user,
+                          before=lambda d=cache_dir: shutil.rmtree(d, ignore_errors=True)))
+    # Round-robin puts a cold run of the same size between two warm runs: refill before each warm run.
+    for case in cases:
+        if case.name.endswith("warm cache"):
+            case.before = _refill(case)
+    return cases, stop_cache
+
+
+def _refill(case: Case) -> Callable[[], None]:
+    """Before a warm run: fill the parsed-config cache if the cold case emptied it (not timed)."""
+    cache_dir = Path(case.env["XDG_CACHE_HOME"]) / "gatepass"
+
+    def refill() -> None:
+        if not any(cache_dir.glob("config-*.cache")):
+            subprocess.run(case.argv, input=case.stdin, env=case.env, capture_output=True, check=True)
+    return refill
+
+
+def table(cases: list[Case], markdown: bool) -> list[str]:
+    base = statistics.median(next(c for c in cases if c.name == "python -I -c pass").times)
     header = ("case", "accounts", "median ms", "p10-p90 ms", "x python -I", "peak RSS MiB")
-    lines = [(name, n, f"{m:.1f}", f"{lo:.1f}-{hi:.1f}", f"{m / base:.2f}", f"{r:.1f}")
-             for name, n, (m, lo, hi, r) in rows]
+    rows = []
+    for c in cases:
+        deciles = statistics.quantiles(c.times, n=10)
+        median = statistics.median(c.times)
+        rows.append((c.name, c.accounts, f"{median:.1f}", f"{deciles[0]:.1f}-{deciles[-1]:.1f}",
+                     f"{median / base:.2f}", f"{c.rss:.1f}"))
+    if markdown:
+        return ["| " + " | ".join(header) + " |", "|" + "|".join(["---", "--:", "--:", "--:", "--:", "--:"]) + "|",
+                *("| " + " | ".join(r) + " |" for r in rows)]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True)))
+            for r in [header, *rows]]
+
+
+def machine(python: str, runs: int) -> str:
+    version = subprocess.run([python, "-I", "-S", "-c", "import sys; print(sys.version.split()[0])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    git = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
+    return (f"{time.strftime('%Y-%m-%d %H:%M %Z')}, {os.uname().machine}, {os.cpu_count()} cpus, "
+            f"Linux {platform.release()}, Python {version}, {git}; {runs} runs per case, round-robin")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=30, help="timed runs per case (default 30)")
+    parser.add_argument("--full", action="store_true", help="also 100,000 accounts")
+    parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    parser.add_argument("--prefix", type=Path, help="install into (or reuse) this venv instead of a temporary one")
+    args = parser.parse_args()
+    if args.runs < 2:
+        parser.error("--runs must be at least 2")
+    work = Path(tempfile.mkdtemp(prefix="gatepass-bench-"))
+    stop: Callable[[], None] = lambda: None  # noqa: E731
+    try:
+        prefix = args.prefix.resolve() if args.prefix else work / "venv"
+        helper = install(prefix, work / "bin", work / "home")
+        python = str(prefix / "bin" / "python")  # the interpreter the launchers run, not a pyenv shim
+        sizes = [10, 1_000, 10_000] + ([100_000] if args.full else [])
+        cases, stop = build_cases(work, helper, python, sizes)
+        print(f"bench: {len(cases)} cases x {args.runs} runs ...", file=sys.stderr)
+        measure(cases, args.runs)
+        about = machine(python, args.runs)
+    finally:
+        stop()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"_{about}_" if args.markdown else f"# {about}")
     if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for line in lines:
-            print("| " + " | ".join(line) + " |")
-    else:
-        widths = [max(len(str(x[i])) for x in [header, *lines]) for i in range(len(header))]
-        for line in [header, *lines]:
-            print("  ".join(str(v).ljust(w) for v, w in zip(line, widths)))
+        print()
+    print("\n".join(table(cases, args.markdown)))
+    if not os.access(GNU_TIME, os.X_OK):
+        print("(peak RSS needs GNU time: apt-get install time)")
+    return 0
 
 
 if __name__ == "__main__":
