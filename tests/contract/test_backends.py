@@ -14,7 +14,7 @@ from gatepass.stores.memory import MemoryBackend
 from gatepass.stores.secret_service import SecretServiceBackend, available
 
 
-@pytest.fixture(params=["memory", "machine-key", "passphrase", "secret-service"])
+@pytest.fixture(params=["memory", "machine-key", "passphrase", "secret-service", "keyring-adapter"])
 def backend(request, tmp_path, monkeypatch):
     if request.param == "memory":
         return MemoryBackend()
@@ -23,6 +23,12 @@ def backend(request, tmp_path, monkeypatch):
     if request.param == "passphrase":
         return EncryptedFileBackend(str(tmp_path / "data" / "secrets.enc"), passphrase="correct horse")
     env = request.getfixturevalue("secret_service_env")
+    if request.param == "keyring-adapter":  # keyring's own SecretService backend, pinned by name
+        from gatepass.stores import open_backend
+
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return open_backend("keyring:keyring.backends.SecretService.Keyring", os.environ, {})
     return SecretServiceBackend(dict(os.environ, **env))
 
 

@@ -42,6 +42,8 @@ class KeyringAdapter(Backend):
 
         try:
             return call(*args)
+        except keyring.errors.PasswordDeleteError:
+            raise  # "nothing to delete" is an answer, not an unavailable keyring
         except keyring.errors.KeyringError as exc:
             raise StoreUnavailableError(f"{self.name}: {type(exc).__name__}; is the keyring unlocked?") from None
 
