@@ -91,25 +91,22 @@ def answer(request: Request, env: Mapping[str, str], report: Callable[[str], Non
 
 
 def docker_list(env: Mapping[str, str], report: Callable[[str], None]) -> dict[str, str]:
-    """Server string -> username for every concrete registry gatepass knows; never reads a secret.
+    """Server string -> username for every registry gatepass knows; never reads a secret.
 
-    Docker Hub is listed as ``https://index.docker.io/v1/``. Where several accounts share a
-    registry, the one resolution would try first (ignoring organizations) is shown. Wildcard
-    domains name no registry a client could ask for, so they are not listed. Stored keys with
-    another path (identity-token refresh keys) are listed exactly as they were stored.
+    Stored entries first (the highest layer; keys with another path, such as identity-token
+    refresh keys, exactly as stored), then the config listing the parse cache keeps ready, so
+    ``list`` reads no account shard at all (``config.layers.docker_listing`` says the order).
     """
     from gatepass.hosts import docker_display_key
 
-    config = load(env, report)
-    accounts = [a for a in config.accounts if a.kind == "docker" and not a.host.startswith("*.")]
+    config = load(env, report, [])
+    listed: dict[str, str] = {}
     try:
-        accounts = open_store(env, config).accounts("docker") + accounts
+        for account in open_store(env, config).accounts("docker"):
+            entry = account.entry  # type: ignore[attr-defined]
+            listed.setdefault(entry.path or docker_display_key(account.host, account.port), account.username)
     except StoreUnavailableError as exc:
         report(str(exc))
-    accounts.sort(key=lambda a: (bool(a.organizations), -a.rank, a.order))
-    listed: dict[str, str] = {}
-    for account in accounts:
-        entry = getattr(account, "entry", None)
-        key = entry.path if entry is not None and entry.path else docker_display_key(account.host, account.port)
-        listed.setdefault(key, account.username)
+    for key, username in config.listing.items():
+        listed.setdefault(key, username)
     return listed

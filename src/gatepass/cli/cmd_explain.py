@@ -6,7 +6,7 @@ import urllib.parse
 
 import click
 
-from gatepass.cli.common import KINDS, env, load_all, print_json, readable, source_kind
+from gatepass.cli.common import KINDS, load_all, print_json, readable, source_kind
 from gatepass.errors import GatepassError
 from gatepass.hosts import parse_authority
 from gatepass.model import Candidate, Request

@@ -11,8 +11,8 @@ import urllib.parse
 import click
 
 from gatepass import app
-from gatepass.cli.common import env, warn
 from gatepass.cli.cmd_login import entry_for
+from gatepass.cli.common import env, warn
 from gatepass.errors import GatepassError
 from gatepass.stores.files import write_atomic
 from gatepass.stores.index import Entry

@@ -51,14 +51,15 @@ def path_for(paths: list[str], env) -> str:  # type: ignore[no-untyped-def]
 
 
 def read(path: str, key: list, hosts: list[str] | None) -> tuple | None:  # type: ignore[type-arg]
-    """(account tuples, errors, store) for ``hosts`` (every account when ``None``), or ``None`` on a miss."""
+    """(account tuples, errors, store, listing) for ``hosts`` (every account when ``None``, none for
+    ``[]``), or ``None`` on a miss. ``listing`` is what ``docker-credential-gatepass list`` shows."""
     try:
         with open(path, "rb") as handle:
             size = int(handle.read(8), 16)
             header = marshal.loads(handle.read(size))
             if header[0] != _code_stamp() or header[1] != [tuple(k) for k in key]:
                 return None
-            errors, store, shards = header[2], header[3], header[4]
+            errors, store, shards, listing = header[2], header[3], header[4], header[5]
             wanted = range(len(shards)) if hosts is None else sorted({fnv1a(h) % len(shards) for h in hosts})
             accounts: list[tuple] = []  # type: ignore[type-arg]
             for index in wanted:
@@ -75,7 +76,7 @@ def read(path: str, key: list, hosts: list[str] | None) -> tuple | None:  # type
         return None
     if hosts is not None:
         accounts.sort(key=_ORDER)  # file order across shards, as a full load gives
-    return accounts, errors, store
+    return accounts, errors, store, listing
 
 
 def _order(account: tuple) -> int:  # type: ignore[type-arg]
@@ -85,7 +86,8 @@ def _order(account: tuple) -> int:  # type: ignore[type-arg]
 _ORDER = _order
 
 
-def write(path: str, key: list, accounts: list[tuple], errors: list[str], store: dict) -> None:  # type: ignore[type-arg]
+def write(path: str, key: list, accounts: list[tuple], errors: list[str], store: dict,  # type: ignore[type-arg]
+          listing: dict[str, str]) -> None:
     """Write the cache atomically (temp file, rename); ``accounts`` are tuples whose [2] is the host key."""
     count = max(1, len(accounts) // ACCOUNTS_PER_SHARD)
     tables: list[dict[str, list[tuple]]] = [{} for _ in range(count)]  # type: ignore[type-arg]
@@ -97,7 +99,8 @@ def write(path: str, key: list, accounts: list[tuple], errors: list[str], store:
     for blob in blobs:
         shards.append((offset, len(blob)))
         offset += len(blob)
-    header = marshal.dumps((_code_stamp(), [tuple(k) for k in key], errors, store, shards))  # type: ignore[arg-type]
+    header = marshal.dumps((_code_stamp(), [tuple(k) for k in key], errors, store, shards,  # type: ignore[arg-type]
+                            listing))
     directory = os.path.dirname(path)
     tmp = f"{path}.{os.getpid()}.tmp"
     try:

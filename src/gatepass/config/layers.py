@@ -28,11 +28,29 @@ class Config:
     """All accounts of all file layers, in precedence order, plus what went wrong loading them."""
 
     def __init__(self, accounts: list[Account], errors: list[str], store: dict[str, object],
-                 files: list[tuple[str, str, bool]]) -> None:
+                 files: list[tuple[str, str, bool]], listing: dict[str, str] | None = None) -> None:
         self.accounts = accounts
         self.errors = errors          # one line each: file, line, key and what to do; never a value
         self.store = store            # merged [store] settings, higher layers win
         self.files = files            # (layer, path, exists) for every place looked at
+        self.listing = listing if listing is not None else docker_listing(accounts)
+
+
+def docker_listing(accounts: list[Account]) -> dict[str, str]:
+    """Server string -> username of every concrete docker registry, as ``list`` shows it; no secret.
+
+    Docker Hub is listed as ``https://index.docker.io/v1/``. Where several accounts share a
+    registry, the one resolution tries first (unscoped before scoped, higher layer, file order)
+    is shown. Wildcard domains name no registry a client could ask for, so they are not listed.
+    """
+    from gatepass.hosts import docker_display_key
+
+    ranked = sorted((a for a in accounts if a.kind == "docker" and not a.host.startswith("*.")),
+                    key=lambda a: (bool(a.organizations), -a.rank, a.order))
+    listed: dict[str, str] = {}
+    for account in ranked:
+        listed.setdefault(docker_display_key(account.host, account.port), account.username)
+    return listed
 
 
 def _home(env: dict[str, str] | os._Environ[str]) -> str:
@@ -72,8 +90,9 @@ def load_config(env, hosts: list[str] | None = None) -> Config:  # type: ignore[
     """Load every layer, from the parsed-config cache when no file changed since it was written.
 
     ``hosts`` (host keys such as ``github.com`` and ``*.example.com``) limits the accounts to
-    those domains: the helpers' ``get`` then reads only the cache shards those hosts live in.
-    Errors and ``[store]`` settings are always complete.
+    those domains: the helpers' ``get`` then reads only the cache shards those hosts live in
+    (``[]``: none at all, for ``list``). Errors, ``[store]`` settings and the docker listing are
+    always complete.
     """
     files = layer_files(env)
     key = [(layer, path, _stat(path)) for layer, _, path in files]
@@ -81,10 +100,11 @@ def load_config(env, hosts: list[str] | None = None) -> Config:  # type: ignore[
     cache_path = cache.path_for([path for _, _, path in files], env)
     hit = cache.read(cache_path, key, hosts)
     if hit is not None:
-        tuples, errors, store = hit
-        return Config([Account.from_tuple(a) for a in tuples], errors, store, found)
+        tuples, errors, store, listing = hit
+        return Config([Account.from_tuple(a) for a in tuples], errors, store, found, listing)
     config = parse_files(files, key)
-    cache.write(cache_path, key, [a.to_tuple() for a in config.accounts], config.errors, config.store)
+    cache.write(cache_path, key, [a.to_tuple() for a in config.accounts], config.errors, config.store,
+                config.listing)
     if hosts is not None:
         wanted = set(hosts)
         config.accounts = [a for a in config.accounts if a.host in wanted]
