@@ -90,10 +90,12 @@ def write(path: str, key: list, accounts: list[tuple], errors: list[str], store:
           listing: dict[str, str]) -> None:
     """Write the cache atomically (temp file, rename); ``accounts`` are tuples whose [2] is the host key."""
     count = max(1, len(accounts) // ACCOUNTS_PER_SHARD)
-    tables: list[dict[str, list[tuple]]] = [{} for _ in range(count)]  # type: ignore[type-arg]
+    by_host: dict[str, list[tuple]] = {}  # type: ignore[type-arg]
     for account in accounts:
-        host = account[2]
-        tables[fnv1a(host) % count].setdefault(host, []).append(account)
+        by_host.setdefault(account[2], []).append(account)
+    tables: list[dict[str, list[tuple]]] = [{} for _ in range(count)]  # type: ignore[type-arg]
+    for host, group in by_host.items():
+        tables[fnv1a(host) % count][host] = group
     blobs = [marshal.dumps(table) for table in tables]
     shards, offset = [], 0
     for blob in blobs:

@@ -17,6 +17,7 @@ class LineMap:
     def __init__(self, text: str) -> None:
         self.lines = text.split("\n")  # split on \n only; a stray \r stays in the line
         self.spans: dict[tuple[str, int], tuple[int, int]] = {}
+        self._memo: dict[tuple[str, int, str], list[int]] = {}
         counts: dict[str, int] = {}
         current: tuple[str, int] | None = None
         for number, line in enumerate(self.lines, 1):
@@ -41,13 +42,23 @@ class LineMap:
 
     def key(self, name: str, index: int, key: str, occurrence: int = 0) -> int:
         """Line of the ``occurrence``-th ``key =`` inside that table (its header if not seen)."""
-        first, last = self.spans.get((name, index), (0, 0))
-        if not first:
-            return 0
-        pattern = re.compile(r"(^|[{,\s])" + re.escape(key) + r"\s*=")
-        seen = 0
-        for number in range(first, last + 1):
-            seen += len(pattern.findall(self.lines[number - 1]))
-            if seen > occurrence:
-                return number
-        return first
+        first = self.spans.get((name, index), (0, 0))[0]
+        lines = self._occurrences(name, index, key)
+        return lines[occurrence] if occurrence < len(lines) else first
+
+    def _occurrences(self, name: str, index: int, key: str) -> list[int]:
+        """Each line holding ``key =`` in the table, once per occurrence; computed once per table and key."""
+        memo = self._memo.get((name, index, key))
+        if memo is None:
+            first, last = self.spans.get((name, index), (0, 0))
+            pattern = _PATTERNS.get(key)
+            if pattern is None:
+                pattern = _PATTERNS[key] = re.compile(r"(^|[{,\s])" + re.escape(key) + r"\s*=")
+            memo = []
+            for number in range(first, last + 1 if first else 0):
+                memo += [number] * len(pattern.findall(self.lines[number - 1]))
+            self._memo[(name, index, key)] = memo
+        return memo
+
+
+_PATTERNS: dict[str, re.Pattern[str]] = {}
