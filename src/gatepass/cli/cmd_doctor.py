@@ -61,7 +61,7 @@ def doctor() -> None:
         line(wired, "docker config.json uses gatepass" if wired else "docker does not use gatepass; run: gatepass setup docker")
     except GatepassError as exc:
         line(False, str(exc))
-    for layer, path, exists in config.files:
+    for _, path, exists in config.files:
         if exists and os.stat(path).st_mode & 0o002:
             line(False, f"{path} is writable by other users; run: chmod o-w {path}")
     if problems:

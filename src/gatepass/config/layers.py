@@ -117,7 +117,7 @@ def parse_files(files: list[tuple[str, int, str]], key: list) -> Config:  # type
     errors: list[str] = []
     store: dict[str, object] = {}
     order = [0]
-    for (layer, rank, path), (_, _, st) in zip(files, key):
+    for (layer, rank, path), (_, _, st) in zip(files, key, strict=True):
         if st is None:
             continue
         try:
