@@ -21,6 +21,7 @@ import base64
 import os
 
 from gatepass.errors import GatepassError
+from gatepass.paths import config_dir
 
 PREFIX = "gatepass:sealed:v1:"
 PUBLIC_PREFIX = "gatepass-pub:v1:"
@@ -50,8 +51,7 @@ def binding(kind: str, host: str, port: int | None, username: str) -> bytes:
 def key_paths(env) -> list[str]:  # type: ignore[no-untyped-def]
     if env.get("GATEPASS_HOST_KEY"):
         return [env["GATEPASS_HOST_KEY"]]
-    base = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".config")
-    return [SYSTEM_KEY, os.path.join(base, "gatepass", "host.key")]
+    return [SYSTEM_KEY, os.path.join(config_dir(env), "host.key")]
 
 
 def default_key_path(env) -> str:  # type: ignore[no-untyped-def]

@@ -7,17 +7,20 @@ never returned. Empty usernames and passwords round-trip, as git's own tests req
 
 from __future__ import annotations
 
+import os
+
 from gatepass.errors import SecretUnavailableError, StoreUnavailableError
 from gatepass.hosts import split_host_port
 from gatepass.model import LAYER_RANK, Account
+from gatepass.paths import index_path
 from gatepass.secrets import Secret
-from gatepass.stores.index import Entry, Index, now
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from gatepass.stores import Backend
+    from gatepass.stores.index import Entry, Index
 
 REFRESH_SUFFIX = "#oauth_refresh_token"
 
@@ -41,8 +44,17 @@ class Store:
 
     def __init__(self, env: Mapping[str, str], settings: Mapping[str, object]) -> None:
         self.env, self.settings = env, settings
-        self.index = Index(env)
+        self._index: Index | None = None
         self._backends: dict[str, Backend] = {}
+
+    @property
+    def index(self) -> Index:
+        # Imported on first use: a get answered from config with nothing stored never loads the store.
+        if self._index is None:
+            from gatepass.stores.index import Index
+
+            self._index = Index(self.env)
+        return self._index
 
     def backend(self, name: str | None = None) -> Backend:
         from gatepass.stores import backend_spec, open_backend
@@ -55,6 +67,10 @@ class Store:
 
     def accounts(self, kind: str, hosts: list[str] | None = None) -> list[Account]:
         """Unexpired entries of ``kind`` (for ``hosts`` only, when given) as accounts; reads no secret."""
+        if not os.path.exists(index_path(self.env)):
+            return []  # nothing stored yet: skip even importing the index
+        from gatepass.stores.index import now
+
         moment = now()
         found: list[Account] = []
         for order, entry in enumerate(self.index.entries()):
@@ -78,6 +94,8 @@ class Store:
 
     def save(self, entry: Entry, secret: str, refresh: str | None = None) -> None:
         """Put the secret in the configured backend, then record it (replacing the same key)."""
+        from gatepass.stores.index import now
+
         backend = self.backend()
         backend.set(entry.service(), entry.username, secret)
         if refresh is not None:

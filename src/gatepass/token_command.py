@@ -18,6 +18,7 @@ import subprocess
 import time
 
 from gatepass.errors import SecretUnavailableError
+from gatepass.paths import cache_dir
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -36,9 +37,8 @@ def check_writers(config_file: str) -> None:
 def _cache_path(env, config_file: str, argv: tuple[str, ...], username: str) -> str:  # type: ignore[no-untyped-def]
     import hashlib
 
-    base = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".cache")
     digest = hashlib.sha256("\0".join([config_file, username, *argv]).encode()).hexdigest()[:32]
-    return os.path.join(base, "gatepass", "tokens", digest)
+    return os.path.join(cache_dir(env), "tokens", digest)
 
 
 def _cached(path: str, moment: int) -> tuple[str, int] | None:

@@ -17,6 +17,7 @@ import marshal
 import os
 
 from gatepass import __version__
+from gatepass.paths import cache_dir
 
 FORMAT = 2
 ACCOUNTS_PER_SHARD = 256
@@ -46,8 +47,7 @@ def fnv1a(text: str) -> int:
 
 
 def path_for(paths: list[str], env) -> str:  # type: ignore[no-untyped-def]
-    base = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "gatepass", "config-%016x.cache" % fnv1a("\0".join(paths)))
+    return os.path.join(cache_dir(env), "config-%016x.cache" % fnv1a("\0".join(paths)))
 
 
 def read(path: str, key: list, hosts: list[str] | None) -> tuple | None:  # type: ignore[type-arg]

@@ -20,6 +20,7 @@ import stat
 from gatepass.config import cache
 from gatepass.errors import ConfigError
 from gatepass.model import LAYER_RANK, Account
+from gatepass.paths import config_dir
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 
@@ -53,10 +54,6 @@ def docker_listing(accounts: list[Account]) -> dict[str, str]:
     return listed
 
 
-def _home(env: dict[str, str] | os._Environ[str]) -> str:
-    return env.get("HOME") or os.path.expanduser("~")
-
-
 def layer_files(env) -> list[tuple[str, int, str]]:  # type: ignore[no-untyped-def]
     """(layer, rank, path) of every file gatepass reads, lowest precedence first."""
     override = env.get("GATEPASS_CONFIG")
@@ -69,8 +66,7 @@ def layer_files(env) -> list[tuple[str, int, str]]:  # type: ignore[no-untyped-d
         names = sorted(n for n in os.listdir(dropins) if n.endswith(".toml") and not n.startswith("."))
     except OSError:
         names = []
-    xdg = env.get("XDG_CONFIG_HOME") or os.path.join(_home(env), ".config")
-    user = env.get("GATEPASS_USER_CONFIG") or os.path.join(xdg, "gatepass", "config.toml")
+    user = env.get("GATEPASS_USER_CONFIG") or os.path.join(config_dir(env), "config.toml")
     files = [("global", LAYER_RANK["global"], env.get("GATEPASS_GLOBAL_CONFIG") or "/etc/gatepass/global.toml"),
              ("host", LAYER_RANK["host"], host)]
     files += [("host", LAYER_RANK["host"], os.path.join(dropins, name)) for name in names]

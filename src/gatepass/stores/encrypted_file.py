@@ -24,8 +24,9 @@ import os
 import stat
 
 from gatepass.errors import StoreUnavailableError
+from gatepass.paths import config_dir, data_dir
 from gatepass.stores import Backend, records
-from gatepass.stores.files import Lock, config_dir, data_dir, private_dir, write_atomic
+from gatepass.stores.files import Lock, private_dir, write_atomic
 
 MAGIC, VERSION = b"GPEF", 1
 KDF_MACHINE, KDF_SCRYPT = 0, 1

@@ -10,16 +10,6 @@ from gatepass.errors import StoreUnavailableError
 LOCK_TIMEOUT = 10.0
 
 
-def data_dir(env) -> str:  # type: ignore[no-untyped-def]
-    base = env.get("XDG_DATA_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".local", "share")
-    return os.path.join(base, "gatepass")
-
-
-def config_dir(env) -> str:  # type: ignore[no-untyped-def]
-    base = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".config")
-    return os.path.join(base, "gatepass")
-
-
 def private_dir(path: str) -> None:
     """Create ``path`` (and parents) as 0700; an existing directory is left as its owner set it."""
     try:

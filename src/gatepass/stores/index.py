@@ -8,12 +8,12 @@ process killed at any point leaves the old index or the new one.
 
 from __future__ import annotations
 
-import os
 import time
 
 from gatepass.errors import StoreUnavailableError
+from gatepass.paths import index_path
 from gatepass.stores import records
-from gatepass.stores.files import Lock, data_dir, write_atomic
+from gatepass.stores.files import Lock, write_atomic
 
 HEADER = "gatepass-index 1"
 FIELDS = ("kind", "protocol", "host", "path", "username", "created", "updated", "backend", "expiry", "refresh")
@@ -68,7 +68,7 @@ class Entry:
 
 class Index:
     def __init__(self, env) -> None:  # type: ignore[no-untyped-def]
-        self.path = os.path.join(data_dir(env), "index")
+        self.path = index_path(env)
 
     def entries(self) -> list[Entry]:
         """Every entry; an absent index is empty, a damaged one is a clear error (never "not found")."""
