@@ -12,6 +12,13 @@ runs as a new process, as git runs it, round-robin across the cases so that a sl
 shared machine hits all of them alike. Ratios against `python -I -c pass` are the figures that
 count; absolute times are noise on shared machines.
 
+With --stores it adds `get` answered from the store (the encrypted file with a machine key and with
+a passphrase, and a real Secret Service on a private bus), `docker-credential-gatepass list` over
+10,000 accounts, and `keyring get` beside them; with --peers also Debian's docker-credential-pass
+and docker-credential-secretservice (package golang-docker-credential-helpers, plus pass and gpg),
+which --install-peers installs for the run and removes afterwards: their mere presence changes the
+docker CLI's default credential store.
+
 Peak RSS comes from wait4() in GNU time (/usr/bin/time, Debian package "time"): wait4() called
 from this script would report at least this script's own RSS, because Linux carries the parent's
 high-water mark across fork/vfork + exec into the child's ru_maxrss.
@@ -186,6 +193,77 @@ def _refill(case: Case) -> Callable[[], None]:
     return refill
 
 
+def write_docker_config(path: Path, accounts: int) -> None:
+    with path.open("w") as out:
+        for p in range(max(1, accounts // 10)):
+            out.write(f'[[docker_registry]]\ndomain = "reg-{p}.example.com"\naccounts = [\n')
+            for a in range(10):
+                out.write(f'  {{ username = "u-{p}-{a}", token = "t-{p}-{a}" }},\n')
+            out.write("]\n")
+    path.chmod(0o600)
+
+
+def store_cases(work: Path, bindir: Path, prefix: Path, base_env: dict[str, str], ss_env: dict[str, str]) -> list[Case]:
+    """get from the store on each backend, docker list over 10,000 accounts, and keyring's own CLI."""
+    cases = []
+    request = b"protocol=https\nhost=stored.example.com\n\n"
+    approve = b"protocol=https\nhost=stored.example.com\nusername=stored\npassword=stored-secret\n\n"
+    helper = str(bindir / "git-credential-gatepass")
+    variants = [("encrypted file, machine key", {"GATEPASS_STORE_BACKEND": "encrypted-file"}),
+                ("encrypted file, passphrase", {"GATEPASS_STORE_BACKEND": "encrypted-file",
+                                                "GATEPASS_STORE_PASSPHRASE": "bench-passphrase"}),
+                ("Secret Service", {"GATEPASS_STORE_BACKEND": "secret-service", **ss_env})]
+    for number, (label, extra) in enumerate(variants):
+        home = work / f"store-home-{number}"
+        env = dict(base_env, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"),
+                   XDG_DATA_HOME=str(home / ".local" / "share"), GATEPASS_CONFIG="/dev/null", **extra)
+        subprocess.run([helper, "store"], input=approve, env=env, check=True, capture_output=True)
+        cases.append(Case(f"gatepass get, store: {label}", "1", [helper, "get"], request, env,
+                          expect=b"username=stored"))
+    docker_config = work / "docker-10000.toml"
+    write_docker_config(docker_config, 10_000)
+    denv = dict(base_env, GATEPASS_CONFIG=str(docker_config), XDG_CACHE_HOME=str(work / "cache-docker"),
+                XDG_DATA_HOME=str(work / "docker-data"))
+    cases.append(Case("docker-credential-gatepass list", "10,000", [str(bindir / "docker-credential-gatepass"), "list"],
+                      b"", denv))
+    keyring_cli = prefix / "bin" / "keyring"
+    kenv = dict(base_env, **ss_env)
+    subprocess.run([str(keyring_cli), "set", "bench-service", "bench-user"], input=b"kr-secret\n", env=kenv, check=True)
+    cases.append(Case("keyring get (Secret Service)", "1", [str(keyring_cli), "get", "bench-service", "bench-user"],
+                      b"", kenv, expect=b"kr-secret"))
+    return cases
+
+
+def peer_cases(work: Path, base_env: dict[str, str], ss_env: dict[str, str]) -> tuple[list[Case], Callable[[], None]]:
+    """Debian's Go helpers from docker-credential-helpers, when installed."""
+    cases: list[Case] = []
+    payload = b'{"ServerURL":"registry.example.com","Username":"u","Secret":"go-secret"}'
+    secretservice = shutil.which("docker-credential-secretservice")
+    if secretservice:
+        env = dict(base_env, **ss_env)
+        subprocess.run([secretservice, "store"], input=payload, env=env, check=True)
+        cases.append(Case("docker-credential-secretservice get (Go)", "1", [secretservice, "get"],
+                          b"registry.example.com", env, expect=b'{"ServerURL":"registry.example.com","Username":"u",'
+                                                                b'"Secret":"go-secret"}'))
+    gnupg = work / "gnupg"
+    penv = dict(base_env, GNUPGHOME=str(gnupg), PASSWORD_STORE_DIR=str(work / "password-store"))
+
+    def stop_agent() -> None:
+        if shutil.which("gpgconf"):
+            subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=penv, capture_output=True, check=False)
+
+    passhelper = shutil.which("docker-credential-pass")
+    if passhelper and shutil.which("pass") and shutil.which("gpg"):
+        gnupg.mkdir(mode=0o700)
+        subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "bench@example.invalid", "default",
+                        "default", "never"], env=penv, check=True, capture_output=True)
+        subprocess.run(["pass", "init", "bench@example.invalid"], env=penv, check=True, capture_output=True)
+        subprocess.run([passhelper, "store"], input=payload, env=penv, check=True)
+        cases.append(Case("docker-credential-pass get (Go)", "1", [passhelper, "get"], b"registry.example.com", penv,
+                          expect=b'{"ServerURL":"registry.example.com","Username":"u","Secret":"go-secret"}'))
+    return cases, stop_agent
+
+
 def table(cases: list[Case], markdown: bool) -> list[str]:
     base = statistics.median(next(c for c in cases if c.name == "python -I -c pass").times)
     header = ("case", "accounts", "median ms", "p10-p90 ms", "x python -I", "peak RSS MiB")
@@ -211,28 +289,69 @@ def machine(python: str, runs: int) -> str:
             f"Linux {platform.release()}, Python {version}, {git}; {runs} runs per case, round-robin")
 
 
+def extra_cases(args: argparse.Namespace, work: Path, prefix: Path, env: dict[str, str],
+                cleanups: list[Callable[[], None]]) -> list[Case]:
+    """Store, docker list, keyring and peer cases, with a private Secret Service for the run."""
+    import contextlib
+
+    sys.path.insert(0, str(ROOT))
+    from tests.support.secret_service import private_secret_service
+
+    if args.install_peers:
+        wanted = ["golang-docker-credential-helpers", "pass"]
+        absent = [p for p in wanted if subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True,
+                                                      text=True).stdout != "install ok installed"]
+        if absent:
+            subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *absent], check=True,
+                           capture_output=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+            cleanups.append(lambda: subprocess.run(["apt-get", "remove", "-y", "-qq", *absent], check=False,
+                                                   capture_output=True))
+    stack = contextlib.ExitStack()
+    cleanups.append(stack.close)
+    ss_env = stack.enter_context(private_secret_service())
+    cases = store_cases(work, work / "bin", prefix, env, ss_env)
+    if args.peers:
+        peers, stop_agent = peer_cases(work, env, ss_env)
+        cleanups.append(stop_agent)
+        if not peers:
+            print("bench: no Go helpers found; add --install-peers", file=sys.stderr)
+        cases += peers
+    return cases
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=30, help="timed runs per case (default 30)")
     parser.add_argument("--full", action="store_true", help="also 100,000 accounts")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
     parser.add_argument("--prefix", type=Path, help="install into (or reuse) this venv instead of a temporary one")
+    parser.add_argument("--stores", action="store_true", help="also the store backends, docker list and keyring get")
+    parser.add_argument("--peers", action="store_true", help="also Debian's Go docker credential helpers (implies --stores)")
+    parser.add_argument("--install-peers", action="store_true",
+                        help="apt-get install golang-docker-credential-helpers pass for this run, remove them after")
     args = parser.parse_args()
     if args.runs < 2:
         parser.error("--runs must be at least 2")
     work = Path(tempfile.mkdtemp(prefix="gatepass-bench-"))
     stop: Callable[[], None] = lambda: None  # noqa: E731
+    cleanups: list[Callable[[], None]] = []
+    args.peers = args.peers or args.install_peers
+    args.stores = args.stores or args.peers
     try:
         prefix = args.prefix.resolve() if args.prefix else work / "venv"
         helper = install(prefix, work / "bin", work / "home")
         python = str(prefix / "bin" / "python")  # the interpreter the launchers run, not a pyenv shim
         sizes = [10, 1_000, 10_000] + ([100_000] if args.full else [])
         cases, stop = build_cases(work, helper, python, sizes)
+        if args.stores:
+            cases += extra_cases(args, work, prefix, cases[0].env, cleanups)
         print(f"bench: {len(cases)} cases x {args.runs} runs ...", file=sys.stderr)
         measure(cases, args.runs)
         about = machine(python, args.runs)
     finally:
         stop()
+        for cleanup in reversed(cleanups):
+            cleanup()
         shutil.rmtree(work, ignore_errors=True)
     print(f"_{about}_" if args.markdown else f"# {about}")
     if args.markdown:
