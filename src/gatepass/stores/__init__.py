@@ -3,7 +3,7 @@
 Backends share one small interface (``get``/``set``/``delete`` of a secret by service and
 username, and a ``name``) so the index can say which one holds each entry:
 
-- ``secret-service``: the desktop keyring over D-Bus (jeepney, no keyring import), items
+- ``secret-service``: the desktop keyring over D-Bus (``stores/dbus.py``, no keyring import), items
   identical to the ones keyring's own SecretService backend writes;
 - ``encrypted-file``: an AES-256-GCM file for headless hosts, keyed by a 0600 machine key or a
   passphrase through scrypt;

@@ -1,10 +1,11 @@
-"""The Secret Service (freedesktop.org) over D-Bus with jeepney, writing ordinary keyring items.
+"""The Secret Service (freedesktop.org) over D-Bus, writing ordinary keyring items.
 
 Items carry exactly the attributes keyring's own SecretService backend uses (``service``,
 ``username``, ``application = "Python keyring library"``) in the default collection, with its
 label, so ``keyring get SERVICE USER`` and ``secret-tool lookup service S username U`` see
 what gatepass stored and the other way round. keyring's backend opens a new connection and an
-encrypted session on every call (~190 ms per fresh process); this opens one connection per
+encrypted session on every call (~190 ms per fresh process), and jeepney alone costs ~20 ms to
+import; this speaks D-Bus through ``stores/dbus.py`` (the socket module only), one connection per
 process and a ``plain`` session: the secret crosses only the local bus socket, as with
 secret-tool. Every call has a timeout. A locked collection, no bus or no service is a
 ``StoreUnavailableError`` naming the fix, never a hang and never "not found"; helpers never
@@ -54,12 +55,12 @@ class SecretServiceBackend(Backend):
         if not address:
             raise _fail("no session bus (DBUS_SESSION_BUS_ADDRESS is unset); use [store] backend = "
                         "\"encrypted-file\" on a headless host")
-        from jeepney.io.blocking import open_dbus_connection
+        from gatepass.stores.dbus import Connection
 
         self.timeout = timeout
         try:
-            self.conn = open_dbus_connection(bus=address, auth_timeout=timeout)
-        except Exception as exc:  # socket errors, auth failures: jeepney raises several kinds
+            self.conn = Connection(address, timeout)
+        except Exception as exc:  # socket errors, a refused or silent bus: all "cannot connect"
             raise _fail(f"cannot connect to the session bus ({type(exc).__name__}); is dbus running?") from None
         self._session: str | None = None
 
@@ -67,20 +68,18 @@ class SecretServiceBackend(Backend):
         self.conn.close()
 
     # -- plumbing ----------------------------------------------------------------------------
-    def _call(self, path: str, iface: str, method: str, signature: str | None = None, body: tuple = (),  # type: ignore[type-arg]
+    def _call(self, path: str, iface: str, method: str, signature: str = "", body: tuple = (),  # type: ignore[type-arg]
               dest: str = BUS_NAME) -> tuple:  # type: ignore[type-arg]
-        from jeepney import DBusAddress, new_method_call
-        from jeepney.wrappers import DBusErrorResponse, unwrap_msg
+        from gatepass.stores.dbus import DBusError
 
-        message = new_method_call(DBusAddress(path, bus_name=dest, interface=iface), method, signature, body)
         try:
-            return unwrap_msg(self.conn.send_and_get_reply(message, timeout=self.timeout))  # type: ignore[no-any-return]
+            return self.conn.call(dest, path, iface, method, signature, body)
         except TimeoutError:
             raise _fail(f"{method} did not answer within {self.timeout:g}s; is the keyring daemon hung?") from None
-        except DBusErrorResponse as exc:
+        except DBusError as exc:
             raise _fail(f"{method} failed ({exc.name}); is a keyring daemon (e.g. gnome-keyring) running?") from None
         except OSError as exc:
-            raise _fail(f"the bus connection failed during {method} ({exc.strerror})") from None
+            raise _fail(f"the bus connection failed during {method} ({exc.strerror or type(exc).__name__})") from None
 
     def has_service(self) -> bool:
         names = self._call("/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner", "s", (BUS_NAME,),
