@@ -198,11 +198,12 @@ def test_unexpected_errors_are_one_line_without_debug(user_config, monkeypatch):
     import gatepass.cli.cmd_list as cmd_list
 
     def boom(*args):
-        raise RuntimeError("kaboom")
+        raise RuntimeError("kaboom tok-secret")
 
     monkeypatch.setattr(cmd_list, "load_all", boom)
     result = invoke("list", code=1)
-    assert result.stderr.count("\n") == 1 and "internal error" in result.stderr and "--debug" in result.stderr
+    assert result.stderr.count("\n") == 1 and "internal error (RuntimeError)" in result.stderr and "--debug" in result.stderr
+    assert "tok-secret" not in result.stderr
     with pytest.raises(RuntimeError):
         CliRunner().invoke(cli, ["--debug", "list"], catch_exceptions=False)
 

@@ -58,7 +58,8 @@ class LazyGroup(click.Group):
         except Exception as exc:
             if debug:
                 raise
-            raise click.ClickException(f"internal error ({type(exc).__name__}: {exc}); "
+            # The type only: an unexpected exception's text could carry anything, a token included.
+            raise click.ClickException(f"internal error ({type(exc).__name__}); "
                                        "run with --debug for the traceback") from None
 
 
