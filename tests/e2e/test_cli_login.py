@@ -43,3 +43,16 @@ def test_login_prompt_hides_the_token_refuses_a_mismatch_and_the_token_clones(tm
         assert "saved git token for dev" in transcript
         git("clone", "-q", server.url + "repo.git", str(tmp_path / "clone"))
         assert server.users_seen() == {"dev"}
+
+
+def test_ctrl_c_at_the_prompt_writes_nothing(isolated_env):
+    child = spawn("login", "docker", "ghcr.io", "--username", "ci")
+    child.expect("Token: ")
+    child.sendline("half-typed")
+    child.expect("Repeat the token: ")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus != 0 or child.signalstatus is not None
+    data = Path(isolated_env["XDG_DATA_HOME"]) / "gatepass"
+    assert not (data / "index").exists() and not (data / "secrets.enc").exists()

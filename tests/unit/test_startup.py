@@ -33,3 +33,24 @@ def probe(tmp_path, module: str, stdin: bytes) -> tuple[str, str]:
 def test_git_get_imports_nothing_heavy(tmp_path):
     heavy, toml = probe(tmp_path, "git", b"protocol=https\nhost=github.com\n")
     assert heavy == "" and toml == "False"
+
+
+def test_docker_get_imports_nothing_heavy(tmp_path):
+    path = write_config(tmp_path / "c.toml", '[[docker_registry]]\ndomain = "r.example"\naccounts=[{username="a", token="t"}]\n')
+    env = dict(os.environ, GATEPASS_CONFIG=str(path))
+    code = PROBE.format(module="docker", stdin=b"r.example", heavy=HEAVY)
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-I", "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["", "False"]
+
+
+def test_store_answer_loads_neither_click_nor_keyring_nor_jeepney(tmp_path):
+    env = dict(os.environ, GATEPASS_CONFIG="/dev/null", GATEPASS_STORE_BACKEND="encrypted-file")
+    subprocess.run([sys.executable, "-m", "gatepass.protocol.git", "store"], env=env, check=True,
+                   input=b"protocol=https\nhost=s.example\nusername=u\npassword=p\n")
+    # cryptography's compiled binding is loaded (AES-GCM), never its ciphers package, typing or the rest.
+    heavy = ("click", "keyring", "jeepney", "json", "typing", "dataclasses", "cryptography.utils",
+             "cryptography.hazmat.primitives.ciphers")
+    code = PROBE.format(module="git", stdin=b"protocol=https\nhost=s.example\n", heavy=heavy)
+    out = subprocess.run([sys.executable, "-I", "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[0] == ""
