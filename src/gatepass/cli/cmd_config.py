@@ -1,42 +1,36 @@
-"""``gatepass config check``: every layer parsed and validated, secrets and file modes checked."""
+"""``gatepass config check``: every layer parsed and validated now, secrets and file modes checked.
+
+It parses with ``config.layers.parse_files`` directly, never from the parsed-config cache, so
+what it reports is what the files say at this moment.
+"""
 
 from __future__ import annotations
 
 import os
-import stat
+import shutil
 
 import click
 
+from gatepass.cli import modes
 from gatepass.cli.common import env, print_json
-from gatepass.config.layers import layer_files, parse_files
-from gatepass.errors import SecretUnavailableError
+from gatepass.config.layers import Config, layer_files, parse_files
+from gatepass.errors import GatepassError, SecretUnavailableError
+from gatepass.model import Account
 from gatepass.secrets import read_secret
 
 
 @click.group()
 def config() -> None:
-    """Inspect gatepass's config layers."""
-
-
-def _token_file_problems(path: str) -> list[str]:
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return []
-    return [f"{path}: token file is readable by other users; run: chmod 600 {path}"] if mode & stat.S_IROTH else []
-
-
-@config.command()
-@click.option("--json", "as_json", is_flag=True, help="Files, errors and warnings as JSON.")
-def check(as_json: bool) -> None:
-    """Parse and validate every layer, read every file and environment token, check file modes.
-    Exits 1 on any error, so provisioning can run it. Token commands are not run.
+    """Inspect gatepass's config layers.
 
     \b
     Example:
-      gatepass config check && echo fleet config OK
+      gatepass config check --json
     """
-    files = layer_files(env())
+
+
+def parse_now(files: list[tuple[str, int, str]]) -> Config:
+    """Every layer file parsed and validated from disk (the cache is neither read nor written)."""
     key: list[tuple[str, str, tuple[int, ...] | None]] = []
     for layer, _, path in files:
         try:
@@ -44,31 +38,74 @@ def check(as_json: bool) -> None:
             key.append((layer, path, (st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid, st.st_dev)))
         except OSError:
             key.append((layer, path, None))
-    parsed = parse_files(files, key)
-    errors, warnings = list(parsed.errors), []
-    for account in parsed.accounts:
-        if account.secret_kind in ("file", "env"):
-            try:
-                read_secret(account, env())
-            except SecretUnavailableError as exc:
-                errors.append(str(exc))
-        if account.secret_kind == "command":
-            from gatepass.token_command import check_writers
+    return parse_files(files, key)
 
-            try:
-                check_writers(account.file)
-            except SecretUnavailableError as exc:
-                errors.append(f"{account.where}: account {account.label()}: {exc}")
-        if account.secret_kind == "file":
-            ref = str(account.secret_ref)
-            warnings += _token_file_problems(ref if os.path.isabs(ref) else os.path.join(os.path.dirname(account.file), ref))
-    found = [{"layer": layer, "path": path, "exists": exists} for layer, path, exists in parsed.files]
+
+def check_account(account: Account, errors: list[str], warnings: list[str]) -> None:
+    """What can be known about an account's secret without printing it or running anything."""
+    kind = account.secret_kind
+    if kind in ("file", "env"):
+        try:
+            read_secret(account, env())  # the value is dropped; only an error is kept
+        except SecretUnavailableError as exc:
+            errors.append(str(exc))
+        if kind == "file":
+            warning = modes.token_file_warning(modes.token_file_path(account.file, str(account.secret_ref)))
+            if warning:
+                warnings.append(f"{account.where}: account {account.label()}: {warning}")
+    elif kind == "command":
+        from gatepass.token_command import check_writers
+
+        program = str(tuple(account.secret_ref)[0])  # type: ignore[arg-type]  # argv[0] only: the rest may be anything
+        try:
+            check_writers(account.file)
+        except SecretUnavailableError as exc:
+            errors.append(f"{account.where}: account {account.label()}: {exc}")
+        if shutil.which(program, path=env().get("PATH")) is None:
+            errors.append(f"{account.where}: account {account.label()}: token_command {program} is not found "
+                          "on PATH; install it or give its full path")
+    elif kind == "sealed":
+        try:
+            read_secret(account, env())
+        except GatepassError as exc:  # a fleet file may hold values sealed for other hosts
+            warnings.append(f"cannot be opened on this host: {exc}")
+
+
+@config.command()
+@click.option("--json", "as_json", is_flag=True, help="Files, errors and warnings as JSON.")
+def check(as_json: bool) -> None:
+    """Parse and validate every layer (syntax, schema, duplicates), read every token_file and
+    token_env (the values are dropped, never shown), check token_command programs and sealed
+    values, and file modes: a world-readable file with inline tokens is an error, token files
+    others can read and config files others can write are warnings. Token commands are not run.
+    Lists the files looked at, found or not. Exits 1 on any error, so provisioning can run it.
+
+    \b
+    Examples:
+      gatepass config check && echo "fleet config OK"
+      GATEPASS_CONFIG=new.toml gatepass config check --json | jq .errors
+    """
+    parsed = parse_now(layer_files(env()))
+    errors, warnings = list(parsed.errors), list[str]()
+    for account in parsed.accounts:
+        check_account(account, errors, warnings)
+    counts: dict[str, int] = {}
+    for account in parsed.accounts:
+        counts[account.file] = counts.get(account.file, 0) + 1
+    found = [{"layer": layer, "path": path, "exists": exists, "accounts": counts.get(path, 0)}
+             for layer, path, exists in parsed.files]
+    for item in found:
+        warning = modes.config_file_warning(str(item["path"])) if item["exists"] else None
+        if warning:
+            warnings.append(warning)
     if as_json:
         print_json({"files": found, "accounts": len(parsed.accounts), "errors": errors, "warnings": warnings})
     else:
         for item in found:
-            click.echo(f"{item['layer']:7} {item['path']}: {'found' if item['exists'] else 'absent'}")
-        click.echo(f"{len(parsed.accounts)} account(s)")
+            state = f"found, {item['accounts']} account(s)" if item["exists"] else "not found"
+            click.echo(f"{item['layer']:7} {item['path']}: {state}")
+        click.echo(f"{len(parsed.accounts)} account(s) in {sum(1 for f in found if f['exists'])} file(s); "
+                   f"{len(errors)} error(s), {len(warnings)} warning(s)")
         for line in warnings:
             click.echo(f"warning: {line}", err=True)
         for line in errors:

@@ -1,4 +1,4 @@
-"""``gatepass doctor``: one line per check, OK or what to do."""
+"""``gatepass doctor``: one line per check, OK or what to do; exit 1 when anything needs fixing."""
 
 from __future__ import annotations
 
@@ -6,63 +6,161 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator, Mapping
 
 import click
 
-from gatepass import __version__, app
-from gatepass.cli.common import env
+from gatepass import __version__
+from gatepass.cli import dockerconfig, gitconfig, modes
+from gatepass.cli.common import env, load_all, print_json
+from gatepass.config.layers import Config
 from gatepass.errors import GatepassError
+from gatepass.model import Account
+from gatepass.store import Store
+
+Check = tuple[str, bool, str]  # (check name, ok, the line: what is so, or what to do)
+TIMEOUT = 10
+
+
+def _run(argv: list[str], environ: Mapping[str, str]) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, env=dict(environ), timeout=TIMEOUT,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def git_helper_path(environ: Mapping[str, str]) -> str | None:
+    """The git-credential-gatepass git runs for ``credential.helper gatepass``: git's exec-path first, then PATH."""
+    done = _run(["git", "--exec-path"], environ) if gitconfig.available(environ) else None
+    if done is not None and done.returncode == 0:
+        candidate = os.path.join(done.stdout.strip(), "git-credential-gatepass")
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("git-credential-gatepass", path=environ.get("PATH"))
+
+
+def check_executables(environ: Mapping[str, str]) -> Iterator[Check]:
+    git_helper = git_helper_path(environ)
+    if git_helper is None:
+        yield "git-helper", False, "git-credential-gatepass is not on PATH (nor in git --exec-path); run ./install"
+    else:
+        done = _run([git_helper, "doctor"], environ)  # an unknown action: the helper starts and answers nothing
+        ok = done is not None and done.returncode == 0 and not done.stdout
+        yield "git-helper", ok, f"git runs {git_helper}" if ok else f"{git_helper} does not start; re-run ./install"
+    docker_helper = shutil.which("docker-credential-gatepass", path=environ.get("PATH"))
+    if docker_helper is None:
+        yield "docker-helper", False, "docker-credential-gatepass is not on PATH; run ./install"
+        return
+    done = _run([docker_helper, "version"], environ)
+    said = done.stdout.strip() if done is not None else ""
+    want = f"docker-credential-gatepass (gatepass) {__version__}"
+    yield ("docker-helper", said == want, f"docker runs {docker_helper}" if said == want else
+           f"{docker_helper} says {said or 'nothing'!r}, not {want!r}: an older copy comes first on PATH; re-run ./install")
+
+
+def check_git(environ: Mapping[str, str], accounts: list[Account]) -> Iterator[Check]:
+    if not gitconfig.available(environ):
+        yield "git-wiring", False, "git is not installed or not on PATH"
+        return
+    git = gitconfig.GitConfig("", environ)  # what git itself reads here: system, global, this repo
+    helpers = gitconfig.effective_helpers(git.get_all(gitconfig.HELPER_KEY))
+    listed = ", ".join(helpers) or "none"
+    if helpers and gitconfig.is_gatepass(helpers[0]):
+        yield "git-wiring", True, f"git asks gatepass first (credential.helper: {listed})"
+    elif any(gitconfig.is_gatepass(h) for h in helpers):
+        yield "git-wiring", False, f"git asks {helpers[0]} before gatepass ({listed}); run: gatepass setup git"
+    else:
+        yield "git-wiring", False, f"git does not ask gatepass first (credential.helper: {listed}); run: gatepass setup git"
+    from gatepass.cli.cmd_setup import username_keys
+
+    for key, user in username_keys(accounts, lambda message: None).items():
+        url = key[len("credential."):-len(".username")] + "/"
+        if git.urlmatch("credential.username", url) != user:
+            yield "git-wiring", False, f"git will not send {user} for {url} without useHttpPath; run: gatepass setup git"
+
+
+def check_docker(environ: Mapping[str, str], accounts: list[Account]) -> Iterator[Check]:
+    path = dockerconfig.config_path(environ)
+    try:
+        data = dockerconfig.read_config(path) or {}
+    except GatepassError as exc:
+        yield "docker-wiring", False, str(exc)
+        return
+    keys, _ = dockerconfig.registry_keys(accounts)
+    missing = [key for key in keys if not dockerconfig.routes_to_gatepass(data, key)]
+    if missing:
+        yield "docker-wiring", False, f"{path} does not send {', '.join(missing)} to gatepass; run: gatepass setup docker"
+    elif keys:
+        yield "docker-wiring", True, f"{path} sends every configured registry to gatepass"
+    else:
+        yield "docker-wiring", True, "no docker registry configured; nothing to wire"
+
+
+def check_config(config: Config, errors: list[str]) -> Iterator[Check]:
+    present = [path for _, path, exists in config.files if exists]
+    yield "config", True, f"config files: {', '.join(present) or 'none yet'}; {len(config.accounts)} account(s)"
+    for error in errors:
+        yield "config", False, error + "; see: gatepass config check"
+    for path in present:
+        warning = modes.config_file_warning(path)
+        if warning:
+            yield "modes", False, warning
+    for problem in modes.own_file_problems(env()):
+        yield "modes", False, problem
+
+
+# --- store backend round trip ---------------------------------------------------------------------
+# Owned by the store layer (gatepass.store / gatepass.stores): the backend in use and a
+# write/read/delete of a throwaway secret. Extend here when backends grow their own self-test.
+def check_store(store: Store) -> Iterator[Check]:
+    service, user, value = "gatepass:doctor:round-trip", "doctor", "gatepass-doctor-check"  # not a secret
+    try:
+        backend = store.backend()
+        backend.set(service, user, value)
+        try:
+            ok = backend.get(service, user) == value
+        finally:
+            backend.delete(service, user)
+    except GatepassError as exc:
+        yield "store", False, f"store backend: {exc}"
+        return
+    yield "store", ok, f"store backend {backend.name}: write/read/delete " + ("works" if ok else "read back something else")
+# --- end of store backend round trip --------------------------------------------------------------
+
+
+def checks() -> Iterator[Check]:
+    environ = env()
+    yield "versions", True, f"gatepass {__version__} on Python {platform.python_version()} ({sys.executable})"
+    yield from check_executables(environ)
+    errors: list[str] = []
+    config, store, accounts = load_all(None, errors.append)
+    yield from check_config(config, errors)
+    yield from check_store(store)
+    yield from check_git(environ, accounts)
+    yield from check_docker(environ, accounts)
 
 
 @click.command()
-def doctor() -> None:
-    """Check the Python and gatepass versions, the executables git and docker will run, the keyring
-    backend (a write/read/delete round trip), the config layers and the git and docker wiring.
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of {check, ok, message}.")
+def doctor(as_json: bool) -> None:
+    """Check the Python and gatepass versions, which git-credential-gatepass and
+    docker-credential-gatepass git and docker will actually run, the config layers and their
+    errors, file modes, the store backend (a write/read/delete round trip), and whether git's
+    credential.helper and docker's config.json use gatepass. One line each: OK, or FIX and what
+    to do. Exits 1 when anything needs fixing.
 
     \b
     Example:
       gatepass doctor
     """
-    problems = 0
-
-    def line(ok: bool, text: str) -> None:
-        nonlocal problems
-        problems += not ok
-        click.echo(f"{'OK  ' if ok else 'FIX '} {text}")
-
-    line(True, f"gatepass {__version__} on Python {platform.python_version()}")
-    for name in ("git-credential-gatepass", "docker-credential-gatepass"):
-        where = shutil.which(name)
-        line(where is not None, f"{name}: {where}" if where else f"{name} is not on PATH; run ./install")
-    errors: list[str] = []
-    config = app.load(env(), errors.append)
-    present = [path for _, path, exists in config.files if exists]
-    line(True, f"config files: {', '.join(present) or 'none yet'}; {len(config.accounts)} account(s)")
-    for error in errors:
-        line(False, error)
-    store = app.open_store(env(), config)
-    try:
-        backend = store.backend()
-        backend.set("gatepass:doctor:check", "doctor", "round-trip")
-        ok = backend.get("gatepass:doctor:check", "doctor") == "round-trip"
-        backend.delete("gatepass:doctor:check", "doctor")
-        line(ok, f"store backend {backend.name}: write/read/delete " + ("works" if ok else "read back something else"))
-    except GatepassError as exc:
-        line(False, f"store backend: {exc}")
-    helpers = subprocess.run(["git", "config", "--get-all", "credential.helper"], capture_output=True, text=True,
-                             env=dict(env())).stdout.split("\n")[:-1] if shutil.which("git") else []
-    line(bool(helpers) and helpers[0] == "gatepass",
-         "git asks gatepass first" if helpers[:1] == ["gatepass"] else "git does not ask gatepass first; run: gatepass setup git")
-    from gatepass.cli.cmd_setup import _read_json, docker_config_path
-
-    try:
-        docker = _read_json(docker_config_path(None))
-        wired = docker.get("credsStore") == "gatepass" or "gatepass" in dict(docker.get("credHelpers") or {}).values()  # type: ignore[call-overload]
-        line(wired, "docker config.json uses gatepass" if wired else "docker does not use gatepass; run: gatepass setup docker")
-    except GatepassError as exc:
-        line(False, str(exc))
-    for _, path, exists in config.files:
-        if exists and os.stat(path).st_mode & 0o002:
-            line(False, f"{path} is writable by other users; run: chmod o-w {path}")
-    if problems:
+    found = list(checks())
+    if as_json:
+        print_json([{"check": name, "ok": ok, "message": text} for name, ok, text in found])
+    else:
+        for _, ok, text in found:
+            click.echo(f"{'OK  ' if ok else 'FIX '} {text}")
+    if not all(ok for _, ok, _ in found):
         raise SystemExit(1)
+

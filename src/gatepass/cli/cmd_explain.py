@@ -1,99 +1,172 @@
-"""``gatepass explain``: which account git or docker would get for a URL, and why every other one lost."""
+"""``gatepass explain``: which account git or docker would get for a URL or registry, and why every other one lost.
+
+The request is built the way each helper receives it (git: ``targets.parse_git_url`` plus what
+git's own config adds; docker: ``protocol.docker.to_request``) and judged by the one resolver,
+``resolver.rank``: nothing here matches hosts or orders accounts itself.
+"""
 
 from __future__ import annotations
 
-import urllib.parse
-
 import click
 
-from gatepass.cli.common import KINDS, load_all, print_json, readable, source_kind
-from gatepass.errors import GatepassError
-from gatepass.hosts import parse_authority
-from gatepass.model import Candidate, Request
-from gatepass.resolver import rank
+from gatepass.cli import gitconfig, targets
+from gatepass.cli.common import KINDS, env, load_all, print_json, provenance, readable, source_kind
+from gatepass.errors import GatepassError, NotFoundError
+from gatepass.model import Account, Candidate, Request
+from gatepass.resolver import TIER_SCOPED, TIER_UNSCOPED, rank
+from gatepass.store import Store
 
 MAX_OTHER_HOSTS = 20
 
 
-def git_request(url: str, use_path: bool) -> Request:
-    parts = urllib.parse.urlsplit(url if "://" in url else "https://" + url)
-    authority = parse_authority(parts.netloc.rpartition("@")[2], parts.scheme.lower())
-    if parts.scheme.lower() not in ("http", "https") or authority is None:
-        raise GatepassError(f"{url} is not an http(s) git URL; example: gatepass explain https://github.com/acme/app.git")
-    username = urllib.parse.unquote(parts.netloc.rpartition("@")[0].partition(":")[0]) or None
-    path = urllib.parse.unquote(parts.path.lstrip("/")) if use_path else None
-    return Request("git", parts.scheme.lower(), authority[0], authority[1], path or None, username)
+def git_request(target: str, use_http_path: bool) -> tuple[Request, list[str]]:
+    """The Request git-credential-gatepass would get for ``target``, and notes saying how it was built."""
+    try:
+        url = targets.parse_git_url(target)
+    except ValueError as exc:
+        raise GatepassError(f"{targets.redact(target)} {exc}; example: gatepass explain https://github.com/acme/app.git") from None
+    notes = ["scheme: none given, https assumed"] if url.assumed_scheme else []
+    username = url.username
+    config = gitconfig.GitConfig("", env()) if gitconfig.available(env()) else None
+    if username is None and config is not None:
+        # git fills credential.<url>.username in before it asks a helper (with the path, even
+        # when it then drops the path): the rule `gatepass setup git` relies on (DESIGN step 5).
+        username = config.urlmatch("credential.username", url.url())
+        if username is not None:
+            notes.append(f"username: {username}, from git config credential.<url>.username")
+    configured = config.urlmatch("credential.useHttpPath", url.url(), boolean=True) if config else None
+    here = f"git config here: credential.useHttpPath {configured or 'not set'}"
+    if use_http_path:
+        notes.append(f"path: sent, as git does with credential.useHttpPath=true; {here} (--no-use-http-path: the other case)")
+    else:
+        notes.append(f"path: not sent, as git does without credential.useHttpPath; {here}")
+    path = url.path if use_http_path else None
+    return Request("git", url.scheme, url.host, url.port, path, username), notes
 
 
-def guess_kind(target: str) -> str:
-    """git for a URL with a scheme or a path (``host/org/repo``), docker for a bare registry name."""
-    if target.startswith(("http://", "https://")):
-        return "docker" if target.rstrip("/").endswith(("/v1", "/v2")) else "git"
-    return "git" if "/" in target else "docker"
+def docker_request(target: str) -> tuple[Request, list[str]]:
+    """The Request docker-credential-gatepass would get: ``to_request`` of the server string docker sends."""
+    from gatepass.protocol.docker import to_request
+
+    server, note = targets.docker_server(target)
+    try:
+        return to_request(server), [note] if note else []
+    except NotFoundError:
+        raise GatepassError(f"{targets.redact(target)} is not a registry host[:port], server URL or image reference; "
+                            "example: gatepass explain ghcr.io") from None
 
 
 def lost_because(candidate: Candidate, chosen: Candidate) -> str:
-    """Why an eligible, readable account lost to the chosen one (resolution step 6)."""
+    """Why an eligible account after the chosen one lost (resolution step 6), naming the winner."""
+    winner = f"{chosen.account.label()} ({chosen.account.where})"
     if candidate.tier != chosen.tier:
-        return f"{chosen.account.label()} comes first: {chosen.reason}"
+        if chosen.tier == TIER_SCOPED:
+            return f"organization-scoped match first: {winner} is scoped to this organization"
+        if chosen.tier == TIER_UNSCOPED:
+            return f"no path sent, so unscoped accounts first: {winner}"
     if candidate.account.rank != chosen.account.rank:
-        return f"{chosen.account.label()} is in a higher layer ({chosen.account.layer} over {candidate.account.layer})"
-    return f"{chosen.account.label()} comes earlier in file order"
+        return f"lower layer: {candidate.account.layer} is below {chosen.account.layer}, where {winner} is"
+    return f"later in file order: {winner} comes first"
+
+
+def verdicts(request: Request, accounts: list[Account], store: Store, max_other_hosts: int | None
+             ) -> tuple[dict[str, object] | None, list[dict[str, object]], int]:
+    """(the chosen row, one row per candidate, how many other-host rows were left out).
+
+    The chosen account is the first eligible one whose secret reads, as in the helpers; like
+    them, no secret after the winner is read.
+    """
+    eligible, ruled_out = rank(request, accounts)
+    rows: list[dict[str, object]] = []
+    chosen: Candidate | None = None
+    chosen_row = None
+    for candidate in eligible:
+        if chosen is not None:
+            rows.append(row(candidate.account, "precedence", lost_because(candidate, chosen)))
+            continue
+        ok, why = readable(candidate.account, store)
+        if ok:
+            chosen = candidate
+            chosen_row = row(candidate.account, "chosen", candidate.reason)
+            rows.append(chosen_row)
+        else:
+            rows.append(row(candidate.account, "unreadable secret", why))
+    other_hosts = [c for c in ruled_out if c.rule == "host"]
+    hidden = 0
+    if max_other_hosts is not None and len(other_hosts) > max_other_hosts:
+        hidden, other_hosts = len(other_hosts), []
+    rows += [row(c.account, c.rule, c.reason) for c in ruled_out if c.rule != "host"]
+    rows += [row(c.account, c.rule, c.reason) for c in other_hosts]
+    return chosen_row, rows, hidden
+
+
+def row(account: Account, verdict: str, reason: str) -> dict[str, object]:
+    return {"username": account.username, "domain": account.domain, **provenance(account),
+            "organizations": list(account.organizations), "source": source_kind(account),
+            "verdict": verdict, "reason": reason}
+
+
+def describe(request: Request) -> str:
+    port = f":{request.port}" if request.port else ""
+    parts = [f"protocol={request.scheme}"] if request.kind == "git" else []
+    parts.append(f"host={request.host}{port}")
+    if request.kind == "git":
+        parts += [f"path={request.path}" if request.path else "no path",
+                  f"username={request.username}" if request.username is not None else "no username"]
+    elif request.exact_key:
+        parts.append(f"exact key {request.exact_key}")
+    return " ".join(parts)
 
 
 @click.command()
 @click.argument("target")
-@click.option("--kind", type=KINDS, help="git or docker (default: git for URLs with a path, docker for registries).")
-@click.option("--use-http-path/--no-use-http-path", default=True,
-              help="Send the path as git does with credential.useHttpPath (default), which the organization rule needs.")
-@click.option("--json", "as_json", is_flag=True, help="The verdict as JSON.")
+@click.option("--kind", type=KINDS, help="git or docker; guessed when not given (see below).")
+@click.option("--use-http-path/--no-use-http-path", default=True, show_default=True,
+              help="Send the path, as git does with credential.useHttpPath=true; the organization rule needs it.")
+@click.option("--json", "as_json", is_flag=True, help="The request, the chosen account and every candidate as JSON.")
 def explain(target: str, kind: str | None, use_http_path: bool, as_json: bool) -> None:
-    """Show the account git or docker would get for TARGET, from which file and line, and why each
-    other candidate lost (host, scheme, username, organization, precedence, unreadable secret).
+    """Show the account git or docker would get for TARGET, its file:line and secret source kind,
+    and for each other candidate the rule that ruled it out (host, scheme, path, username,
+    organization) or why it lost (precedence: organization-scoped match first, lower layer, later
+    in file order; or secret unreadable). No token is read out or shown.
+
+    TARGET is a git URL (https://[user@]host[:port]/path) or a docker registry (host[:port], a
+    server URL such as https://index.docker.io/v1/, or with --kind docker an image reference).
+    Without --kind: Docker Hub names and http(s) URLs with a path of /v1/ or /v2/ are docker;
+    other URLs with a scheme, and host/path without one, are git; a bare host[:port] is docker.
 
     \b
     Examples:
       gatepass explain https://github.com/acme/app.git
-      gatepass explain ghcr.io --kind docker
+      gatepass explain https://github.com/acme/app.git --no-use-http-path
+      gatepass explain ghcr.io
+      gatepass explain ghcr.io/acme/app:1.0 --kind docker --json
     """
-    kind = kind or guess_kind(target)
-    if kind == "git":
-        request = git_request(target, use_http_path)
-    else:
-        from gatepass.protocol.docker import to_request_for_store
-
-        try:
-            request = to_request_for_store(target)
-        except GatepassError:
-            raise GatepassError(f"{target} is not a registry host[:port] or URL; example: gatepass explain ghcr.io") from None
+    guessed = None
+    if kind is None:
+        kind, why = targets.guess_kind(target)
+        guessed = f"kind: {kind}, guessed: {why} (--kind {'docker' if kind == 'git' else 'git'} for the other)"
+    request, notes = git_request(target, use_http_path) if kind == "git" else docker_request(target)
+    notes = ([guessed] if guessed else []) + notes
     _, store, accounts = load_all(kind)
-    eligible, ruled_out = rank(request, accounts)
-    verdicts, chosen = [], None
-    for candidate in eligible:
-        ok, why = readable(candidate.account, store)
-        if chosen is None and ok:
-            chosen = candidate
-            verdicts.append((candidate.account, "chosen", candidate.reason))
-        elif not ok:
-            verdicts.append((candidate.account, "unreadable secret", why))
-        elif chosen is not None:
-            verdicts.append((candidate.account, "precedence", lost_because(candidate, chosen)))
-    other_hosts = [c for c in ruled_out if c.rule == "host"]
-    shown = [c for c in ruled_out if c.rule != "host"] + (other_hosts if len(other_hosts) <= MAX_OTHER_HOSTS else [])
-    verdicts += [(c.account, c.rule, c.reason) for c in shown]
-    rows = [{"username": a.username, "domain": a.domain, "layer": a.layer, "where": a.where,
-             "source": source_kind(a), "verdict": v, "reason": r} for a, v, r in verdicts]
+    chosen, rows, hidden = verdicts(request, accounts, store, None if as_json else MAX_OTHER_HOSTS)
     if as_json:
-        print_json({"kind": kind, "host": request.host, "chosen": rows[0] if chosen else None, "candidates": rows})
+        print_json({"kind": kind, "host": request.host,
+                    "request": {"scheme": request.scheme, "host": request.host, "port": request.port,
+                                "path": request.path, "username": request.username, "exact_key": request.exact_key},
+                    "notes": notes, "chosen": chosen, "candidates": rows})
         return
-    where = f"{request.scheme + '://' if request.scheme else ''}{request.host}{':' + str(request.port) if request.port else ''}"
-    click.echo(f"{kind} request for {where}" + (f" path {request.path}" if request.path else "")
-               + (f" user {request.username}" if request.username else ""))
+    click.echo(f"{kind} request: {describe(request)}")
+    for note in notes:
+        click.echo(f"  {note}")
     if chosen is None:
-        click.echo("no account answers: git would prompt (or fail), docker gets 'credentials not found'")
-    for row in rows:
-        mark = "->" if row["verdict"] == "chosen" else "  "
-        click.echo(f"{mark} {row['username']}@{row['domain']} [{row['layer']} {row['where']}, {row['source']}]: "
-                   f"{row['verdict']}: {row['reason']}")
-    if len(other_hosts) > MAX_OTHER_HOSTS:
-        click.echo(f"   ({len(other_hosts)} accounts on other hosts not shown)")
+        click.echo("no account answers: git would ask the next helper or prompt; docker gets 'credentials not found'")
+    else:
+        click.echo(f"chosen: {chosen['username']}@{chosen['domain']} from {chosen['where']} "
+                   f"(layer {chosen['layer']}), secret source: {chosen['source']}")
+    for item in rows:
+        mark = "->" if item["verdict"] == "chosen" else "  "
+        click.echo(f"{mark} {item['username']}@{item['domain']} [{item['layer']} {item['where']}, {item['source']}]: "
+                   f"{item['verdict']}: {item['reason']}")
+    if hidden:
+        click.echo(f"   ({hidden} accounts on other hosts not shown; --json lists them)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 import urllib.parse
 
@@ -13,6 +12,7 @@ import click
 from gatepass import app
 from gatepass.cli.cmd_login import entry_for
 from gatepass.cli.common import env, warn
+from gatepass.cli.interrupts import deferred_interrupts
 from gatepass.errors import GatepassError
 from gatepass.stores.files import write_atomic
 from gatepass.stores.index import Entry
@@ -69,10 +69,12 @@ def docker_config(file: str | None, dry_run: bool, remove: bool) -> None:
     Example:
       gatepass import docker-config ~/.docker/config.json --dry-run
     """
-    from gatepass.cli.cmd_setup import _read_json, docker_config_path
+    from gatepass.cli import dockerconfig
 
-    path = docker_config_path(file)
-    data = _read_json(path)
+    path = dockerconfig.config_path(env(), file)
+    data = dockerconfig.read_config(path)
+    if data is None:
+        raise GatepassError(f"{path} does not exist; give the docker config.json to import from")
     found = docker_auths(data)
     _save([(entry, secret) for _, entry, secret in found], dry_run, path)
     if remove and not dry_run and found:
@@ -80,7 +82,13 @@ def docker_config(file: str | None, dry_run: bool, remove: bool) -> None:
         assert isinstance(auths, dict)
         for server, _, _ in found:
             auths[server] = {}  # docker keeps empty entries for servers a helper answers
-        write_atomic(path, (json.dumps(data, indent="\t") + "\n").encode())
+        with deferred_interrupts():
+            backup = path + dockerconfig.BACKUP_SUFFIX
+            if not os.path.exists(backup):
+                with open(path, "rb") as handle:
+                    dockerconfig.write_file(backup, handle.read(), 0o600)
+                click.echo(f"backup: {backup}", err=True)
+            dockerconfig.write_file(path, dockerconfig.render(data))
         click.echo(f"removed {len(found)} secret(s) from {path}", err=True)
 
 

@@ -1,39 +1,57 @@
-"""``gatepass list``: every account of every layer and the store, with where it comes from."""
+"""``gatepass list``: every account of every layer and the store, where it comes from, and whether it works now."""
 
 from __future__ import annotations
 
 import click
 
-from gatepass.cli.common import KINDS, load_all, print_json, readable, source_kind
+from gatepass.cli.common import KINDS, load_all, print_json, provenance, readable, source_kind
+from gatepass.model import Account
+from gatepass.store import Store
+
+COLUMNS = ("KIND", "DOMAIN", "USERNAME", "LAYER", "SOURCE", "SECRET", "WHERE", "ORGANIZATIONS")
+
+
+def row_for(account: Account, store: Store) -> dict[str, object]:
+    """One account as ``--json`` shows it: never the secret, only its source kind and readability."""
+    ok, why = readable(account, store)
+    return {"kind": account.kind, "domain": account.domain, "username": account.username,
+            "organizations": list(account.organizations), **provenance(account),
+            "source": source_kind(account), "readable": ok, **({} if ok else {"problem": why})}
+
+
+def table(rows: list[dict[str, object]]) -> list[str]:
+    cells = [COLUMNS] + [(str(r["kind"]), str(r["domain"]), str(r["username"]), str(r["layer"]), str(r["source"]),
+                          "ok" if r["readable"] else "UNREADABLE", str(r["where"]),
+                          ",".join(r["organizations"]) or "-")  # type: ignore[arg-type]
+                         for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS) - 1)]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]
+            for row in cells]
 
 
 @click.command("list")
 @click.option("--kind", type=KINDS, help="Only git or only docker accounts.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON array, for scripts.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of accounts, for scripts.")
 def list_cmd(kind: str | None, as_json: bool) -> None:
-    """List every account gatepass knows, highest precedence first. Tokens are never shown.
+    """List every account gatepass knows, highest precedence first (store, user, host, global; file
+    order within a layer): kind, domain, username, layer, the secret's source kind (inline, file,
+    env, command, sealed, keyring), whether it can be read now, file:line and organizations.
+    Tokens are never shown. Config errors go to stderr; every account that loads is still listed.
 
     \b
-    Example:
+    Examples:
       gatepass list --kind git
-      gatepass list --json | jq '.[] | select(.readable == false)'
+      gatepass list --json | jq -r '.[] | select(.readable | not) | .problem'
     """
     _, store, accounts = load_all(kind)
-    rows: list[dict[str, object]] = []
-    for account in accounts:
-        ok, why = readable(account, store)
-        rows.append({"kind": account.kind, "domain": account.domain, "username": account.username,
-                     "organizations": list(account.organizations), "layer": account.layer,
-                     "where": account.where, "source": source_kind(account), "readable": ok,
-                     **({} if ok else {"problem": why})})
+    rows = [row_for(account, store) for account in accounts]
     if as_json:
         print_json(rows)
-        return
-    if not rows:
-        click.echo("no accounts; add a [[git_provider]] to ~/.config/gatepass/config.toml or run gatepass login")
-        return
-    for row in rows:
-        orgs = f" orgs={','.join(map(str, row['organizations']))}" if row["organizations"] else ""  # type: ignore[call-overload]
-        state = "ok" if row["readable"] else "UNREADABLE"
-        click.echo(f"{row['kind']:6} {row['domain']:30} {row['username']:20} {row['layer']:6} "
-                   f"{row['source']:8} {state:10} {row['where']}{orgs}")
+    elif not rows:
+        click.echo("no accounts; add a [[git_provider]] to ~/.config/gatepass/config.toml or run: gatepass login")
+    else:
+        for line in table(rows):
+            click.echo(line.rstrip())
+        unreadable = [r for r in rows if not r["readable"]]
+        for r in unreadable:
+            click.echo(f"gatepass: {r['problem']}", err=True)

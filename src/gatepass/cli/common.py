@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import click
 
@@ -26,9 +26,10 @@ def warn(message: str) -> None:
     click.echo(f"gatepass: {message}", err=True)
 
 
-def load_all(kind: str | None = None) -> tuple[Config, Store, list[Account]]:
-    """Every config account and stored entry (of ``kind``), stored first; problems go to stderr."""
-    config = app.load(env(), warn)
+def load_all(kind: str | None = None, report: Callable[[str], None] = warn) -> tuple[Config, Store, list[Account]]:
+    """Every config account and stored entry (of ``kind``), highest precedence first (store, user,
+    host, global; file order within a layer); config and store problems go to ``report`` (stderr)."""
+    config = app.load(env(), report)
     store = app.open_store(env(), config)
     accounts: list[Account] = []
     for k in ("git", "docker"):
@@ -36,18 +37,29 @@ def load_all(kind: str | None = None) -> tuple[Config, Store, list[Account]]:
             try:
                 accounts += store.accounts(k)
             except StoreUnavailableError as exc:
-                warn(str(exc))
+                report(str(exc))
     accounts += [a for a in config.accounts if kind in (None, a.kind)]
+    accounts.sort(key=lambda a: (-a.rank, a.order))  # stable: stored entries keep the index's order
     return config, store, accounts
 
 
 def readable(account: Account, store: Store) -> tuple[bool, str]:
-    """Whether the secret can be read now; the value is dropped at once and never shown."""
+    """Whether the secret can be read now. The value is neither kept, shown nor returned:
+    only the fact that reading worked, or the error (which names the account, never a value)."""
     try:
-        app.read(account, store)
+        app.read(account, store)  # result dropped on purpose
     except (SecretUnavailableError, StoreUnavailableError) as exc:
         return False, str(exc)
     return True, "readable"
+
+
+def provenance(account: Account) -> dict[str, object]:
+    """Where an account comes from, for ``--json``: layer, file and line, or the store's backend."""
+    if account.layer == "store":
+        entry = getattr(account, "entry", None)
+        return {"layer": "store", "where": account.where, "file": None, "line": None,
+                "backend": getattr(entry, "backend", None)}
+    return {"layer": account.layer, "where": account.where, "file": account.file, "line": account.line or None}
 
 
 def source_kind(account: Account) -> str:

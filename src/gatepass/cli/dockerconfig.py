@@ -1,0 +1,196 @@
+"""docker's ``config.json``: where it is, what routes a registry to gatepass, and safe edits with a backup.
+
+docker (and docker-py, skopeo, podman, buildah) ask the helper named in ``credHelpers`` for a
+registry's server string, else the one in ``credsStore``; skopeo, podman and buildah read only
+``credHelpers``. Docker Hub is looked up as ``https://index.docker.io/v1/`` by the docker CLI and
+docker-py and as ``docker.io`` by the containers tools, so both keys are written.
+
+Edits keep every other key. The file may hold base64 passwords in ``auths``, so the backup is
+0600; the write is atomic (temp file in the same directory, fsync, rename), follows a symlink to
+the real file as docker itself does, and keeps the file's mode (0600 for a new file).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Mapping
+
+from gatepass.errors import GatepassError
+from gatepass.hosts import DOCKER_HUB_KEY, docker_display_key
+from gatepass.model import Account
+
+HELPER = "gatepass"
+HUB_KEYS = (DOCKER_HUB_KEY, "docker.io")
+BACKUP_SUFFIX = ".gatepass-backup"
+
+Data = dict[str, object]
+
+
+def config_path(env: Mapping[str, str], explicit: str | None = None) -> str:
+    """``--config``, else ``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json`` (docker's own rule)."""
+    if explicit:
+        return explicit
+    base = env.get("DOCKER_CONFIG") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".docker")
+    return os.path.join(base, "config.json")
+
+
+def read_config(path: str) -> Data | None:
+    """The JSON object in ``path``; ``None`` when there is no such file. Never quotes the content."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise GatepassError(f"cannot read {path} ({exc.strerror}); nothing was changed") from None
+    except ValueError as exc:  # JSONDecodeError's text is a position, never the document
+        message = str(exc).split(":")[0]
+        raise GatepassError(f"{path} is not valid JSON ({message}); fix or move it, nothing was changed") from None
+    if not isinstance(data, dict):
+        raise GatepassError(f"{path} is not a JSON object; fix or move it, nothing was changed")
+    return data
+
+
+def registry_keys(accounts: Iterable[Account]) -> tuple[list[str], list[str]]:
+    """(server strings to route to gatepass, wildcard domains no credHelpers key can name).
+
+    >>> from gatepass.model import Account
+    >>> def acct(host, port=None): return Account("docker", host, host, port, True, "u", "inline", "", None, (), "user", 2, "f", 1, 1)
+    >>> registry_keys([acct("docker.io"), acct("127.0.0.1", 5000), acct("*.example.com")])
+    (['https://index.docker.io/v1/', 'docker.io', '127.0.0.1:5000'], ['*.example.com'])
+    """
+    keys: list[str] = []
+    wildcards: list[str] = []
+    for account in accounts:
+        if account.kind != "docker" or getattr(account, "path", None):
+            continue  # stored exact keys (identity-token refresh URLs) are no registry
+        if account.host.startswith("*."):
+            wildcards.append(account.domain)
+            continue
+        key = docker_display_key(account.host, account.port)
+        for k in HUB_KEYS if key == DOCKER_HUB_KEY else (key,):
+            if k not in keys:
+                keys.append(k)
+    return keys, list(dict.fromkeys(wildcards))
+
+
+def _helpers(data: Data) -> dict[str, object]:
+    value = data.get("credHelpers")
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def with_gatepass(data: Data, keys: Iterable[str], creds_store: bool) -> Data:
+    """``data`` with ``credHelpers`` naming gatepass for ``keys`` (and ``credsStore`` when asked); the rest kept.
+
+    >>> with_gatepass({"auths": {}, "credHelpers": {"gcr.io": "gcloud"}}, ["ghcr.io"], False)
+    {'auths': {}, 'credHelpers': {'gcr.io': 'gcloud', 'ghcr.io': 'gatepass'}}
+    """
+    new = copy.deepcopy(data)
+    helpers = _helpers(new)
+    for key in keys:
+        helpers[key] = HELPER
+    if helpers:
+        new["credHelpers"] = helpers
+    if creds_store:
+        new["credsStore"] = HELPER
+    return new
+
+
+def without_gatepass(data: Data, backup: Data | None) -> Data:
+    """``data`` with gatepass's entries taken out: a value the backup held is put back, others removed.
+
+    >>> without_gatepass({"credHelpers": {"a": "gatepass", "b": "gatepass", "c": "x"}, "credsStore": "gatepass"},
+    ...                  {"credHelpers": {"b": "desktop"}})
+    {'credHelpers': {'b': 'desktop', 'c': 'x'}}
+    """
+    new = copy.deepcopy(data)
+    before = _helpers(backup or {})
+    helpers = _helpers(new)
+    for key in [k for k, v in helpers.items() if v == HELPER]:
+        if key in before:
+            helpers[key] = before[key]
+        else:
+            del helpers[key]
+    if helpers:
+        new["credHelpers"] = helpers
+    else:
+        new.pop("credHelpers", None)
+    if new.get("credsStore") == HELPER:
+        if backup is not None and "credsStore" in backup:
+            new["credsStore"] = backup["credsStore"]
+        else:
+            del new["credsStore"]
+    return new
+
+
+def routes_to_gatepass(data: Data, key: str) -> bool:
+    """Whether docker would ask gatepass for ``key``: its credHelpers entry, else credsStore."""
+    helpers = _helpers(data)
+    if key in helpers:
+        return helpers[key] == HELPER
+    return data.get("credsStore") == HELPER
+
+
+def uses_gatepass(data: Data) -> bool:
+    return data.get("credsStore") == HELPER or HELPER in _helpers(data).values()
+
+
+def plain_auths(data: Data) -> int:
+    """How many ``auths`` entries hold a password or identity token in the file itself."""
+    auths = data.get("auths")
+    if not isinstance(auths, dict):
+        return 0
+    return sum(1 for v in auths.values() if isinstance(v, dict) and (v.get("auth") or v.get("identitytoken")))
+
+
+def render(data: Data) -> bytes:
+    return (json.dumps(data, indent="\t") + "\n").encode("utf-8")
+
+
+def write_file(path: str, content: bytes, mode: int | None = None) -> None:
+    """Atomically replace ``path`` (its symlink target, if it is one) with ``content``.
+
+    The mode is ``mode``, else the current file's, else 0600; a missing directory is made 0700.
+    """
+    real = os.path.realpath(path)
+    directory = os.path.dirname(real)
+    if mode is None:
+        try:
+            mode = stat.S_IMODE(os.stat(real).st_mode)
+        except FileNotFoundError:
+            mode = 0o600
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(real) + ".", suffix=".tmp")
+    except OSError as exc:
+        raise GatepassError(f"cannot write in {directory} ({exc.strerror}); nothing was changed") from None
+    try:
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, real)
+    except BaseException as exc:  # Ctrl-C included: the temp file goes, the old file stays whole
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise GatepassError(f"cannot write {path} ({exc.strerror}); nothing was changed") from None
+        raise
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass  # the rename is done; a directory that cannot be fsynced (some filesystems) changes nothing
