@@ -132,8 +132,9 @@ def explain(target: str, kind: str | None, use_http_path: bool, as_json: bool) -
 
     TARGET is a git URL (https://[user@]host[:port]/path) or a docker registry (host[:port], a
     server URL such as https://index.docker.io/v1/, or with --kind docker an image reference).
-    Without --kind: Docker Hub names and http(s) URLs with a path of /v1/ or /v2/ are docker;
-    other URLs with a scheme, and host/path without one, are git; a bare host[:port] is docker.
+    Without --kind, TARGET is git when it has a repository path (https://host/org/repo,
+    host/org/repo), a user@ or a .git ending, and docker when it is a Docker Hub name, a bare
+    host[:port], or a URL with no path (or /v1/, /v2/). An image reference needs --kind docker.
 
     \b
     Examples:

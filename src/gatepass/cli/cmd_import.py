@@ -20,7 +20,13 @@ from gatepass.stores.index import Entry
 
 @click.group("import")
 def import_group() -> None:
-    """Import existing credentials into gatepass's store."""
+    """Import existing credentials into gatepass's store.
+
+    \b
+    Examples:
+      gatepass import docker-config --dry-run
+      gatepass import git-credentials ~/.git-credentials --remove
+    """
 
 
 def _save(found: list[tuple[Entry, str]], dry_run: bool, what: str) -> None:

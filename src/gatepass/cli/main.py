@@ -30,9 +30,27 @@ COMMANDS = {  # name -> "module:attribute", imported lazily
 }
 
 
+SHORT_HELP = {  # what `gatepass --help` lists, so it imports no command module
+    "list": "List every account, where it comes from and whether its secret reads.",
+    "login": "Save a token for a domain into the store (hidden prompt).",
+    "logout": "Remove stored tokens for a domain.",
+    "explain": "Show which account git or docker would get, and why the others lost.",
+    "config": "Check the config layers: syntax, schema, secrets, file modes.",
+    "setup": "Wire git's credential.helper and docker's config.json to gatepass.",
+    "import": "Import docker config.json auths or ~/.git-credentials into the store.",
+    "doctor": "Check versions, executables, store, config and wiring; one line each.",
+    "host-key": "Print (or create) this host's key for sealed tokens.",
+    "seal": "Seal a token read on stdin for one or more hosts.",
+}
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, SHORT_HELP[name]) for name in self.list_commands(ctx)])
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         target = COMMANDS.get(name)
@@ -63,7 +81,7 @@ class LazyGroup(click.Group):
                                        "run with --debug for the traceback") from None
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="gatepass", cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gatepass")
 @click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
 def cli(debug: bool) -> None:

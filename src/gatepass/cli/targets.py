@@ -8,8 +8,8 @@ Which kind a target is, when ``--kind`` is not given:
 
 1. a Docker Hub name (``docker.io``, ``index.docker.io``, ``registry-1.docker.io``,
    ``registry.hub.docker.com``, with or without ``https://`` and ``/v1/``) is docker;
-2. with ``http(s)://``: a path of ``/v1/`` or ``/v2/`` (a registry's server string) is docker,
-   anything else git;
+2. with ``http(s)://``: no path, or a path of ``/``, ``/v1/`` or ``/v2/`` (a registry's server
+   string, as config.json keys and ``docker logout`` write them) is docker; any other path is git;
 3. without a scheme: a path (``github.com/acme/app``), a ``user@`` or a ``.git`` ending is git,
    a bare ``host[:port]`` docker. An image reference (``ghcr.io/acme/app:1``) needs ``--kind docker``.
 """
@@ -103,9 +103,9 @@ def guess_kind(target: str) -> tuple[str, str]:
     if _hub(host) and "@" not in authority:
         return "docker", "a Docker Hub name"
     if sep:
-        if slash and path.strip("/") in ("v1", "v2"):
-            return "docker", f"a registry server string (path /{path.strip('/')}/)"
-        return "git", "a URL with a scheme"
+        if path.strip("/") in ("", "v1", "v2"):
+            return "docker", "a registry server string (a scheme and no repository path)"
+        return "git", "a URL with a scheme and a path"
     if slash and path or "@" in authority or target.endswith(".git"):
         return "git", "a host with a path"
     return "docker", "a bare host[:port]"

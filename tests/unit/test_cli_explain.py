@@ -1,0 +1,187 @@
+"""`gatepass explain`: the request git or docker would send, the chosen account and why every other one lost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from gatepass.cli.main import cli
+from tests.conftest import write_config
+
+USER = """
+[[git_provider]]
+domain = "github.com"
+accounts = [
+  { username = "me", token = "tok-me" },
+  { username = "acme-bot", token_env = "ACME_TOKEN", organizations = ["acme"] },
+  { username = "acme-two", token = "tok-two", organizations = ["acme"] },
+  { username = "later", token = "tok-later" },
+]
+[[git_provider]]
+domain = "git.corp:8443"
+accounts = [{ username = "corp", token = "tok-corp" }]
+[[git_provider]]
+domain = "plain.corp"
+https = false
+accounts = [{ username = "plain", token = "tok-plain" }]
+[[docker_registry]]
+domain = "docker.io"
+accounts = [{ username = "hub", token = "tok-hub" }]
+[[docker_registry]]
+domain = "http://127.0.0.1:5000"
+accounts = [{ username = "local", token = "tok-local" }]
+"""
+GLOBAL = '[[git_provider]]\naccounts = [{ username = "fleet", token = "tok-fleet" }]\n'
+
+
+def invoke(*args: str, code: int = 0):
+    result = CliRunner().invoke(cli, ["explain", *args], catch_exceptions=False)
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    assert "tok-" not in result.stdout + result.stderr
+    return result
+
+
+def explain_json(*args: str) -> dict:
+    return json.loads(invoke(*args, "--json").stdout)
+
+
+def verdicts(data: dict) -> list[tuple[str, str]]:
+    return [(c["username"], c["verdict"]) for c in data["candidates"]]
+
+
+@pytest.fixture
+def config(isolated_env):
+    write_config(isolated_env["GATEPASS_GLOBAL_CONFIG"], GLOBAL)
+    return write_config(isolated_env["GATEPASS_USER_CONFIG"], USER)
+
+
+def test_chosen_account_with_file_line_and_source_kind(config):
+    result = invoke("https://github.com/other/repo.git")
+    assert result.stdout.splitlines()[0] == ("git request: protocol=https host=github.com path=other/repo.git "
+                                             "no username")
+    assert f"chosen: me@github.com from {config}:5 (layer user), secret source: inline" in result.stdout
+    assert f"-> me@github.com [user {config}:5, inline]: chosen: unscoped account" in result.stdout
+    data = explain_json("https://github.com/other/repo.git")
+    assert (data["chosen"]["file"], data["chosen"]["line"], data["chosen"]["source"]) == (str(config), 5, "inline")
+
+
+def test_each_loser_has_its_rule(config):
+    data = explain_json("https://github.com/other/repo.git")
+    reasons = {c["username"]: (c["verdict"], c["reason"]) for c in data["candidates"]}
+    assert reasons["acme-bot"] == ("organization", "organization other is not in acme")
+    assert reasons["later"][0] == "precedence" and reasons["later"][1].startswith("later in file order: me@github.com")
+    assert reasons["fleet"][0] == "precedence" and reasons["fleet"][1].startswith("lower layer: global is below user")
+    assert reasons["corp"][0] == "host" and reasons["plain"][0] == "host"
+    assert "hub" not in reasons  # docker accounts are not candidates for a git request
+
+
+def test_scheme_port_and_username_rules(config):
+    plain = explain_json("http://github.com/x.git")
+    assert {v for _, v in verdicts(plain) if _ in ("me", "fleet")} == {"scheme"}
+    assert plain["chosen"] is None
+    assert explain_json("http://plain.corp/x")["chosen"]["username"] == "plain"
+    assert explain_json("https://plain.corp/x")["chosen"] is None  # served over http, on port 80
+    corp = explain_json("https://git.corp/x")
+    corp_row = next(c for c in corp["candidates"] if c["username"] == "corp")
+    assert corp_row["verdict"] == "host" and corp_row["reason"] == "port 443 is not 8443"
+    assert explain_json("https://git.corp:8443/x")["chosen"]["username"] == "corp"
+    named = explain_json("https://later@github.com/x.git")
+    assert named["chosen"]["username"] == "later" and dict(verdicts(named))["me"] == "username"
+
+
+def test_hosts_match_by_equality_only(config):
+    for url in ("https://github.com.evil.io/x", "https://evilgithub.com/x", "https://github.com@evil.io/x"):
+        data = explain_json(url)
+        assert data["chosen"] is None and {v for _, v in verdicts(data)} == {"host"}, url
+
+
+def test_scoped_match_first_and_unreadable_secret_named(config, monkeypatch):
+    result = invoke("https://github.com/acme/app.git")
+    data = explain_json("https://github.com/acme/app.git")
+    assert verdicts(data)[:3] == [("acme-bot", "unreadable secret"), ("acme-two", "chosen"), ("me", "precedence")]
+    assert "ACME_TOKEN is not set" in data["candidates"][0]["reason"]
+    assert data["candidates"][2]["reason"].startswith("organization-scoped match first: acme-two@github.com")
+    assert "acme-bot@github.com" in result.stdout and "unreadable secret: " in result.stdout
+    monkeypatch.setenv("ACME_TOKEN", "tok-acme")
+    assert explain_json("https://github.com/ACME/app.git")["chosen"]["username"] == "acme-bot"
+
+
+def test_without_use_http_path_no_path_is_sent_and_scoped_accounts_come_after(config):
+    result = invoke("https://github.com/acme/app.git", "--no-use-http-path")
+    assert "no path no username" in result.stdout.splitlines()[0]
+    assert "path: not sent, as git does without credential.useHttpPath" in result.stdout
+    data = explain_json("https://github.com/acme/app.git", "--no-use-http-path")
+    assert data["request"]["path"] is None and data["chosen"]["username"] == "me"
+    assert dict(verdicts(data))["acme-two"] == "precedence"
+    assert "no path sent, so unscoped accounts first" in data["candidates"][-1]["reason"] or any(
+        "no path sent, so unscoped accounts first" in c["reason"] for c in data["candidates"])
+    assert "path: sent, as git does with credential.useHttpPath=true" in invoke("https://github.com/acme/app.git").stdout
+
+
+def test_git_config_username_is_applied_as_git_would(config):
+    subprocess.run(["git", "config", "--global", "credential.https://github.com/acme.username", "acme-two"], check=True)
+    data = explain_json("https://github.com/acme/app.git", "--no-use-http-path")
+    assert data["request"]["username"] == "acme-two" and data["chosen"]["username"] == "acme-two"
+    assert any("from git config credential.<url>.username" in n for n in data["notes"])
+    assert explain_json("https://github.com/other/app.git")["request"]["username"] is None
+    assert explain_json("https://me@github.com/acme/app.git")["request"]["username"] == "me"  # the URL wins
+    subprocess.run(["git", "config", "--global", "credential.useHttpPath", "true"], check=True)
+    assert "credential.useHttpPath true" in invoke("https://github.com/x/y").stdout
+
+
+def test_docker_registries_by_every_name(config):
+    for name in ("docker.io", "index.docker.io", "registry-1.docker.io", "https://index.docker.io/v1/",
+                 "registry.hub.docker.com"):
+        data = explain_json(name)
+        assert (data["kind"], data["chosen"]["username"]) == ("docker", "hub"), name
+    assert explain_json("127.0.0.1:5000")["chosen"]["username"] == "local"
+    assert explain_json("http://127.0.0.1:5000")["chosen"]["username"] == "local"
+    local = explain_json("localhost:5000")
+    assert local["chosen"] is None and dict(verdicts(local))["local"] == "host"
+
+
+def test_docker_exact_keys_and_image_references(config):
+    exact = explain_json("https://index.docker.io/v1/refresh-token")
+    assert exact["chosen"] is None and exact["request"]["exact_key"] == "https://index.docker.io/v1/refresh-token"
+    assert "only a stored entry answers" in exact["candidates"][0]["reason"]
+    image = explain_json("127.0.0.1:5000/team/app:1", "--kind", "docker")
+    assert image["chosen"]["username"] == "local" and "image reference" in image["notes"][0]
+    assert explain_json("library/ubuntu", "--kind", "docker")["chosen"]["username"] == "hub"
+
+
+def test_kind_is_guessed_and_said(config):
+    assert "kind: docker, guessed: a bare host[:port] (--kind git for the other)" in invoke("github.com").stdout
+    assert explain_json("github.com", "--kind", "git")["chosen"]["username"] == "me"
+    assert "kind: git, guessed: a host with a path" in invoke("github.com/acme/x").stdout
+    assert "kind:" not in invoke("github.com", "--kind", "docker").stdout
+
+
+def test_a_stored_entry_wins_over_config_as_the_highest_layer(config):
+    CliRunner().invoke(cli, ["login", "git", "github.com", "-u", "stored", "--token-stdin"], input="tok-stored\n",
+                       catch_exceptions=False)
+    data = explain_json("https://github.com/other/x")
+    assert data["chosen"]["username"] == "stored" and data["chosen"]["layer"] == "store"
+    assert dict(verdicts(data))["me"] == "precedence"
+    assert "lower layer: user is below store" in data["candidates"][1]["reason"]
+
+
+def test_bad_targets_are_one_line_errors_that_never_echo_a_password(config):
+    for target, message in (("git@github.com:acme/app.git", "ssh address"), ("ftp://host/x", "http and https"),
+                            ("https://me:tok-pw@bad host/x", "no valid host")):
+        result = invoke(target, code=1)
+        assert message in result.stderr and result.stderr.count("\n") == 1 and result.stdout == ""
+    assert "https://me:***@" in invoke("https://me:tok-pw@bad host/x", code=1).stderr
+    assert "is not a registry" in invoke("bad host!", "--kind", "docker", code=1).stderr
+
+
+def test_many_accounts_on_other_hosts_are_summarised_in_text(isolated_env):
+    accounts = "\n".join(f'[[git_provider]]\ndomain = "h{i}.example"\naccounts = [{{ username = "u{i}", token = "tok-{i}" }}]'
+                         for i in range(30))
+    write_config(isolated_env["GATEPASS_USER_CONFIG"], accounts)
+    result = invoke("https://other.example/x")
+    assert "(30 accounts on other hosts not shown; --json lists them)" in result.stdout
+    assert "u7@" not in result.stdout
+    assert len(explain_json("https://other.example/x")["candidates"]) == 30
