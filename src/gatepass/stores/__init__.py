@@ -1,4 +1,4 @@
-"""The store layer: an index of what is stored (never a secret) plus secrets in a keyring backend.
+"""The store layer's secret backends and how one is chosen (the index of what is stored is ``stores/index.py``).
 
 Backends share one small interface (``get``/``set``/``delete`` of a secret by service and
 username, and a ``name``) so the index can say which one holds each entry:
@@ -9,6 +9,8 @@ username, and a ``name``) so the index can say which one holds each entry:
   passphrase through scrypt;
 - ``keyring:<module.Class>``: any keyring backend, pinned without keyring's discovery;
 - ``memory``: tests only.
+
+Nothing here reads ``os.environ``: paths and the bus address come from the ``env`` passed in.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ if TYPE_CHECKING:
 
 
 class Backend:
-    """A place secrets live. Empty usernames and secrets round-trip (git's own tests store them)."""
+    """A place secrets live, keyed by (service, username).
+
+    Empty usernames and empty secrets round-trip (git's own tests store them); ``get`` of an
+    absent pair is None and ``delete`` of one is False. Anything that keeps the backend from
+    answering (locked, absent, timed out, undecryptable) raises ``StoreUnavailableError``
+    naming the backend and the fix: never None, never a hang.
+    """
 
     name = "backend"
 
@@ -34,26 +42,44 @@ class Backend:
 
 
 BACKENDS = ("auto", "secret-service", "encrypted-file", "memory")
+DEFAULT_TIMEOUT = 5.0
 
 
-def backend_spec(env: Mapping[str, str], settings: Mapping[str, object]) -> str:
+def backend_spec(env: Mapping[str, str], settings: Mapping[str, object] | None = None) -> str:
     """``GATEPASS_STORE_BACKEND`` beats ``[store] backend`` beats ``auto``."""
-    return str(env.get("GATEPASS_STORE_BACKEND") or settings.get("backend") or "auto")
+    return str(env.get("GATEPASS_STORE_BACKEND") or (settings or {}).get("backend") or "auto")
 
 
-def open_backend(spec: str, env: Mapping[str, str], settings: Mapping[str, object]) -> Backend:
-    """The backend a spec names; ``auto`` is Secret Service when a session bus answers, else the file."""
+def _timeout(settings: Mapping[str, object]) -> float:
     from gatepass.errors import ConfigError
 
-    timeout = float(settings.get("timeout", 5.0))  # type: ignore[arg-type]
-    if spec == "auto":
-        from gatepass.stores.secret_service import available
+    value = settings.get("timeout", DEFAULT_TIMEOUT)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 600:
+        raise ConfigError("must be a number of seconds between 0 and 600", key="store.timeout")
+    return float(value)
 
-        spec = "secret-service" if available(env, min(timeout, 0.5)) else "encrypted-file"
-    if spec == "secret-service":
-        from gatepass.stores.secret_service import SecretServiceBackend
 
-        return SecretServiceBackend(env, timeout)
+def open_backend(spec: str, env: Mapping[str, str], settings: Mapping[str, object] | None = None) -> Backend:
+    """The backend ``spec`` names: ``auto``, ``secret-service``, ``encrypted-file``, ``keyring:<module.Class>``
+    or ``memory``. ``auto`` is Secret Service when a session bus answers within 0.5 s and has (or can
+    start) ``org.freedesktop.secrets``, else the encrypted file. ``settings`` is the ``[store]`` table:
+    ``timeout`` (seconds per backend call, default 5), ``passphrase_env``, ``passphrase_file``.
+    """
+    from gatepass.errors import ConfigError
+
+    settings = settings or {}
+    timeout = _timeout(settings)
+    if spec in ("auto", "secret-service"):
+        from gatepass.stores import secret_service
+
+        if spec == "auto":
+            found = secret_service.probe(env, min(timeout, secret_service.PROBE_TIMEOUT))
+            if found is not None:
+                found.timeout = timeout
+                return found
+            spec = "encrypted-file"
+        else:
+            return secret_service.SecretServiceBackend(env, timeout)
     if spec == "encrypted-file":
         from gatepass.stores.encrypted_file import from_settings
 
@@ -62,9 +88,9 @@ def open_backend(spec: str, env: Mapping[str, str], settings: Mapping[str, objec
         from gatepass.stores.memory import MemoryBackend
 
         return MemoryBackend()
-    if spec.startswith("keyring:"):
+    if spec.startswith("keyring:") and len(spec) > len("keyring:"):
         from gatepass.stores.keyring_backend import KeyringAdapter
 
-        return KeyringAdapter(spec[len("keyring:"):])
+        return KeyringAdapter(spec[len("keyring:"):], timeout)
     raise ConfigError(f"unknown store backend {spec!r}; use one of {', '.join(BACKENDS)} or keyring:<module.Class>",
                       key="store.backend")

@@ -200,14 +200,22 @@ class Connection:
         message += len(payload).to_bytes(4, "little") + self.serial.to_bytes(4, "little")
         write(message, "a(yv)", fields)
         _pad(message, 8)
-        self.sock.sendall(bytes(message + payload))
         deadline = time.monotonic() + self.timeout
-        while True:
-            if time.monotonic() > deadline:
-                raise TimeoutError(member)
-            kind, headers, body_signature, reply = self._message()
-            if kind in (METHOD_RETURN, ERROR) and headers.get(5) == self.serial:
-                break
+        try:
+            self.sock.sendall(bytes(message + payload))
+            while True:
+                # The whole call shares one deadline: a bus that trickles bytes or floods signals
+                # cannot stretch it, as a per-recv socket timeout alone would allow.
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(member)
+                self.sock.settimeout(remaining)
+                kind, headers, body_signature, reply = self._message()
+                if kind in (METHOD_RETURN, ERROR) and headers.get(5) == self.serial:
+                    break
+        except (OSError, DBusError):
+            self.close()  # a half-read message leaves the stream out of step: never reuse it
+            raise
         values: list[object] = []
         pos = 0
         order: Literal["little", "big"] = "little" if reply[0:1] == b"l" else "big"

@@ -9,8 +9,13 @@ The plaintext is one ``records`` line per secret: service, username, secret. The
 a random 32-byte machine key, ``$XDG_CONFIG_HOME/gatepass/machine.key`` (0600, created on first
 use, kept apart from the file it opens), or scrypt (n=2**14, r=8, p=1, ~44 ms per process, not
 cached) over a passphrase from ``GATEPASS_STORE_PASSPHRASE``, ``[store] passphrase_env`` or
-``[store] passphrase_file`` (0600). A wrong passphrase or a tampered file is a clear error and
-the file is left as it was. Every write is a locked read-modify-write, fsynced and renamed.
+``[store] passphrase_file`` (0600), or a 32-byte key the caller passes. A wrong passphrase or a
+tampered file is a clear error and the file is left as it was. Every write is a locked
+read-modify-write, fsynced and renamed.
+
+Cost: scrypt at n=2**14 takes ~30-45 ms of CPU (and 16 MiB) each time a process opens a
+passphrase file (derived once per backend object, then cached in it); a machine key costs one
+32-byte read. That is the price of a passphrase on every helper call; n=2**15 doubles it.
 
 What the machine key protects against: backups, copies and disk images of the data directory
 taken without the config directory, and other users (both files are 0600). What it does not:
@@ -26,7 +31,7 @@ import stat
 from gatepass.errors import StoreUnavailableError
 from gatepass.paths import config_dir, data_dir
 from gatepass.stores import Backend, records
-from gatepass.stores.files import Lock, private_dir, write_atomic
+from gatepass.stores.files import Lock, private_dir, remove_stale_temps, write_atomic
 
 MAGIC, VERSION = b"GPEF", 1
 KDF_MACHINE, KDF_SCRYPT = 0, 1
@@ -40,8 +45,15 @@ if TYPE_CHECKING:
 class EncryptedFileBackend(Backend):
     name = "encrypted-file"
 
-    def __init__(self, path: str, *, key_file: str | None = None, passphrase: str | None = None) -> None:
-        self.path, self.key_file, self.passphrase = path, key_file, passphrase
+    def __init__(self, path: str, *, key_file: str | None = None, passphrase: str | None = None,
+                 key: bytes | None = None) -> None:
+        """Exactly one of ``key_file`` (a machine key, created on first write), ``passphrase`` or ``key`` (32 bytes)."""
+        if sum(x is not None for x in (key_file, passphrase, key)) != 1:
+            raise ValueError("give exactly one of key_file, passphrase, key")
+        if key is not None and len(key) != 32:
+            raise ValueError("key must be 32 bytes")
+        self.path, self.key_file, self.passphrase, self.key = path, key_file, passphrase, key
+        self._derived: dict[bytes, bytes] = {}  # salt -> scrypt key: one derivation per process
 
     # -- keys --------------------------------------------------------------------------------
     def _machine_key(self, create: bool) -> bytes | None:
@@ -51,16 +63,7 @@ class EncryptedFileBackend(Backend):
         except FileNotFoundError:
             if not create:
                 return None
-            private_dir(os.path.dirname(self.key_file))
-            try:
-                fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            except FileExistsError:
-                return self._machine_key(create=False)
-            key = os.urandom(32)
-            os.write(fd, key)
-            os.fsync(fd)
-            os.close(fd)
-            return key
+            return self._create_machine_key()
         except OSError as exc:
             raise StoreUnavailableError(f"cannot read machine key {self.key_file} ({exc.strerror})") from None
         try:
@@ -74,14 +77,50 @@ class EncryptedFileBackend(Backend):
             raise StoreUnavailableError(f"machine key {self.key_file} is not 32 bytes; restore it from backup")
         return key
 
+    def _create_machine_key(self) -> bytes:
+        """Write a new key beside its final name, then link it there: a crash leaves no key or a whole one,
+        and of two racing first writers exactly one key wins (the loser reads it)."""
+        assert self.key_file
+        private_dir(os.path.dirname(self.key_file))
+        key = os.urandom(32)
+        tmp = f"{self.key_file}.{os.getpid()}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            try:
+                os.write(fd, key)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, self.key_file)
+            except FileExistsError:
+                existing = self._machine_key(create=False)
+                if existing is None:
+                    raise StoreUnavailableError(f"machine key {self.key_file} vanished while it was created; "
+                                                "try again") from None
+                key = existing
+        except OSError as exc:
+            raise StoreUnavailableError(f"cannot create machine key {self.key_file} ({exc.strerror})") from None
+        finally:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        return key
+
     def _key(self, kdf: int, salt: bytes, create: bool) -> bytes | None:
         if kdf == KDF_SCRYPT:
             if self.passphrase is None:
                 raise StoreUnavailableError(f"{self.path} is passphrase-protected; set GATEPASS_STORE_PASSPHRASE "
                                             "or [store] passphrase_file")
-            from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+            if salt not in self._derived:
+                from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-            return Scrypt(salt=salt, length=32, n=2**14, r=8, p=1).derive(self.passphrase.encode("utf-8"))
+                self._derived[salt] = Scrypt(salt=salt, length=32, n=2**14, r=8, p=1).derive(
+                    self.passphrase.encode("utf-8"))
+            return self._derived[salt]
+        if self.key is not None:
+            return self.key
         if self.key_file is None:
             raise StoreUnavailableError(f"{self.path} was written with a machine key, but a passphrase is configured")
         return self._machine_key(create)
@@ -93,7 +132,7 @@ class EncryptedFileBackend(Backend):
             with open(self.path, "rb") as handle:
                 blob = handle.read()
         except FileNotFoundError:
-            return {}, KDF_SCRYPT if self.passphrase is not None else KDF_MACHINE, os.urandom(16)
+            return {}, (KDF_SCRYPT if self.passphrase is not None else KDF_MACHINE), os.urandom(16)
         except OSError as exc:
             raise StoreUnavailableError(f"cannot read {self.path} ({exc.strerror})") from None
         if len(blob) < HEADER_LEN + 16 or blob[:4] != MAGIC:
@@ -101,6 +140,8 @@ class EncryptedFileBackend(Backend):
         if blob[4] != VERSION:
             raise StoreUnavailableError(f"{self.path} has format version {blob[4]}; upgrade gatepass")
         kdf, salt, nonce = blob[5], blob[6:22], blob[22:HEADER_LEN]
+        if kdf not in (KDF_MACHINE, KDF_SCRYPT):
+            raise StoreUnavailableError(f"{self.path} is damaged (unknown key type); it was left untouched")
         key = self._key(kdf, salt, create=False)
         if key is None:
             raise StoreUnavailableError(f"machine key {self.key_file} is missing, so {self.path} cannot be opened")
@@ -125,6 +166,7 @@ class EncryptedFileBackend(Backend):
 
         key = self._key(kdf, salt, create=True)
         assert key is not None
+        remove_stale_temps(self.path)  # callers hold the lock
         header = MAGIC + bytes([VERSION, kdf]) + salt + os.urandom(12)
         plain = "".join(records.join([s, u, v]) + "\n" for (s, u), v in secrets.items()).encode("utf-8")
         write_atomic(self.path, header + aesgcm()(key).encrypt(header[-12:], plain, header))

@@ -46,6 +46,24 @@ def write_atomic(path: str, data: bytes) -> None:
         raise StoreUnavailableError(f"cannot write {path} ({exc.strerror}); nothing was changed") from None
 
 
+def remove_stale_temps(path: str) -> None:
+    """Delete ``PATH.<pid>.tmp`` files that writers killed mid-write left behind.
+
+    Call it only while holding the lock every writer of ``path`` takes: then no temp file is live.
+    """
+    directory, base = os.path.split(path)
+    try:
+        names = os.listdir(directory or ".")
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(base + ".") and name.endswith(".tmp") and name[len(base) + 1:-4].isdigit():
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:
+                pass
+
+
 class Lock:
     """An exclusive ``flock`` on ``path``, given up after ``timeout`` seconds with a clear error."""
 

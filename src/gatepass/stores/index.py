@@ -1,30 +1,56 @@
 """The store's index: what is stored and where, never a secret.
 
-One text file, ``$XDG_DATA_HOME/gatepass/index`` (0600 in a 0700 directory): a header line and
-one record per entry (see ``records``). Every change is a read-modify-write under an exclusive
-lock, written to a temp file, fsynced and renamed, so parallel ``store`` calls lose nothing and a
-process killed at any point leaves the old index or the new one.
+One text file, ``$XDG_DATA_HOME/gatepass/index`` (0600 in a 0700 directory): the header line
+``gatepass-index 1`` and one ``records`` line per entry with the fields of ``FIELDS``. Chosen
+over JSON because it is read on every helper ``get`` and json costs ~10 ms to import cold here
+(it pulls in ``re``); this module and ``records`` cost ~2 ms.
+
+Every change is a read-modify-write under an exclusive ``flock`` (``index.lock``), written to a
+temp file, fsynced and renamed, so parallel ``store`` calls lose nothing and a process killed at
+any point leaves the old index or the new one. Readers take no lock: a rename is atomic.
+
+The key scheme (stable: changing it orphans every stored secret) maps an entry to the
+(service, username) pair its backend stores the secret under:
+
+>>> Entry("git", "https", "git.example:8443", "org/repo.git", "alice").service()
+'gatepass:git:https://git.example:8443/org/repo.git'
+>>> Entry("git", "https", "github.com", "", "").service()
+'gatepass:git:https://github.com'
+>>> Entry("docker", "", "ghcr.io", "", "bot").service()
+'gatepass:docker:ghcr.io'
+>>> Entry("docker", "", "index.docker.io", "https://index.docker.io/v1/refresh-token", "<token>").service()
+'gatepass:docker:https://index.docker.io/v1/refresh-token'
+
+The username is the entry's username, verbatim (it may be empty: git's tests store that).
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 from gatepass.errors import StoreUnavailableError
 from gatepass.paths import index_path
 from gatepass.stores import records
-from gatepass.stores.files import Lock, write_atomic
+from gatepass.stores.files import Lock, remove_stale_temps, write_atomic
 
 HEADER = "gatepass-index 1"
 FIELDS = ("kind", "protocol", "host", "path", "username", "created", "updated", "backend", "expiry", "refresh")
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
 
 class Entry:
-    """One stored credential: where it is for (kind, protocol, host[:port], path, username) and which backend."""
+    """One stored credential: what it is for, when it was stored, which backend holds its secret.
+
+    ``kind`` is ``git`` or ``docker``; ``protocol`` the git scheme (``""`` for docker); ``host``
+    is host[:port]; ``path`` the git path when git sent one, or docker's exact server key when
+    it is not a plain registry (else ``""``); ``created``/``updated`` are unix seconds;
+    ``expiry`` is git's ``password_expiry_utc``; ``refresh`` says an ``oauth_refresh_token`` is
+    stored beside the secret. None of these is secret.
+    """
 
     __slots__ = FIELDS
 
@@ -41,7 +67,7 @@ class Entry:
         return (self.kind, self.protocol, self.host, self.path, self.username)
 
     def service(self) -> str:
-        """The keyring service name for this entry: ``gatepass:KIND:PROTOCOL://HOST/PATH``."""
+        """The keyring service name for this entry: ``gatepass:KIND:PROTOCOL://HOST/PATH`` (see the module)."""
         if self.kind == "docker":  # the registry's host[:port], or the exact key as docker sent it
             return f"gatepass:docker:{self.path or self.host}"
         where = f"{self.protocol}://{self.host}"
@@ -62,13 +88,22 @@ class Entry:
         return cls(f[0], f[1], f[2], f[3], f[4], int(f[5] or 0), int(f[6] or 0), f[7],
                    int(f[8]) if f[8] else None, f[9] == "1")
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Entry):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
     def __repr__(self) -> str:
         return f"<Entry {self.service()} user={self.username!r} in {self.backend}>"
 
 
 class Index:
-    def __init__(self, env) -> None:  # type: ignore[no-untyped-def]
-        self.path = index_path(env)
+    """The index file at ``where``: a path, or an environment mapping (``$XDG_DATA_HOME/gatepass/index``)."""
+
+    def __init__(self, where: Mapping[str, str] | str | os.PathLike[str]) -> None:
+        self.path = os.fspath(where) if isinstance(where, (str, os.PathLike)) else index_path(where)
 
     def entries(self) -> list[Entry]:
         """Every entry; an absent index is empty, a damaged one is a clear error (never "not found")."""
@@ -82,18 +117,57 @@ class Index:
         lines = data.decode("utf-8", "surrogateescape").split("\n")
         if lines[0] != HEADER:
             raise StoreUnavailableError(f"{self.path} is not a gatepass index; move it aside")
+        if lines[-1] != "":
+            raise StoreUnavailableError(f"{self.path} is truncated; move it aside and log in again")
         try:
             return [Entry.from_line(line) for line in lines[1:] if line]
         except ValueError:
             raise StoreUnavailableError(f"{self.path} is damaged; move it aside and log in again") from None
 
     def update(self, change: Callable[[list[Entry]], list[Entry]]) -> list[Entry]:
-        """Apply ``change`` to the entries under the lock and write the result atomically."""
+        """Apply ``change`` to the entries under the lock and write the result atomically; returns it."""
         with Lock(self.path + ".lock"):
+            remove_stale_temps(self.path)
             entries = change(self.entries())
             body = "\n".join([HEADER, *(e.to_line() for e in entries)]) + "\n"
             write_atomic(self.path, body.encode("utf-8", "surrogateescape"))
             return entries
+
+    def upsert(self, entry: Entry) -> Entry | None:
+        """Add ``entry``, replacing the one with the same ``key()`` (whose ``created`` it keeps); returns that one.
+
+        ``created``/``updated`` default to now. This touches only the index: the caller puts the
+        secret in ``entry.backend`` first, and removes a replaced entry's secret when its
+        (backend, service, username) differs.
+        """
+        moment = now()
+        entry.updated = entry.updated or moment
+        replaced: list[Entry] = []
+
+        def change(entries: list[Entry]) -> list[Entry]:
+            replaced.clear()
+            kept: list[Entry] = []
+            for e in entries:
+                (replaced if e.key() == entry.key() else kept).append(e)
+            entry.created = (replaced[0].created if replaced else 0) or entry.created or moment
+            return [*kept, entry]
+
+        self.update(change)
+        return replaced[0] if replaced else None
+
+    def remove(self, matches: Callable[[Entry], bool]) -> list[Entry]:
+        """Remove every entry ``matches`` accepts; returns them (their secrets are the caller's to delete)."""
+        removed: list[Entry] = []
+
+        def change(entries: list[Entry]) -> list[Entry]:
+            removed.clear()
+            kept: list[Entry] = []
+            for e in entries:
+                (removed if matches(e) else kept).append(e)
+            return kept
+
+        self.update(change)
+        return removed
 
 
 def now() -> int:

@@ -2,10 +2,19 @@
 encrypted file as a keyring backend for other keyring users.
 
 The only module in ``stores/`` that imports keyring. ``keyring:<module.Class>`` pins a backend
-with ``keyring.core.load_keyring`` (no priority probe, which costs ~70-110 ms here).
-``EncryptedFileKeyring`` is registered under keyring's ``keyring.backends`` entry point with a
-low priority (0.1: chosen by keyring's own discovery only where no real keyring exists; pin it
-with ``PYTHON_KEYRING_BACKEND=gatepass.stores.keyring_backend.EncryptedFileKeyring``).
+with ``keyring.core.load_keyring`` (no priority probe, which costs ~70-110 ms here). keyring's
+API has no timeouts, so every call runs in a daemon thread that is abandoned after the
+timeout: the helper reports the backend as unavailable and exits instead of hanging.
+
+``EncryptedFileKeyring`` is registered under keyring's entry point group::
+
+    [project.entry-points."keyring.backends"]
+    gatepass-encrypted-file = "gatepass.stores.keyring_backend"
+
+with a low priority (0.1: keyring's own discovery picks it only where no real keyring exists;
+pin it with ``PYTHON_KEYRING_BACKEND=gatepass.stores.keyring_backend.EncryptedFileKeyring``).
+keyring builds backends without arguments, so this one class reads ``os.environ`` (XDG paths,
+``GATEPASS_STORE_PASSPHRASE``) when it is used, never when it is imported.
 """
 
 from __future__ import annotations
@@ -15,24 +24,52 @@ import os
 from keyring.backend import KeyringBackend
 
 from gatepass.errors import StoreUnavailableError
-from gatepass.stores import Backend
+from gatepass.stores import DEFAULT_TIMEOUT, Backend
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     from gatepass.stores.encrypted_file import EncryptedFileBackend
 
 
-class KeyringAdapter(Backend):
-    """Any keyring backend (``module.Class``) as a gatepass store backend."""
+def _bounded(call: Callable[..., Any], args: tuple[Any, ...], timeout: float, what: str) -> Any:
+    """``call(*args)`` in a daemon thread; its result or exception, or StoreUnavailableError after ``timeout``."""
+    import threading
 
-    def __init__(self, dotted: str) -> None:
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, call(*args)))
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome.append((False, exc))
+
+    worker = threading.Thread(target=run, name=f"gatepass {what}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise StoreUnavailableError(f"{what} did not answer within {timeout:g}s; is the keyring locked or "
+                                    "waiting for a prompt? unlock it or choose another [store] backend")
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
+
+
+class KeyringAdapter(Backend):
+    """Any keyring backend (``module.Class``) as a gatepass store backend; every call bounded by ``timeout``."""
+
+    def __init__(self, dotted: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         import keyring.core
 
-        self.name = f"keyring:{dotted}"
+        self.name, self.timeout = f"keyring:{dotted}", timeout
         try:
-            self.keyring = keyring.core.load_keyring(dotted)
+            # load_keyring checks the class's priority, which may itself talk to a daemon.
+            self.keyring = _bounded(keyring.core.load_keyring, (dotted,), timeout, self.name)
+        except StoreUnavailableError:
+            raise
         except Exception as exc:
             raise StoreUnavailableError(f"cannot load keyring backend {dotted} ({type(exc).__name__}); "
                                         "check [store] backend") from None
@@ -41,10 +78,12 @@ class KeyringAdapter(Backend):
         import keyring.errors
 
         try:
-            return call(*args)
+            return _bounded(call, args, self.timeout, self.name)
         except keyring.errors.PasswordDeleteError:
             raise  # "nothing to delete" is an answer, not an unavailable keyring
-        except keyring.errors.KeyringError as exc:
+        except StoreUnavailableError:
+            raise
+        except Exception as exc:  # KeyringLocked, InitError, a backend's own errors: type only, text may hold a secret
             raise StoreUnavailableError(f"{self.name}: {type(exc).__name__}; is the keyring unlocked?") from None
 
     def get(self, service: str, username: str) -> str | None:

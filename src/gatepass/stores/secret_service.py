@@ -1,14 +1,22 @@
 """The Secret Service (freedesktop.org) over D-Bus, writing ordinary keyring items.
 
-Items carry exactly the attributes keyring's own SecretService backend uses (``service``,
-``username``, ``application = "Python keyring library"``) in the default collection, with its
-label, so ``keyring get SERVICE USER`` and ``secret-tool lookup service S username U`` see
-what gatepass stored and the other way round. keyring's backend opens a new connection and an
-encrypted session on every call (~190 ms per fresh process), and jeepney alone costs ~20 ms to
-import; this speaks D-Bus through ``stores/dbus.py`` (the socket module only), one connection per
-process and a ``plain`` session: the secret crosses only the local bus socket, as with
-secret-tool. Every call has a timeout. A locked collection, no bus or no service is a
-``StoreUnavailableError`` naming the fix, never a hang and never "not found"; helpers never
+Items are the ones keyring's own ``keyring.backends.SecretService.Keyring`` writes: in the
+collection behind the ``default`` alias, attributes ``service``, ``username`` and ``application
+= "Python keyring library"``, label ``Password for 'USER' on 'SERVICE'``, content type
+``text/plain``; lookups search that collection by ``service`` and ``username`` as keyring does.
+So ``keyring get SERVICE USER`` and ``secret-tool lookup service S username U`` see what
+gatepass stored, and the other way round.
+
+keyring's backend opens a new connection and a DH session on every call (~190 ms per fresh
+process) and jeepney alone costs ~20 ms to import; this speaks D-Bus through ``stores/dbus.py``
+(the socket module only), one connection per backend, and a ``plain`` session. secretstorage and
+libsecret negotiate ``dh-ietf1024-sha256-aes128-cbc-pkcs7`` first; that encryption only hides
+the secret from processes that can already read the session bus, and the default bus policy
+admits only the same user, who can ask the Secret Service for the secret anyway.
+
+Every call has a timeout. The default collection is checked for ``Locked`` before any search,
+so a locked keyring (or a missing one, or no bus, or no service, or a timeout) is a
+``StoreUnavailableError`` naming the fix, never a hang and never "not found". Helpers never
 prompt to unlock.
 """
 
@@ -23,28 +31,45 @@ SERVICE_IFACE = "org.freedesktop.Secret.Service"
 COLLECTION_IFACE = "org.freedesktop.Secret.Collection"
 ITEM_IFACE = "org.freedesktop.Secret.Item"
 APPLICATION = "Python keyring library"  # keyring.backends.SecretService.Keyring.appid
+CONTENT_TYPE = "text/plain"  # secretstorage's default, which keyring uses
+PROBE_TIMEOUT = 0.5
+USE_FILE = 'or use [store] backend = "encrypted-file"'
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
 
 def _fail(why: str) -> StoreUnavailableError:
     return StoreUnavailableError(f"Secret Service: {why}")
 
 
-def available(env: Mapping[str, str], timeout: float) -> bool:
-    """Whether a session bus answers within ``timeout`` and has (or can start) a Secret Service."""
+def probe(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT) -> SecretServiceBackend | None:
+    """A connected backend when a session bus answers within ``timeout`` and has (or can start) a
+    Secret Service; else None. The caller sets ``conn.timeout`` back to its own for real calls."""
     if not env.get("DBUS_SESSION_BUS_ADDRESS"):
-        return False
+        return None
     try:
         backend = SecretServiceBackend(env, timeout)
-        try:
-            return backend.has_service()
-        finally:
-            backend.close()
     except StoreUnavailableError:
+        return None
+    try:
+        if backend.has_service():
+            return backend
+    except StoreUnavailableError:
+        pass
+    backend.close()
+    return None
+
+
+def available(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT) -> bool:
+    """Whether a session bus answers within ``timeout`` and has (or can start) a Secret Service."""
+    backend = probe(env, timeout)
+    if backend is None:
         return False
+    backend.close()
+    return True
 
 
 class SecretServiceBackend(Backend):
@@ -53,31 +78,42 @@ class SecretServiceBackend(Backend):
     def __init__(self, env: Mapping[str, str], timeout: float = 5.0) -> None:
         address = env.get("DBUS_SESSION_BUS_ADDRESS")
         if not address:
-            raise _fail("no session bus (DBUS_SESSION_BUS_ADDRESS is unset); use [store] backend = "
-                        "\"encrypted-file\" on a headless host")
+            raise _fail(f"no session bus (DBUS_SESSION_BUS_ADDRESS is unset); start one, {USE_FILE} on a headless host")
         from gatepass.stores.dbus import Connection
 
-        self.timeout = timeout
         try:
             self.conn = Connection(address, timeout)
         except Exception as exc:  # socket errors, a refused or silent bus: all "cannot connect"
-            raise _fail(f"cannot connect to the session bus ({type(exc).__name__}); is dbus running?") from None
+            raise _fail(f"cannot connect to the session bus ({type(exc).__name__}); is dbus running? {USE_FILE}") from None
         self._session: str | None = None
+        self._collection_path: str | None = None
+
+    @property
+    def timeout(self) -> float:
+        return self.conn.timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self.conn.timeout = seconds
 
     def close(self) -> None:
         self.conn.close()
 
     # -- plumbing ----------------------------------------------------------------------------
-    def _call(self, path: str, iface: str, method: str, signature: str = "", body: tuple = (),  # type: ignore[type-arg]
-              dest: str = BUS_NAME) -> tuple:  # type: ignore[type-arg]
+    def _call(self, path: str, iface: str, method: str, signature: str = "", body: tuple[Any, ...] = (),
+              dest: str = BUS_NAME) -> tuple[Any, ...]:
         from gatepass.stores.dbus import DBusError
 
         try:
             return self.conn.call(dest, path, iface, method, signature, body)
         except TimeoutError:
-            raise _fail(f"{method} did not answer within {self.timeout:g}s; is the keyring daemon hung?") from None
+            raise _fail(f"{method} did not answer within {self.timeout:g}s; is the keyring daemon hung? "
+                        f"{USE_FILE}") from None
         except DBusError as exc:
-            raise _fail(f"{method} failed ({exc.name}); is a keyring daemon (e.g. gnome-keyring) running?") from None
+            if exc.name == "org.freedesktop.Secret.Error.IsLocked":
+                raise _fail(f"the keyring is locked; unlock it (log in to the desktop), {USE_FILE}") from None
+            raise _fail(f"{method} failed ({exc.name}); is a keyring daemon (e.g. gnome-keyring) running? "
+                        f"{USE_FILE}") from None
         except OSError as exc:
             raise _fail(f"the bus connection failed during {method} ({exc.strerror or type(exc).__name__})") from None
 
@@ -92,25 +128,29 @@ class SecretServiceBackend(Backend):
 
     def _session_path(self) -> str:
         if self._session is None:
-            self._session = self._call(SERVICE_PATH, SERVICE_IFACE, "OpenSession", "sv", ("plain", ("s", "")))[1]
+            self._session = str(self._call(SERVICE_PATH, SERVICE_IFACE, "OpenSession", "sv", ("plain", ("s", "")))[1])
         return self._session
 
     def _collection(self) -> str:
-        path = self._call(SERVICE_PATH, SERVICE_IFACE, "ReadAlias", "s", ("default",))[0]
-        if path == "/":
-            raise _fail("there is no default keyring collection; create one with your desktop's keyring tool")
-        locked = self._call(path, "org.freedesktop.DBus.Properties", "Get", "ss", (COLLECTION_IFACE, "Locked"))[0][1]
+        """The default collection, checked unlocked on every call (a screen lock may come at any time)."""
+        if self._collection_path is None:
+            path = str(self._call(SERVICE_PATH, SERVICE_IFACE, "ReadAlias", "s", ("default",))[0])
+            if path == "/":
+                raise _fail("there is no default keyring collection; create one with your desktop's keyring "
+                            f"tool (seahorse), {USE_FILE}")
+            self._collection_path = path
+        locked = self._call(self._collection_path, "org.freedesktop.DBus.Properties", "Get", "ss",
+                            (COLLECTION_IFACE, "Locked"))[0][1]
         if locked:
             raise _fail("the default keyring is locked; unlock it (log in to the desktop, or "
-                        "gnome-keyring-daemon --unlock) or use [store] backend = \"encrypted-file\"")
-        return path  # type: ignore[no-any-return]
+                        f"gnome-keyring-daemon --unlock), {USE_FILE}")
+        return self._collection_path
 
     def _search(self, service: str, username: str) -> list[str]:
-        unlocked, locked = self._call(SERVICE_PATH, SERVICE_IFACE, "SearchItems", "a{ss}",
-                                      ({"service": service, "username": username},))
-        if locked and not unlocked:
-            raise _fail("the keyring item is locked; unlock the keyring or use [store] backend = \"encrypted-file\"")
-        return list(unlocked)
+        collection = self._collection()
+        found = self._call(collection, COLLECTION_IFACE, "SearchItems", "a{ss}",
+                           ({"service": service, "username": username},))[0]
+        return [str(item) for item in found]
 
     # -- Backend -----------------------------------------------------------------------------
     def get(self, service: str, username: str) -> str | None:
@@ -119,23 +159,29 @@ class SecretServiceBackend(Backend):
             return None
         secrets = self._call(SERVICE_PATH, SERVICE_IFACE, "GetSecrets", "aoo", (items[:1], self._session_path()))[0]
         if not secrets:
-            return None
+            raise _fail("the keyring item is locked; unlock the keyring, " + USE_FILE)
         value: bytes = next(iter(secrets.values()))[2]
-        return value.decode("utf-8")
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _fail(f"the item for {service!r} is not UTF-8 text; another program wrote it") from None
 
     def set(self, service: str, username: str, secret: str) -> None:
         collection = self._collection()
         attributes = {"service": service, "username": username, "application": APPLICATION}
         properties = {f"{ITEM_IFACE}.Label": ("s", f"Password for '{username}' on '{service}'"),
                       f"{ITEM_IFACE}.Attributes": ("a{ss}", attributes)}
-        value = (self._session_path(), b"", secret.encode("utf-8"), "text/plain; charset=utf8")
-        item, prompt = self._call(collection, COLLECTION_IFACE, "CreateItem", "a{sv}(oayays)b",
-                                  (properties, value, True))
+        value = (self._session_path(), b"", secret.encode("utf-8"), CONTENT_TYPE)
+        item, _prompt = self._call(collection, COLLECTION_IFACE, "CreateItem", "a{sv}(oayays)b",
+                                   (properties, value, True))
         if item == "/":
-            raise _fail("the keyring asked for a prompt to store the item; unlock it first")
+            raise _fail("the keyring asked for a prompt to store the item; unlock it first, " + USE_FILE)
 
     def delete(self, service: str, username: str) -> bool:
+        """Delete every matching item (keyring deletes the first; duplicates from other tools go too)."""
         items = self._search(service, username)
         for item in items:
-            self._call(item, ITEM_IFACE, "Delete")
+            prompt = self._call(item, ITEM_IFACE, "Delete")[0]
+            if prompt != "/":
+                raise _fail("the keyring asked for a prompt to delete the item; unlock it first, " + USE_FILE)
         return bool(items)
