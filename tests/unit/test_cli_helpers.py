@@ -54,7 +54,8 @@ def test_parse_git_url_never_keeps_a_password():
 
 @pytest.mark.parametrize("target, kind", [
     ("https://github.com/acme/app.git", "git"), ("http://127.0.0.1:8080/r.git", "git"),
-    ("https://github.com", "docker"), ("http://127.0.0.1:5000/", "docker"), ("github.com/acme/app", "git"), ("me@github.com", "git"), ("host/r.git", "git"),
+    ("https://github.com", "docker"), ("http://127.0.0.1:5000/", "docker"),
+    ("github.com/acme/app", "git"), ("me@github.com", "git"), ("host/r.git", "git"),
     ("ghcr.io", "docker"), ("127.0.0.1:5000", "docker"), ("localhost:5000", "docker"),
     ("docker.io", "docker"), ("registry-1.docker.io", "docker"), ("https://index.docker.io/v1/", "docker"),
     ("https://index.docker.io/v1/refresh-token", "docker"), ("https://ghcr.io/v2/", "docker"), ("http://reg:5000/v2", "docker"),

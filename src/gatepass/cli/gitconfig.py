@@ -105,9 +105,15 @@ class GitConfig:
         self.run("--unset-all", key, ok=(0, 5))  # 5: it was not set
 
     def replace_list(self, key: str, values: list[str]) -> None:
-        """Make ``key`` hold exactly ``values``, in order (call inside ``deferred_interrupts``)."""
-        self.unset(key)
-        for value in values:
+        """Make ``key`` hold exactly ``values``, in order (call inside ``deferred_interrupts``).
+
+        ``--replace-all`` first keeps the key where it was in the file; the rest follow it.
+        """
+        if not values:
+            self.unset(key)
+            return
+        self.run("--replace-all", key, values[0])
+        for value in values[1:]:
             self.run("--add", key, value)
 
     def urlmatch(self, key: str, url: str, *, boolean: bool = False) -> str | None:

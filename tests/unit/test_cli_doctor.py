@@ -1,0 +1,134 @@
+"""`gatepass doctor`: one line per check, OK or what to do, against real executables, git config and files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gatepass import __version__
+from gatepass.cli.main import cli
+from tests.conftest import write_config
+
+CONFIG = """
+[[git_provider]]
+accounts = [
+  { username = "me", token = "tok-me" },
+  { username = "acme-bot", token = "tok-acme", organizations = ["acme"] },
+]
+[[docker_registry]]
+domain = "ghcr.io"
+accounts = [{ username = "gh", token = "tok-gh" }]
+"""
+
+
+def doctor(code: int | None = None) -> tuple[list[str], str]:
+    result = CliRunner().invoke(cli, ["doctor"], catch_exceptions=False)
+    if code is not None:
+        assert result.exit_code == code, (result.stdout, result.stderr)
+    assert "tok-" not in result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert all(line.startswith(("OK   ", "FIX  ")) for line in lines), lines
+    return lines, result.stderr
+
+
+def line_with(lines: list[str], text: str) -> str:
+    found = [line for line in lines if text in line]
+    assert len(found) == 1, (text, lines)
+    return found[0]
+
+
+@pytest.fixture
+def config(isolated_env, monkeypatch):
+    monkeypatch.setenv("DOCKER_CONFIG", str(Path(isolated_env["HOME"]) / ".docker"))
+    return write_config(isolated_env["GATEPASS_USER_CONFIG"], CONFIG)
+
+
+def wire() -> None:
+    for args in (["setup", "git"], ["setup", "docker"]):
+        assert CliRunner().invoke(cli, args, catch_exceptions=False).exit_code == 0
+
+
+def test_fresh_install_says_what_to_wire(config):
+    lines, stderr = doctor(code=1)
+    bin_dir = os.path.dirname(sys.executable)
+    assert lines[0].startswith(f"OK   gatepass {__version__} on Python ")
+    assert f"OK   git runs {bin_dir}/git-credential-gatepass" in lines
+    assert f"OK   docker runs {bin_dir}/docker-credential-gatepass" in lines
+    assert line_with(lines, "config files:").endswith(f"{config}; 3 account(s)")
+    assert "OK   store backend encrypted-file: write/read/delete works" in lines
+    assert line_with(lines, "git does not ask gatepass first").startswith("FIX ")
+    assert line_with(lines, "git will not send acme-bot for https://github.com/acme/").endswith("run: gatepass setup git")
+    assert line_with(lines, "does not send ghcr.io to gatepass").endswith("run: gatepass setup docker")
+    assert stderr == ""
+
+
+def test_all_ok_after_setup(config):
+    wire()
+    lines, _ = doctor(code=0)
+    assert "OK   git asks gatepass first (credential.helper: gatepass)" in lines
+    assert line_with(lines, "sends every configured registry to gatepass").startswith("OK ")
+
+
+def test_json(config):
+    wire()
+    result = CliRunner().invoke(cli, ["doctor", "--json"], catch_exceptions=False)
+    checks = json.loads(result.stdout)
+    assert result.exit_code == 0 and all(c["ok"] for c in checks)
+    assert {c["check"] for c in checks} == {"versions", "git-helper", "docker-helper", "config", "store", "git-wiring",
+                                            "docker-wiring"}
+
+
+def test_another_helper_before_gatepass(config):
+    wire()
+    subprocess.run(["git", "config", "--global", "--replace-all", "credential.helper", "store"], check=True)
+    subprocess.run(["git", "config", "--global", "--add", "credential.helper", "gatepass"], check=True)
+    lines, _ = doctor(code=1)
+    assert "FIX  git asks store before gatepass (store, gatepass); run: gatepass setup git" in lines
+
+
+def test_executables_missing_from_path(config, monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    lines, _ = doctor(code=1)
+    assert "FIX  git-credential-gatepass is not on PATH (nor in git --exec-path); run ./install" in lines
+    assert "FIX  docker-credential-gatepass is not on PATH; run ./install" in lines
+
+
+def test_an_older_docker_helper_first_on_path(config, tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "docker-credential-gatepass"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'docker-credential-gatepass (gatepass) 0.0.1'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    lines, _ = doctor(code=1)
+    assert line_with(lines, f"{fake} says 'docker-credential-gatepass (gatepass) 0.0.1'").endswith("re-run ./install")
+
+
+def test_config_errors_and_loose_modes(config, isolated_env):
+    write_config(isolated_env["GATEPASS_GLOBAL_CONFIG"], "[[git_provider]\n")
+    config.chmod(0o606)
+    data = Path(isolated_env["XDG_DATA_HOME"]) / "gatepass"
+    data.mkdir(parents=True)
+    data.chmod(0o755)
+    lines, _ = doctor(code=1)
+    assert line_with(lines, f"{isolated_env['GATEPASS_GLOBAL_CONFIG']}:1").endswith("see: gatepass config check")
+    assert line_with(lines, "holds tokens and other users can read it").startswith("FIX ")
+    assert f"FIX  {data} is 755, should be 700; run: chmod 700 {data}" in lines
+    assert line_with(lines, f"run: chmod o-w {config}").startswith("FIX ")
+
+
+def test_store_round_trip_failure_is_reported(config, monkeypatch):
+    from gatepass.errors import StoreUnavailableError
+    from gatepass.store import Store
+
+    def broken(self, name=None):
+        raise StoreUnavailableError("the keyring is locked; unlock it")
+
+    monkeypatch.setattr(Store, "backend", broken)
+    lines, _ = doctor(code=1)
+    assert "FIX  store backend: the keyring is locked; unlock it" in lines

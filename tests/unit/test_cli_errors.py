@@ -1,0 +1,53 @@
+"""The one error boundary in cli/main.py: one line on stderr and exit 1; a traceback only with --debug; Ctrl-C is 130."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+import gatepass.cli.cmd_list as cmd_list
+from gatepass.cli.main import cli
+from gatepass.errors import GatepassError
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def raising(exc: BaseException):
+    def boom(*args, **kwargs):
+        raise exc
+    return boom
+
+
+def test_a_gatepass_error_is_one_line_naming_the_fix(monkeypatch):
+    monkeypatch.setattr(cmd_list, "load_all", raising(GatepassError("the store is locked; run: gatepass doctor")))
+    result = run("list")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == "Error: the store is locked; run: gatepass doctor\n"
+
+
+def test_an_unexpected_error_shows_its_type_never_its_text(monkeypatch):
+    monkeypatch.setattr(cmd_list, "load_all", raising(ValueError("tok-canary")))
+    result = run("list")
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "internal error (ValueError)" in result.stderr and "--debug" in result.stderr and "tok-canary" not in result.stderr
+
+
+@pytest.mark.parametrize("how", [["--debug"], "GATEPASS_DEBUG"])
+def test_debug_shows_the_traceback(monkeypatch, how):
+    monkeypatch.setattr(cmd_list, "load_all", raising(ValueError("boom")))
+    args, env = (how, None) if isinstance(how, list) else ([], {"GATEPASS_DEBUG": "1"})
+    with pytest.raises(ValueError, match="boom"):
+        run(*args, "list", env=env)
+
+
+def test_ctrl_c_is_exit_130_with_one_line(monkeypatch):
+    monkeypatch.setattr(cmd_list, "load_all", raising(KeyboardInterrupt()))
+    result = run("list")
+    assert result.exit_code == 130 and result.stderr == "gatepass: interrupted; nothing was half-written\n"
+
+
+def test_usage_errors_stay_click_usage_errors():
+    result = CliRunner().invoke(cli, ["list", "--kind", "svn"])
+    assert result.exit_code == 2 and "Invalid value for '--kind'" in result.stderr and result.stdout == ""

@@ -1,0 +1,329 @@
+"""`gatepass setup git|docker` against real `git config` and real files: idempotent, keeps what was there, undoes exactly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gatepass.cli import dockerconfig
+from gatepass.cli.main import cli
+from tests.conftest import write_config
+
+CONFIG = """
+[[git_provider]]
+domain = "github.com"
+accounts = [
+  { username = "me", token = "tok-me" },
+  { username = "acme-bot", token = "tok-acme", organizations = ["acme", "Beta"] },
+]
+[[git_provider]]
+domain = "git.corp:8443"
+accounts = [{ username = "corp-bot", token = "tok-c", organizations = ["team"] }]
+[[git_provider]]
+domain = "plain.corp"
+https = false
+organizations = ["ops"]
+accounts = [{ username = "ops-bot", token = "tok-o" }]
+[[git_provider]]
+domain = "*.forge.corp"
+accounts = [{ username = "wild", token = "tok-w", organizations = ["x"] }]
+[[docker_registry]]
+accounts = [{ username = "hub", token = "tok-hub" }]
+[[docker_registry]]
+domain = "http://127.0.0.1:5000"
+accounts = [{ username = "local", token = "tok-local" }]
+[[docker_registry]]
+domain = "ghcr.io"
+accounts = [{ username = "gh", token = "tok-gh" }]
+[[docker_registry]]
+domain = "*.ecr.example"
+accounts = [{ username = "AWS", token = "tok-aws" }]
+"""
+USERNAME_KEYS = {
+    "credential.https://github.com/acme.username": "acme-bot",
+    "credential.https://github.com/beta.username": "acme-bot",
+    "credential.https://git.corp:8443/team.username": "corp-bot",
+    "credential.http://plain.corp/ops.username": "ops-bot",
+    "credential.https://*.forge.corp/x.username": "wild",
+}
+
+
+def invoke(*args: str, code: int = 0):
+    result = CliRunner().invoke(cli, ["setup", *args], catch_exceptions=False)
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    assert "tok-" not in result.stdout + result.stderr
+    return result
+
+
+def git(*args: str, scope: str = "--global") -> str:
+    return subprocess.run(["git", "config", scope, *args], capture_output=True, text=True).stdout
+
+
+def helpers(scope: str = "--global") -> list[str]:
+    return git("-z", "--get-all", "credential.helper", scope=scope).split("\0")[:-1]
+
+
+def git_list(scope: str = "--global") -> list[str]:
+    return git("--list", scope=scope).splitlines()
+
+
+@pytest.fixture
+def config(isolated_env):
+    return write_config(isolated_env["GATEPASS_USER_CONFIG"], CONFIG)
+
+
+# --- git ----------------------------------------------------------------------------------------
+
+def test_setup_git_puts_gatepass_first_and_writes_username_keys(config):
+    subprocess.run(["git", "config", "--global", "--add", "credential.helper", "store"], check=True)
+    subprocess.run(["git", "config", "--global", "--add", "credential.helper", "cache --timeout=60"], check=True)
+    result = invoke("git")
+    assert helpers() == ["gatepass", "store", "cache --timeout=60"]
+    for key, user in USERNAME_KEYS.items():
+        assert git("--get", key).strip() == user, key
+    assert "credential.helper is now gatepass, store, cache --timeout=60 (was: store, cache --timeout=60)" in result.stderr
+    assert result.stdout == ""
+
+
+def test_git_uses_the_username_keys_for_the_organization_path(config):
+    invoke("git")
+    urlmatch = ["git", "config", "--get-urlmatch", "credential.username"]
+    assert subprocess.run([*urlmatch, "https://github.com/acme/app.git"], capture_output=True, text=True).stdout == "acme-bot\n"
+    assert subprocess.run([*urlmatch, "https://github.com/other/app.git"], capture_output=True, text=True).stdout == ""
+    assert subprocess.run([*urlmatch, "https://a.forge.corp/x/r"], capture_output=True, text=True).stdout == "wild\n"
+
+
+def test_setup_git_is_idempotent(config, isolated_env):
+    invoke("git")
+    before = Path(isolated_env["GIT_CONFIG_GLOBAL"]).read_bytes()
+    assert "already wired; nothing changed" in invoke("git").stderr
+    assert Path(isolated_env["GIT_CONFIG_GLOBAL"]).read_bytes() == before
+
+
+def test_undo_restores_exactly_what_was_there(config, isolated_env):
+    for value in ("store", "", "osxkeychain"):
+        subprocess.run(["git", "config", "--global", "--add", "credential.helper", value], check=True)
+    subprocess.run(["git", "config", "--global", "user.name", "Someone"], check=True)
+    original, raw = git_list(), Path(isolated_env["GIT_CONFIG_GLOBAL"]).read_bytes()
+    invoke("git")
+    assert helpers() == ["store", "", "gatepass", "osxkeychain"]  # first after the reset: git really asks it
+    invoke("git", "--undo")
+    assert git_list() == original and Path(isolated_env["GIT_CONFIG_GLOBAL"]).read_bytes() == raw
+    assert "already" not in invoke("git", "--undo").stderr and git_list() == original  # undo twice: still the same
+
+
+def test_undo_puts_a_reordered_helper_list_back(config):
+    for value in ("store", "gatepass"):
+        subprocess.run(["git", "config", "--global", "--add", "credential.helper", value], check=True)
+    invoke("git")
+    assert helpers() == ["gatepass", "store"]
+    invoke("git", "--undo")
+    assert helpers() == ["store", "gatepass"]
+
+
+def test_helper_put_there_by_someone_else_stays_on_undo(config):
+    subprocess.run(["git", "config", "--global", "credential.helper", "gatepass"], check=True)  # ./install did it
+    invoke("git")
+    result = invoke("git", "--undo")
+    assert helpers() == ["gatepass"] and "was not added by gatepass setup" in result.stderr
+    assert git("--get", "credential.https://github.com/acme.username") == ""
+
+
+def test_a_username_key_you_set_is_left_alone(config):
+    subprocess.run(["git", "config", "--global", "credential.https://github.com/acme.username", "mine"], check=True)
+    result = invoke("git")
+    assert "already sets credential.https://github.com/acme.username to mine; left as is" in result.stderr
+    invoke("git", "--undo")
+    assert git("--get", "credential.https://github.com/acme.username").strip() == "mine"
+
+
+def test_keys_of_accounts_that_went_away_are_removed_on_the_next_setup(config, isolated_env):
+    invoke("git")
+    write_config(config, CONFIG.replace(', organizations = ["acme", "Beta"]', ""))
+    result = invoke("git")
+    assert git("--get", "credential.https://github.com/acme.username") == ""
+    assert "removed credential.https://github.com/acme.username" in result.stderr
+    assert git("--get", "credential.https://git.corp:8443/team.username").strip() == "corp-bot"
+
+
+def test_two_accounts_claiming_one_organization_first_in_resolution_order_wins(config, isolated_env):
+    write_config(isolated_env["GATEPASS_GLOBAL_CONFIG"],
+                 '[[git_provider]]\naccounts = [{ username = "fleet-acme", token = "t", organizations = ["acme"] }]\n')
+    result = invoke("git")
+    assert git("--get", "credential.https://github.com/acme.username").strip() == "acme-bot"  # user beats global
+    assert "fleet-acme@github.com is scoped to acme like acme-bot" in result.stderr
+
+
+def test_setup_git_system_writes_the_system_file(config, tmp_path, monkeypatch):
+    system = tmp_path / "gitconfig-system"
+    monkeypatch.setenv("GIT_CONFIG_SYSTEM", str(system))
+    invoke("git", "--system")
+    assert helpers("--system") == ["gatepass"] and helpers() == []
+    invoke("git", "--system", "--undo")
+    assert helpers("--system") == []
+
+
+def test_git_config_failure_is_one_line(config, tmp_path, monkeypatch):
+    monkeypatch.setenv("GIT_CONFIG_SYSTEM", str(tmp_path / "no" / "such" / "dir" / "gitconfig"))
+    result = invoke("git", "--system", code=1)
+    assert result.stderr.startswith("Error: git config --system") and result.stderr.count("\n") == 1
+
+
+def test_ctrl_c_in_the_middle_of_setup_git_leaves_nothing_half_done(config, monkeypatch):
+    from gatepass.cli.gitconfig import GitConfig
+
+    subprocess.run(["git", "config", "--global", "--add", "credential.helper", "store"], check=True)
+    real_run = GitConfig.run
+    calls = []
+
+    def run_then_interrupt(self, *args, **kwargs):
+        done = real_run(self, *args, **kwargs)
+        calls.append(args)
+        if args[:2] == ("--replace-all", "credential.helper"):  # only the first helper is written yet
+            os.kill(os.getpid(), signal.SIGINT)
+        return done
+
+    monkeypatch.setattr(GitConfig, "run", run_then_interrupt)
+    result = CliRunner().invoke(cli, ["setup", "git"], catch_exceptions=False)
+    assert result.exit_code == 130 and "interrupted" in result.stderr
+    assert ("--replace-all", "credential.helper", "gatepass") in calls
+    assert helpers() == ["gatepass", "store"]  # the whole change was made before Ctrl-C took effect
+    assert git("--get", "credential.https://github.com/acme.username").strip() == "acme-bot"
+
+
+# --- docker -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def docker_dir(isolated_env, monkeypatch):
+    path = Path(isolated_env["HOME"]) / "dockercfg"
+    monkeypatch.setenv("DOCKER_CONFIG", str(path))
+    return path
+
+
+def read(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+ORIGINAL = {"auths": {"quay.io": {}}, "credHelpers": {"gcr.io": "gcloud", "docker.io": "desktop"},
+            "credsStore": "desktop", "psFormat": "table {{.ID}}", "proxies": {"default": {"httpProxy": "http://p:3128"}}}
+
+
+def test_setup_docker_creates_a_0600_file_in_a_0700_dir(config, docker_dir):
+    result = invoke("docker")
+    assert read(docker_dir / "config.json") == {"credHelpers": {
+        "https://index.docker.io/v1/": "gatepass", "docker.io": "gatepass", "127.0.0.1:5000": "gatepass",
+        "ghcr.io": "gatepass"}}
+    assert stat.S_IMODE((docker_dir / "config.json").stat().st_mode) == 0o600
+    assert stat.S_IMODE(docker_dir.stat().st_mode) == 0o700
+    assert "*.ecr.example: a wildcard names no single registry" in result.stderr
+    assert not (docker_dir / "config.json.gatepass-backup").exists()  # there was nothing to back up
+    assert [p.name for p in docker_dir.iterdir()] == ["config.json"]  # no temp file left
+    invoke("docker", "--undo")
+    assert not (docker_dir / "config.json").exists()
+
+
+def test_setup_docker_keeps_every_other_key_and_the_mode_and_backs_up_first(config, docker_dir):
+    docker_dir.mkdir()
+    raw = json.dumps(ORIGINAL, indent=1).encode()
+    (docker_dir / "config.json").write_bytes(raw)
+    (docker_dir / "config.json").chmod(0o640)
+    invoke("docker", "--creds-store")
+    data = read(docker_dir / "config.json")
+    assert data["credHelpers"] == {"gcr.io": "gcloud", "docker.io": "gatepass", "https://index.docker.io/v1/": "gatepass",
+                                   "127.0.0.1:5000": "gatepass", "ghcr.io": "gatepass"}
+    assert data["credsStore"] == "gatepass"
+    assert {k: v for k, v in data.items() if k not in ("credHelpers", "credsStore")} == {
+        k: v for k, v in ORIGINAL.items() if k not in ("credHelpers", "credsStore")}
+    assert stat.S_IMODE((docker_dir / "config.json").stat().st_mode) == 0o640
+    backup = docker_dir / "config.json.gatepass-backup"
+    assert backup.read_bytes() == raw and stat.S_IMODE(backup.stat().st_mode) == 0o600
+
+
+def test_setup_docker_is_idempotent_and_undo_restores(config, docker_dir):
+    docker_dir.mkdir()
+    (docker_dir / "config.json").write_text(json.dumps(ORIGINAL))
+    invoke("docker", "--creds-store")
+    before = (docker_dir / "config.json").stat()
+    assert "already as wanted; nothing changed" in invoke("docker", "--creds-store").stderr
+    assert (docker_dir / "config.json").stat().st_mtime_ns == before.st_mtime_ns
+    invoke("docker", "--undo")
+    assert read(docker_dir / "config.json") == ORIGINAL
+
+
+def test_undo_keeps_what_changed_since_and_removes_only_gatepass_entries(config, docker_dir):
+    docker_dir.mkdir()
+    (docker_dir / "config.json").write_text(json.dumps({"credHelpers": {"ghcr.io": "gatepass"}}))  # yours already
+    invoke("docker")
+    data = read(docker_dir / "config.json")
+    data["auths"] = {"new.example": {}}
+    (docker_dir / "config.json").write_text(json.dumps(data))  # docker login ran meanwhile
+    invoke("docker", "--undo")
+    assert read(docker_dir / "config.json") == {"credHelpers": {"ghcr.io": "gatepass"}, "auths": {"new.example": {}}}
+
+
+def test_a_new_round_refreshes_the_backup(config, docker_dir):
+    docker_dir.mkdir()
+    (docker_dir / "config.json").write_text(json.dumps({"credsStore": "desktop"}))
+    invoke("docker", "--creds-store")
+    invoke("docker", "--undo")
+    (docker_dir / "config.json").write_text(json.dumps({"credsStore": "pass"}))  # changed after the undo
+    invoke("docker", "--creds-store")
+    assert read(docker_dir / "config.json.gatepass-backup") == {"credsStore": "pass"}
+    invoke("docker", "--undo")
+    assert read(docker_dir / "config.json") == {"credsStore": "pass"}
+
+
+def test_setup_docker_follows_a_symlinked_config(config, docker_dir, tmp_path):
+    docker_dir.mkdir()
+    target = tmp_path / "dotfiles" / "docker.json"
+    target.parent.mkdir()
+    target.write_text(json.dumps({"psFormat": "x"}))
+    (docker_dir / "config.json").symlink_to(target)
+    invoke("docker")
+    assert (docker_dir / "config.json").is_symlink()
+    assert read(target)["credHelpers"]["ghcr.io"] == "gatepass" and read(target)["psFormat"] == "x"
+
+
+def test_setup_docker_config_option_and_stored_registries(config, tmp_path):
+    CliRunner().invoke(cli, ["login", "docker", "registry.example:5000", "-u", "ci", "--token-stdin"], input="tok-ci\n",
+                       catch_exceptions=False)
+    path = tmp_path / "elsewhere" / "config.json"
+    invoke("docker", "--config", str(path))
+    assert read(path)["credHelpers"]["registry.example:5000"] == "gatepass"
+
+
+def test_setup_docker_refuses_a_broken_file_and_changes_nothing(config, docker_dir):
+    docker_dir.mkdir()
+    (docker_dir / "config.json").write_text('{"auths": {"x": {"auth": "dG9rLXNlY3JldA=="}},')
+    result = invoke("docker", code=1)
+    assert "is not valid JSON" in result.stderr and result.stderr.count("\n") == 1 and "dG9r" not in result.stderr
+    assert (docker_dir / "config.json").read_text().endswith(",") and not (docker_dir / "config.json.gatepass-backup").exists()
+    (docker_dir / "config.json").write_text("[]")
+    assert "is not a JSON object" in invoke("docker", code=1).stderr
+
+
+def test_setup_docker_points_at_plain_auths_left_in_the_file(config, docker_dir):
+    docker_dir.mkdir()
+    (docker_dir / "config.json").write_text(json.dumps({"auths": {"ghcr.io": {"auth": "dG9rLXg="}}}))
+    assert "still holds 1 credential(s) in auths" in invoke("docker").stderr
+
+
+def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    (tmp_path / "d").mkdir()
+    path = tmp_path / "d" / "config.json"
+    path.write_text('{"old": true}')
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        dockerconfig.write_file(str(path), b'{"new": true}')
+    assert path.read_text() == '{"old": true}' and [p.name for p in path.parent.iterdir()] == ["config.json"]
