@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -130,6 +131,13 @@ def test_git_config_username_is_applied_as_git_would(config):
     assert explain_json("https://me@github.com/acme/app.git")["request"]["username"] == "me"  # the URL wins
     subprocess.run(["git", "config", "--global", "credential.useHttpPath", "true"], check=True)
     assert "credential.useHttpPath true" in invoke("https://github.com/x/y").stdout
+
+
+def test_a_broken_git_config_is_said_and_not_applied(config, isolated_env):
+    Path(isolated_env["GIT_CONFIG_GLOBAL"]).write_text("[credential\n")
+    data = explain_json("https://github.com/x/y")
+    assert data["chosen"]["username"] == "me"
+    assert any(n.startswith("git config could not be read") for n in data["notes"])
 
 
 def test_docker_registries_by_every_name(config):

@@ -119,13 +119,15 @@ def test_undo_restores_exactly_what_was_there(config, isolated_env):
     assert "already" not in invoke("git", "--undo").stderr and git_list() == original  # undo twice: still the same
 
 
-def test_undo_puts_a_reordered_helper_list_back(config):
-    for value in ("store", "gatepass"):
+@pytest.mark.parametrize("before, after", [(["store", "gatepass"], ["gatepass", "store"]),
+                                           (["", "store", "gatepass"], ["", "gatepass", "store"])])
+def test_undo_puts_a_reordered_helper_list_back(config, before, after):
+    for value in before:
         subprocess.run(["git", "config", "--global", "--add", "credential.helper", value], check=True)
     invoke("git")
-    assert helpers() == ["gatepass", "store"]
+    assert helpers() == after
     invoke("git", "--undo")
-    assert helpers() == ["store", "gatepass"]
+    assert helpers() == before and git("--get-regexp", "^gatepass[.]") == ""
 
 
 def test_helper_put_there_by_someone_else_stays_on_undo(config):

@@ -26,15 +26,19 @@ def git_request(target: str, use_http_path: bool) -> tuple[Request, list[str]]:
     except ValueError as exc:
         raise GatepassError(f"{targets.redact(target)} {exc}; example: gatepass explain https://github.com/acme/app.git") from None
     notes = ["scheme: none given, https assumed"] if url.assumed_scheme else []
-    username = url.username
-    config = gitconfig.GitConfig("", env()) if gitconfig.available(env()) else None
-    if username is None and config is not None:
-        # git fills credential.<url>.username in before it asks a helper (with the path, even
-        # when it then drops the path): the rule `gatepass setup git` relies on (DESIGN step 5).
-        username = config.urlmatch("credential.username", url.url())
-        if username is not None:
-            notes.append(f"username: {username}, from git config credential.<url>.username")
-    configured = config.urlmatch("credential.useHttpPath", url.url(), boolean=True) if config else None
+    username, configured = url.username, None
+    if gitconfig.available(env()):
+        config = gitconfig.GitConfig("", env())  # what git reads here: system, global, this repository
+        try:
+            if username is None:
+                # git fills credential.<url>.username in before it asks a helper (matching the path,
+                # even when it then drops the path): what `gatepass setup git` relies on (DESIGN step 5).
+                username = config.urlmatch("credential.username", url.url())
+                if username is not None:
+                    notes.append(f"username: {username}, from git config credential.<url>.username")
+            configured = config.urlmatch("credential.useHttpPath", url.url(), boolean=True)
+        except GatepassError as exc:
+            notes.append(f"git config could not be read, so none of it is applied: {exc}")
     here = f"git config here: credential.useHttpPath {configured or 'not set'}"
     if use_http_path:
         notes.append(f"path: sent, as git does with credential.useHttpPath=true; {here} (--no-use-http-path: the other case)")

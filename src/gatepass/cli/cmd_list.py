@@ -35,8 +35,9 @@ def table(rows: list[dict[str, object]]) -> list[str]:
 def list_cmd(kind: str | None, as_json: bool) -> None:
     """List every account gatepass knows, highest precedence first (store, user, host, global; file
     order within a layer): kind, domain, username, layer, the secret's source kind (inline, file,
-    env, command, sealed, keyring), whether it can be read now, file:line and organizations.
-    Tokens are never shown. Config errors go to stderr; every account that loads is still listed.
+    env, command, sealed, keyring), whether it can be read now (a token_command runs, as the
+    helpers would run it), file:line and organizations. Tokens are never shown. Config errors
+    go to stderr; every account that loads is still listed.
 
     \b
     Examples:

@@ -17,6 +17,7 @@ from gatepass.cli import dockerconfig
 from gatepass.cli.common import env, load_all, warn
 from gatepass.cli.gitconfig import HELPER_KEY, MARK_HELPER, MARK_HELPERS_WERE, MARK_USERNAME, GitConfig, helpers_first, is_gatepass
 from gatepass.cli.interrupts import deferred_interrupts
+from gatepass.errors import GatepassError
 from gatepass.hosts import join_host_port
 from gatepass.model import Account
 
@@ -152,7 +153,10 @@ def setup_git(scope: str, undo: bool) -> None:
         changed = wire_usernames(git, username_keys(accounts)) or changed
     say(f"git config {scope}: " + ("gatepass is wired" if changed else "already wired; nothing changed"))
     if scope == "--global" and not env().get("GIT_CONFIG_NOSYSTEM"):
-        system = [v for v in GitConfig("--system", env()).get_all(HELPER_KEY) if v]
+        try:
+            system = [v for v in GitConfig("--system", env()).get_all(HELPER_KEY) if v]
+        except GatepassError:
+            system = []  # an unreadable system config is not this command's business
         if system and not any(v == "" for v in git.get_all(HELPER_KEY)):
             warn(f"the system git config also sets credential.helper ({describe(system)}); git asks it before gatepass")
 
