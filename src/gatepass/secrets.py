@@ -81,10 +81,11 @@ def read_secret(account: Account, env) -> Secret:  # type: ignore[no-untyped-def
             raise _fail(account, str(exc)) from None
         return Secret(value, expiry)
     if kind == "sealed":
-        from gatepass.sealing import binding, key_paths, open_sealed
+        from gatepass.hostkey import key_paths
+        from gatepass.sealing import open_sealed
 
         try:
-            return Secret(open_sealed(str(ref), binding(account.kind, account.host, account.port, account.username),
+            return Secret(open_sealed(str(ref), account.kind, account.host, account.port, account.username,
                                       key_paths(env)))
         except GatepassError as exc:
             raise _fail(account, str(exc)) from None

@@ -2,49 +2,102 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import time
+
 import pytest
 
-from gatepass.sealing import binding, create_key, seal
 from tests.conftest import write_config
 from tests.e2e.test_git import git
 from tests.support.git_server import GitServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
+TOKEN = "tok-sealed-only-7c1e"
 
-def test_clone_with_a_token_sealed_to_this_host(tmp_path, isolated_env, monkeypatch):
-    with GitServer(str(tmp_path / "srv"), {"deploy": "tok-sealed-only"}) as server:
-        public = create_key(str(tmp_path / "this-host.key"))
-        other = create_key(str(tmp_path / "other-host.key"))
-        monkeypatch.setenv("GATEPASS_HOST_KEY", str(tmp_path / "this-host.key"))
+
+def gatepass(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> str:
+    """The installed ``gatepass`` command, as an operator runs it; its stdout."""
+    done = subprocess.run(["gatepass", *args], input=stdin, capture_output=True, text=True, timeout=60,
+                          env=env or dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    assert TOKEN not in done.stderr
+    return done.stdout.strip()
+
+
+def helper_get(host: str) -> str:
+    done = subprocess.run(["git-credential-gatepass", "get"], input=f"protocol=http\nhost={host}\n\n",
+                          capture_output=True, text=True, timeout=60)
+    return done.stdout
+
+
+def test_clone_with_a_token_sealed_to_this_host_only(tmp_path, isolated_env, monkeypatch):
+    users = {"deploy": TOKEN, "ci": "tok-ci-unused"}
+    with GitServer(str(tmp_path / "srv"), users) as server:
         domain = f"127.0.0.1:{server.port}"
-        value = seal("tok-sealed-only", [public], binding("git", "127.0.0.1", server.port, "deploy"))
+        other_env = dict(os.environ, GATEPASS_HOST_KEY=str(tmp_path / "other" / "host.key"))
+        monkeypatch.setenv("GATEPASS_HOST_KEY", str(tmp_path / "this" / "host.key"))
+        this = gatepass("host-key", "--init")
+        other = gatepass("host-key", "--init", env=other_env)
+        seal = ["seal", "--kind", "git", "--domain", domain, "--username", "deploy"]
+        value = gatepass(*seal, "--to", this, stdin=TOKEN + "\n")
+        # The copy on "ci" was sealed for deploy: it must not open there, and deploy answers next.
         host_file = write_config(isolated_env["GATEPASS_HOST_CONFIG"], f'[[git_provider]]\ndomain = "{domain}"\n'
-                                 f'https = false\naccounts = [{{ username = "deploy", token = "{value}" }}]\n', 0o644)
-        assert "tok-sealed-only" not in host_file.read_text()
-        git("clone", "-q", server.url + "repo.git", str(tmp_path / "ok"))
+                                 f'https = false\naccounts = [{{ username = "ci", token = "{value}" }},\n'
+                                 f'  {{ username = "deploy", token = "{value}" }}]\n', 0o644)
+        assert TOKEN not in host_file.read_text()
+        done = git("clone", "-q", server.url + "repo.git", str(tmp_path / "ok"))
         assert server.users_seen() == {"deploy"}
+        assert "account ci@" in done.stderr and "sealed for a different account" in done.stderr
+        assert TOKEN not in done.stderr + (tmp_path / "ok" / ".git" / "config").read_text()
 
-        elsewhere = seal("tok-sealed-only", [other], binding("git", "127.0.0.1", server.port, "deploy"))
-        write_config(host_file, host_file.read_text().replace(value, elsewhere), 0o644)
+        elsewhere = gatepass(*seal, "--to", other, stdin=TOKEN + "\n")
+        write_config(host_file, f'[[git_provider]]\ndomain = "{domain}"\nhttps = false\n'
+                     f'accounts = [{{ username = "deploy", token = "{elsewhere}" }}]\n', 0o644)
         done = git("clone", "-q", server.url + "repo.git", str(tmp_path / "no"), check=False)
-        assert done.returncode != 0 and "sealed for another host" in done.stderr
+        assert done.returncode != 0 and "sealed for another host" in done.stderr and TOKEN not in done.stderr
+
+        both = gatepass(*seal, "--to", other, "--to", this, stdin=TOKEN + "\n")
+        write_config(host_file, host_file.read_text().replace(elsewhere, both), 0o644)
+        git("clone", "-q", server.url + "repo.git", str(tmp_path / "both"))
 
 
-def test_clone_with_a_token_command_cached_until_ttl(tmp_path, isolated_env, monkeypatch):
+def test_clone_with_a_token_command_cached_until_ttl_then_minted_anew(tmp_path, isolated_env):
     with GitServer(str(tmp_path / "srv"), {"bot": "tok-1"}) as server:
         counter, script = tmp_path / "n", tmp_path / "mint.sh"
-        script.write_text(f"#!/bin/sh\nn=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}\n"
+        script.write_text(f'#!/bin/sh\nn=$(cat "{counter}" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "{counter}"\n'
                           'echo "tok-$n"\n')
         script.chmod(0o700)
-        write_config(isolated_env["GATEPASS_USER_CONFIG"], f'[[git_provider]]\ndomain = "127.0.0.1:{server.port}"\n'
+        domain = f"127.0.0.1:{server.port}"
+        write_config(isolated_env["GATEPASS_USER_CONFIG"], f'[[git_provider]]\ndomain = "{domain}"\n'
                      f'https = false\naccounts = [{{ username = "bot", token_command = ["{script}"], ttl = 3 }}]\n')
+        started = time.time()
         git("clone", "-q", server.url + "repo.git", str(tmp_path / "a"))
-        git("clone", "-q", server.url + "repo.git", str(tmp_path / "b"))  # cached: the command ran once
-        assert counter.read_text().strip() == "1"
-        server._server.users["bot"] = "tok-2"  # the server moves on to the next token
-        import time
+        git("clone", "-q", server.url + "repo.git", str(tmp_path / "b"))
+        answer = helper_get(domain)
+        assert counter.read_text().strip() == "1"  # both clones and the get used the cached token
+        expiry = int(answer.split("password_expiry_utc=")[1].split()[0])
+        assert "password=tok-1\n" in answer and started <= expiry <= time.time() + 3
 
-        time.sleep(3.2)
+        server._server.users["bot"] = "tok-2"  # the server moves on to the next token
+        time.sleep(max(0.0, expiry - time.time()) + 0.2)
         git("clone", "-q", server.url + "repo.git", str(tmp_path / "c"))
         assert counter.read_text().strip() == "2"
+        assert server.log[-1][3] == "bot"
+
+
+def test_a_hanging_token_command_times_out_and_the_next_account_answers(tmp_path, isolated_env, monkeypatch):
+    with GitServer(str(tmp_path / "srv"), {"fallback": "tok-fallback"}) as server:
+        script = tmp_path / "hang.sh"
+        script.write_text("#!/bin/sh\nsleep 300\n")
+        script.chmod(0o700)
+        monkeypatch.setenv("GATEPASS_COMMAND_TIMEOUT", "1")
+        domain = f"127.0.0.1:{server.port}"
+        write_config(isolated_env["GATEPASS_USER_CONFIG"], f'[[git_provider]]\ndomain = "{domain}"\nhttps = false\n'
+                     f'accounts = [{{ username = "bot", token_command = ["{script}"] }},\n'
+                     '  { username = "fallback", token = "tok-fallback" }]\n')
+        started = time.monotonic()
+        done = git("clone", "-q", server.url + "repo.git", str(tmp_path / "a"))
+        assert "account bot@" in done.stderr and "timed out after 1s" in done.stderr
+        assert server.users_seen() == {"fallback"} and time.monotonic() - started < 30
