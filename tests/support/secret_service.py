@@ -1,8 +1,8 @@
 """A private, headless Secret Service for tests: its own dbus-daemon and gnome-keyring-daemon.
 
 Nothing of the developer's is touched: the bus lives in a temp dir, the keyring files in a temp
-XDG_DATA_HOME, the login keyring is created and unlocked with a test password. Both daemons are
-our children and are ended by PID when the context exits.
+XDG_DATA_HOME, the login keyring is created and unlocked with a test password on the daemon's
+stdin. Both daemons are our children and are ended by PID when the context exits.
 """
 
 from __future__ import annotations
@@ -17,68 +17,115 @@ import time
 from collections.abc import Iterator
 
 PASSWORD = "test-keyring-password"
+LOGIN_COLLECTION = "/org/freedesktop/secrets/collection/login"
 
 
 def missing_tools() -> list[str]:
+    """The binaries a private Secret Service needs that are not installed (Debian: dbus, gnome-keyring)."""
     return [t for t in ("dbus-daemon", "gnome-keyring-daemon", "dbus-send") if shutil.which(t) is None]
 
 
-def _has_owner(env: dict[str, str]) -> bool:
-    done = subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
-                           "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
-                           "string:org.freedesktop.secrets"], env=env, capture_output=True, text=True, timeout=5)
-    return "boolean true" in done.stdout
+def _bus_call(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(["dbus-send", "--session", "--print-reply", *args], env=env, capture_output=True,
+                          text=True, timeout=10)
+    return done.stdout
+
+
+def _has_owner(env: dict[str, str], name: str) -> bool:
+    return "boolean true" in _bus_call(env, "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus.NameHasOwner", f"string:{name}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# A session bus with no service directories: nothing is D-Bus-activated behind the test's back (Debian's
+# gnome-keyring ships an activatable org.freedesktop.secrets, which would start a daemon we do not own).
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+@contextlib.contextmanager
+def private_session_bus() -> Iterator[dict[str, str]]:
+    """Yield the environment (DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR, XDG_DATA_HOME) of a fresh
+    session bus with nothing else on it and nothing activatable; its dbus-daemon is ended by PID on exit."""
+    tmp = tempfile.mkdtemp(prefix="gatepass-bus-")
+    run_dir, data_dir = os.path.join(tmp, "run"), os.path.join(tmp, "data")
+    os.makedirs(run_dir, mode=0o700)
+    os.makedirs(data_dir, mode=0o700)
+    address = f"unix:path={run_dir}/bus"
+    extra = {"DBUS_SESSION_BUS_ADDRESS": address, "XDG_RUNTIME_DIR": run_dir, "XDG_DATA_HOME": data_dir}
+    config = os.path.join(tmp, "bus.conf")
+    with open(config, "w") as handle:
+        handle.write(BUS_CONFIG.format(socket=f"{run_dir}/bus"))
+    bus = subprocess.Popen(["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile"],
+                           env=dict(os.environ, **extra), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(f"{run_dir}/bus"):
+            if bus.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("dbus-daemon did not open its socket within 10 s")
+            time.sleep(0.02)
+        yield extra
+    finally:
+        _stop(bus)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def private_secret_service() -> Iterator[dict[str, str]]:
-    """Yield the environment variables (DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR) of a fresh Secret Service."""
-    tmp = tempfile.mkdtemp(prefix="gatepass-ss-")
-    run_dir, data_dir = os.path.join(tmp, "run"), os.path.join(tmp, "data")
-    os.makedirs(run_dir, mode=0o700)
-    os.makedirs(data_dir)
-    address = f"unix:path={run_dir}/bus"
-    env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=address, XDG_RUNTIME_DIR=run_dir, XDG_DATA_HOME=data_dir)
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--nopidfile", f"--address={address}"],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(bus)
-        for _ in range(200):
-            if os.path.exists(f"{run_dir}/bus"):
-                break
-            time.sleep(0.02)
+    """Yield the environment variables (DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR) of a fresh Secret Service
+    whose default collection (``login``) exists and is unlocked."""
+    with private_session_bus() as extra:
+        env = dict(os.environ, **extra)
         keyring = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
                                    env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
-        procs.append(keyring)
-        assert keyring.stdin is not None
-        keyring.stdin.write(PASSWORD.encode())
-        keyring.stdin.close()
-        for _ in range(200):
-            if _has_owner(env):
-                break
-            if keyring.poll() is not None:
-                raise RuntimeError("gnome-keyring-daemon exited before taking org.freedesktop.secrets")
-            time.sleep(0.05)
-        else:
-            raise RuntimeError("gnome-keyring-daemon did not take org.freedesktop.secrets within 10 s")
-        yield {"DBUS_SESSION_BUS_ADDRESS": address, "XDG_RUNTIME_DIR": run_dir}
-    finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            assert keyring.stdin is not None
+            keyring.stdin.write(PASSWORD.encode())
+            keyring.stdin.close()
+            deadline = time.monotonic() + 10
+            while not _has_owner(env, "org.freedesktop.secrets"):
+                if keyring.poll() is not None:
+                    raise RuntimeError("gnome-keyring-daemon exited before taking org.freedesktop.secrets")
+                if time.monotonic() > deadline:
+                    raise RuntimeError("gnome-keyring-daemon did not take org.freedesktop.secrets within 10 s")
+                time.sleep(0.05)
+            yield {"DBUS_SESSION_BUS_ADDRESS": extra["DBUS_SESSION_BUS_ADDRESS"],
+                   "XDG_RUNTIME_DIR": extra["XDG_RUNTIME_DIR"]}
+        finally:
+            _stop(keyring)
 
 
 def lock_default_collection(env: dict[str, str]) -> None:
     """Lock the login keyring through the Secret Service API (what a screen lock does)."""
     subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.secrets",
                     "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.Lock",
-                    "array:objpath:/org/freedesktop/secrets/collection/login"],
+                    f"array:objpath:{LOGIN_COLLECTION}"],
                    env=dict(os.environ, **env), check=True, capture_output=True, timeout=10)
+
+
+def is_locked(env: dict[str, str]) -> bool:
+    """Whether the login collection says it is locked (read with dbus-send, not with gatepass's client)."""
+    return "boolean true" in _bus_call(dict(os.environ, **env), "--dest=org.freedesktop.secrets", LOGIN_COLLECTION,
+                                       "org.freedesktop.DBus.Properties.Get",
+                                       "string:org.freedesktop.Secret.Collection", "string:Locked")

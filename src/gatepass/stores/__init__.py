@@ -61,8 +61,9 @@ def _timeout(settings: Mapping[str, object]) -> float:
 
 def open_backend(spec: str, env: Mapping[str, str], settings: Mapping[str, object] | None = None) -> Backend:
     """The backend ``spec`` names: ``auto``, ``secret-service``, ``encrypted-file``, ``keyring:<module.Class>``
-    or ``memory``. ``auto`` is Secret Service when a session bus answers within 0.5 s and has (or can
-    start) ``org.freedesktop.secrets``, else the encrypted file. ``settings`` is the ``[store]`` table:
+    or ``memory``. ``auto`` is Secret Service when it is usable now (a session bus answers within 0.5 s,
+    ``org.freedesktop.secrets`` runs or starts, its default collection exists and is unlocked: see
+    ``secret_service.probe``), else the encrypted file. ``settings`` is the ``[store]`` table:
     ``timeout`` (seconds per backend call, default 5), ``passphrase_env``, ``passphrase_file``.
     """
     from gatepass.errors import ConfigError

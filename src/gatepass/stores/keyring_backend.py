@@ -13,6 +13,8 @@ timeout: the helper reports the backend as unavailable and exits instead of hang
 
 with a low priority (0.1: keyring's own discovery picks it only where no real keyring exists;
 pin it with ``PYTHON_KEYRING_BACKEND=gatepass.stores.keyring_backend.EncryptedFileKeyring``).
+keyring's chainer also consults every backend above 0 after the real ones, so its errors are
+keyring's own (``KeyringError``), as keyring users catch them.
 keyring builds backends without arguments, so this one class reads ``os.environ`` (XDG paths,
 ``GATEPASS_STORE_PASSPHRASE``) when it is used, never when it is imported.
 """
@@ -107,20 +109,36 @@ class EncryptedFileKeyring(KeyringBackend):
     """gatepass's AES-256-GCM file (machine key or passphrase) as a keyring backend."""
 
     priority = 0.1
+    _cached: EncryptedFileBackend | None = None
 
     def _store(self) -> EncryptedFileBackend:
+        """The file ``os.environ`` names now; the same object while that stays so (scrypt runs once)."""
         from gatepass.stores.encrypted_file import from_settings
 
-        return from_settings(os.environ, {})
+        fresh = from_settings(os.environ, {})
+        old = self._cached
+        if old is None or (old.path, old.key_file, old.passphrase) != (fresh.path, fresh.key_file, fresh.passphrase):
+            self._cached = old = fresh
+        return old
+
+    def _run(self, method: str, *args: str) -> Any:
+        """Call the file backend, turning its errors into keyring's, which keyring users (and its chainer) expect."""
+        from keyring.errors import KeyringError
+
+        try:
+            return getattr(self._store(), method)(*args)
+        except StoreUnavailableError as exc:
+            raise KeyringError(str(exc)) from None
 
     def get_password(self, service: str, username: str) -> str | None:
-        return self._store().get(service, username)
+        value = self._run("get", service, username)
+        return value if isinstance(value, str) else None
 
     def set_password(self, service: str, username: str, password: str) -> None:
-        self._store().set(service, username, password)
+        self._run("set", service, username, password)
 
     def delete_password(self, service: str, username: str) -> None:
         from keyring.errors import PasswordDeleteError
 
-        if not self._store().delete(service, username):
+        if not self._run("delete", service, username):
             raise PasswordDeleteError("no such password")

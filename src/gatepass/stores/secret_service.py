@@ -46,8 +46,12 @@ def _fail(why: str) -> StoreUnavailableError:
 
 
 def probe(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT) -> SecretServiceBackend | None:
-    """A connected backend when a session bus answers within ``timeout`` and has (or can start) a
-    Secret Service; else None. The caller sets ``conn.timeout`` back to its own for real calls."""
+    """A connected backend when a Secret Service is usable now, else None: a session bus answers within
+    ``timeout`` per call, ``org.freedesktop.secrets`` runs (or is D-Bus-activatable and starts in time),
+    and its default collection exists and is unlocked. This is ``auto``'s test: a desktop keyring that is
+    locked (an ssh session, an auto-login desktop) or has no default collection (a server where
+    gnome-keyring is merely installed) sends ``store`` to the encrypted file instead of failing.
+    The caller sets ``timeout`` back to its own for real calls."""
     if not env.get("DBUS_SESSION_BUS_ADDRESS"):
         return None
     try:
@@ -56,6 +60,7 @@ def probe(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT) -> SecretServi
         return None
     try:
         if backend.has_service():
+            backend.check()
             return backend
     except StoreUnavailableError:
         pass
@@ -64,7 +69,7 @@ def probe(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT) -> SecretServi
 
 
 def available(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT) -> bool:
-    """Whether a session bus answers within ``timeout`` and has (or can start) a Secret Service."""
+    """Whether ``probe`` finds a usable Secret Service (``auto`` would pick it)."""
     backend = probe(env, timeout)
     if backend is None:
         return False
@@ -125,6 +130,10 @@ class SecretServiceBackend(Backend):
         activatable = self._call("/org/freedesktop/DBus", "org.freedesktop.DBus", "ListActivatableNames",
                                  dest="org.freedesktop.DBus")
         return BUS_NAME in activatable[0]
+
+    def check(self) -> None:
+        """Raise StoreUnavailableError (naming the fix) unless the default collection exists and is unlocked."""
+        self._collection()
 
     def _session_path(self) -> str:
         if self._session is None:
