@@ -18,11 +18,8 @@ command runs on every request and the token carries no expiry.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import stat
-import subprocess
 import time
 
 from gatepass.errors import SecretUnavailableError, StoreUnavailableError
@@ -30,7 +27,10 @@ from gatepass.paths import cache_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    import subprocess
+    from collections.abc import Callable, Mapping
+
+    from gatepass.stores.files import Lock
 
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 3600.0
@@ -65,6 +65,8 @@ def command_timeout(env: Mapping[str, str]) -> float:
 
 
 def _kill_group(pid: int) -> None:
+    import signal
+
     try:
         os.killpg(pid, signal.SIGKILL)
     except OSError:  # the group is gone already
@@ -73,6 +75,8 @@ def _kill_group(pid: int) -> None:
 
 def _stop(proc: subprocess.Popen[bytes]) -> bytes:
     """Kill the command's process group; what it printed before, if its output closes in time."""
+    import subprocess
+
     _kill_group(proc.pid)
     try:
         out, _ = proc.communicate(timeout=KILL_GRACE)
@@ -85,6 +89,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> bytes:
 
 
 def _execute(argv: tuple[str, ...], config_file: str, env: Mapping[str, str], timeout: float) -> bytes:
+    import subprocess  # here, not at the top: a cached token answers without it (~15 ms)
+
     name = argv[0]
     try:
         proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -188,20 +194,24 @@ def _remember(path: str, token: str, expiry: int, moment: float) -> None:
     _prune(os.path.dirname(path), moment)
 
 
-@contextlib.contextmanager
-def _locked(path: str, timeout: float) -> Iterator[None]:
+class _Locked:
     """Hold ``path``'s lock while the caller runs; without it (unusable cache dir) run anyway."""
-    from gatepass.stores.files import Lock
 
-    try:
-        lock = Lock(path, timeout).__enter__()
-    except StoreUnavailableError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        lock.__exit__(None, None, None)
+    def __init__(self, path: str, timeout: float) -> None:
+        self.path, self.timeout = path, timeout
+        self.held: Lock | None = None
+
+    def __enter__(self) -> None:
+        from gatepass.stores.files import Lock
+
+        try:
+            self.held = Lock(self.path, self.timeout).__enter__()
+        except StoreUnavailableError:
+            self.held = None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.held is not None:
+            self.held.__exit__()
 
 
 def run_token_command(argv: tuple[str, ...], ttl: int | None, config_file: str, username: str,
@@ -214,7 +224,7 @@ def run_token_command(argv: tuple[str, ...], ttl: int | None, config_file: str, 
     hit = _cached(path, now(), ttl)
     if hit:
         return hit
-    with _locked(path + ".lock", command_timeout(env) + KILL_GRACE + 1):
+    with _Locked(path + ".lock", command_timeout(env) + KILL_GRACE + 1):
         moment = now()
         hit = _cached(path, moment, ttl)  # a parallel request may have fetched it while we waited
         if hit:
