@@ -25,7 +25,7 @@ COMMANDS = {  # name -> "module:attribute", imported lazily
     "setup": "gatepass.cli.cmd_setup:setup",
     "import": "gatepass.cli.cmd_import:import_group",
     "doctor": "gatepass.cli.cmd_doctor:doctor",
-    "host-key": "gatepass.cli.cmd_seal:host_key",
+    "host-key": "gatepass.cli.cmd_hostkey:host_key",
     "seal": "gatepass.cli.cmd_seal:seal",
 }
 
