@@ -11,9 +11,18 @@ LOCK_TIMEOUT = 10.0
 
 
 def private_dir(path: str) -> None:
-    """Create ``path`` (and parents) as 0700; an existing directory is left as its owner set it."""
+    """Create ``path`` and any missing parents as 0700 (the XDG Base Directory spec asks that of
+    ``$XDG_DATA_HOME`` and friends; ``os.makedirs`` gives parents the umask's mode). An existing
+    directory is left as its owner set it."""
+    if os.path.isdir(path):
+        return
     try:
-        os.makedirs(path, mode=0o700, exist_ok=True)
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            private_dir(parent)
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
     except OSError as exc:
         raise StoreUnavailableError(f"cannot create {path} ({exc.strerror}); check its parent's owner and mode") from None
 
