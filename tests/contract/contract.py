@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from gatepass.errors import InvalidRequestError
 from gatepass.stores import Backend
 
 TRICKY = [
@@ -70,3 +71,15 @@ class BackendContract:
         assert again.get("svc-persist", "u") == "kept"
         assert again.delete("svc-persist", "u") is True
         assert reopen().get("svc-persist", "u") is None
+
+    @pytest.mark.parametrize("service, username, secret", [("svc", "u", "lone \ud800 surrogate"), ("svc-\udcff", "u", "v")])
+    def test_text_that_is_not_valid_unicode_round_trips_or_is_refused_clearly(self, backend: Backend, service: str,
+                                                                            username: str, secret: str) -> None:
+        # docker's JSON can carry lone surrogates ("\ud800"); a backend keeps them or refuses with a GatepassError
+        try:
+            backend.set(service, username, secret)
+        except InvalidRequestError:
+            assert backend.get("svc", "u") is None
+            return
+        assert backend.get(service, username) == secret
+        assert backend.delete(service, username) is True

@@ -190,10 +190,13 @@ while True:
 
 def test_sigkill_at_any_point_leaves_the_old_or_the_new_index(tmp_path):
     path = str(tmp_path / "index")
-    Index(path).update(lambda _: [git(f"seed{i}", path="x" * 100) for i in range(3000)])  # slow writes widen the window
+    # Big entries widen the write (temp file open .. rename); we go on until kills have landed inside it.
+    Index(path).update(lambda _: [git(f"seed{i}", path="x" * 20000) for i in range(300)])
     rng = random.Random(1234)
-    count, torn_writes = 3000, 0
-    for round_ in range(20):
+    count, torn_writes = 300, 0
+    round_ = 0
+    while torn_writes < 3 and round_ < 150:  # ~15% of kills land between temp-file open and rename
+        round_ += 1
         child = subprocess.Popen([sys.executable, "-c", LOOPER, path, f"r{round_}"], env=CHILD_ENV,
                                  stdout=subprocess.PIPE, text=True)
         assert child.stdout is not None
@@ -225,3 +228,12 @@ def test_reading_the_index_imports_nothing_heavy(tmp_path):
                          check=True).stdout.split(" ", 2)
     assert out[0] == "1000" and out[2].strip() == "[]"
     assert float(out[1]) < 0.25, f"import + parse of 1000 entries took {out[1]} s"
+
+
+def test_lone_surrogates_from_docker_json_round_trip(tmp_path):
+    import json
+
+    user = json.loads('"bot\\ud800"')  # what docker's store request may carry
+    index = Index(str(tmp_path / "index"))
+    index.upsert(Entry("docker", "", "r.example", "", user))
+    assert [e.username for e in Index(str(tmp_path / "index")).entries()] == [user]

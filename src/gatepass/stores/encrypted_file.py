@@ -155,7 +155,7 @@ class EncryptedFileBackend(Backend):
             raise StoreUnavailableError(f"{self.path} cannot be decrypted: wrong passphrase or key, or the file "
                                         "was tampered with; it was left untouched") from None
         secrets: dict[tuple[str, str], str] = {}
-        for line in plain.decode("utf-8").split("\n"):
+        for line in plain.decode("utf-8", "surrogatepass").split("\n"):
             if line:
                 service, username, secret = records.split(line)
                 secrets[(service, username)] = secret
@@ -168,7 +168,8 @@ class EncryptedFileBackend(Backend):
         assert key is not None
         remove_stale_temps(self.path)  # callers hold the lock
         header = MAGIC + bytes([VERSION, kdf]) + salt + os.urandom(12)
-        plain = "".join(records.join([s, u, v]) + "\n" for (s, u), v in secrets.items()).encode("utf-8")
+        # surrogatepass: any Python str round-trips, even a lone surrogate from docker's JSON.
+        plain = "".join(records.join([s, u, v]) + "\n" for (s, u), v in secrets.items()).encode("utf-8", "surrogatepass")
         write_atomic(self.path, header + aesgcm()(key).encrypt(header[-12:], plain, header))
 
     # -- Backend -----------------------------------------------------------------------------

@@ -114,7 +114,11 @@ class Index:
             return []
         except OSError as exc:
             raise StoreUnavailableError(f"cannot read {self.path} ({exc.strerror})") from None
-        lines = data.decode("utf-8", "surrogateescape").split("\n")
+        try:
+            # surrogatepass: docker's JSON can carry lone surrogates ("\ud800"); they round-trip too.
+            lines = data.decode("utf-8", "surrogatepass").split("\n")
+        except UnicodeDecodeError:
+            raise StoreUnavailableError(f"{self.path} is damaged (not UTF-8); move it aside and log in again") from None
         if lines[0] != HEADER:
             raise StoreUnavailableError(f"{self.path} is not a gatepass index; move it aside")
         if lines[-1] != "":
@@ -130,7 +134,7 @@ class Index:
             remove_stale_temps(self.path)
             entries = change(self.entries())
             body = "\n".join([HEADER, *(e.to_line() for e in entries)]) + "\n"
-            write_atomic(self.path, body.encode("utf-8", "surrogateescape"))
+            write_atomic(self.path, body.encode("utf-8", "surrogatepass"))
             return entries
 
     def upsert(self, entry: Entry) -> Entry | None:

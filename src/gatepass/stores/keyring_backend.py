@@ -25,7 +25,7 @@ import os
 
 from keyring.backend import KeyringBackend
 
-from gatepass.errors import StoreUnavailableError
+from gatepass.errors import InvalidRequestError, StoreUnavailableError
 from gatepass.stores import DEFAULT_TIMEOUT, Backend
 
 TYPE_CHECKING = False
@@ -85,6 +85,8 @@ class KeyringAdapter(Backend):
             raise  # "nothing to delete" is an answer, not an unavailable keyring
         except StoreUnavailableError:
             raise
+        except UnicodeError:  # e.g. a lone surrogate from docker's JSON, which D-Bus strings cannot carry
+            raise InvalidRequestError(f"{self.name} cannot store this text (not valid Unicode)") from None
         except Exception as exc:  # KeyringLocked, InitError, a backend's own errors: type only, text may hold a secret
             raise StoreUnavailableError(f"{self.name}: {type(exc).__name__}; is the keyring unlocked?") from None
 

@@ -22,7 +22,7 @@ prompt to unlock.
 
 from __future__ import annotations
 
-from gatepass.errors import StoreUnavailableError
+from gatepass.errors import InvalidRequestError, StoreUnavailableError
 from gatepass.stores import Backend
 
 BUS_NAME = "org.freedesktop.secrets"
@@ -111,6 +111,9 @@ class SecretServiceBackend(Backend):
 
         try:
             return self.conn.call(dest, path, iface, method, signature, body)
+        except UnicodeEncodeError:  # raised while marshaling, before anything was sent
+            raise InvalidRequestError("the Secret Service stores only valid Unicode text; a name or secret "
+                                      "holds a lone surrogate") from None
         except TimeoutError:
             raise _fail(f"{method} did not answer within {self.timeout:g}s; is the keyring daemon hung? "
                         f"{USE_FILE}") from None
@@ -180,7 +183,12 @@ class SecretServiceBackend(Backend):
         attributes = {"service": service, "username": username, "application": APPLICATION}
         properties = {f"{ITEM_IFACE}.Label": ("s", f"Password for '{username}' on '{service}'"),
                       f"{ITEM_IFACE}.Attributes": ("a{ss}", attributes)}
-        value = (self._session_path(), b"", secret.encode("utf-8"), CONTENT_TYPE)
+        try:
+            encoded = secret.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRequestError("the Secret Service stores only valid Unicode text; the secret holds a "
+                                      "lone surrogate") from None
+        value = (self._session_path(), b"", encoded, CONTENT_TYPE)
         item, _prompt = self._call(collection, COLLECTION_IFACE, "CreateItem", "a{sv}(oayays)b",
                                    (properties, value, True))
         if item == "/":
