@@ -127,11 +127,13 @@ class Store:
                     removed.append(entry)
                 else:
                     kept.append(entry)
+            # Secrets go first, still under the index lock: if a backend is locked, the error leaves the
+            # index as it was, so no secret is left in a keyring with no entry pointing at it.
+            for entry in removed:
+                self._forget_secret(entry)
             return kept
 
         self.index.update(change)
-        for entry in removed:
-            self._forget_secret(entry)
         return removed
 
     def _holds(self, entry: Entry, password: str) -> bool:

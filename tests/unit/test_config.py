@@ -161,3 +161,14 @@ def test_cache_reads_only_the_requested_hosts_in_file_order(tmp_path, monkeypatc
     for config in (cold, warm):
         assert [a.username for a in config.accounts] == ["u3", "wild", "again"]
     assert len(load_config(env).accounts) == 22
+
+
+@pytest.mark.parametrize("account, words", [
+    ('{ username = "u", token_command = ["x"], ttl = 0 }', "positive number of seconds"),
+    ('{ username = "u", token_command = ["x"], ttl = true }', "an integer"),
+    ('{ username = "u", token = "gatepass:sealed:v2:SECRETVALUE" }', "upgrade gatepass"),
+])
+def test_ttl_and_unknown_sealed_formats_are_errors(tmp_path, account, words):
+    path = write_config(tmp_path / "c.toml", f"[[git_provider]]\naccounts = [{account}]\n")
+    config = load(GATEPASS_CONFIG=str(path))
+    assert config.accounts == [] and words in config.errors[0] and "SECRETVALUE" not in config.errors[0]

@@ -103,6 +103,8 @@ def _secret(entry: dict, where: _Where, key: str, parsed: Parsed) -> tuple[str, 
     ttl = entry.get("ttl")
     if ttl is not None:
         _typed(ttl, int, where, key + ".ttl", "ttl")
+        if ttl <= 0:
+            raise where.error("must be a positive number of seconds", key + ".ttl", at="ttl")
         if "token_command" not in entry:
             raise where.error("ttl only applies to token_command", key + ".ttl", at="ttl")
     if not given:
@@ -118,6 +120,9 @@ def _secret(entry: dict, where: _Where, key: str, parsed: Parsed) -> tuple[str, 
     if not value:
         raise where.error("must not be empty", f"{key}.{name}", at=name)
     if name == "token":
+        if value.startswith("gatepass:sealed:") and not value.startswith(SEALED_PREFIX):
+            raise where.error("is sealed in a format this gatepass does not know; upgrade gatepass", f"{key}.{name}",
+                              at=name)
         if value.startswith(SEALED_PREFIX):
             return "sealed", value, None
         parsed.inline_tokens = True
