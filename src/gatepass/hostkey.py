@@ -114,24 +114,14 @@ def create_key(path: str) -> bytes:
     except OSError as exc:
         raise GatepassError(f"cannot create {directory} ({exc.strerror})") from None
     key = X25519PrivateKey.generate()
-    tmp = f"{path}.{os.getpid()}.tmp"
+    from gatepass.stores.files import create_new
+
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            os.write(fd, key.private_bytes_raw())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.link(tmp, path)
+        create_new(path, key.private_bytes_raw())
     except FileExistsError:
         raise GatepassError(f"{path} exists already; gatepass never replaces a host key") from None
     except OSError as exc:
         raise GatepassError(f"cannot write {path} ({exc.strerror})") from None
-    finally:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
     _fsync_dir(directory)
     return key.public_key().public_bytes_raw()
 

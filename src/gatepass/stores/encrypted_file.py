@@ -31,7 +31,7 @@ import stat
 from gatepass.errors import StoreUnavailableError
 from gatepass.paths import config_dir, data_dir
 from gatepass.stores import Backend, records
-from gatepass.stores.files import Lock, private_dir, remove_stale_temps, write_atomic
+from gatepass.stores.files import Lock, create_new, private_dir, remove_stale_temps, write_atomic
 
 MAGIC, VERSION = b"GPEF", 1
 KDF_MACHINE, KDF_SCRYPT = 0, 1
@@ -83,29 +83,16 @@ class EncryptedFileBackend(Backend):
         assert self.key_file
         private_dir(os.path.dirname(self.key_file))
         key = os.urandom(32)
-        tmp = f"{self.key_file}.{os.getpid()}.tmp"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-            try:
-                os.write(fd, key)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            try:
-                os.link(tmp, self.key_file)
-            except FileExistsError:
-                existing = self._machine_key(create=False)
-                if existing is None:
-                    raise StoreUnavailableError(f"machine key {self.key_file} vanished while it was created; "
-                                                "try again") from None
-                key = existing
+            create_new(self.key_file, key)
+        except FileExistsError:
+            existing = self._machine_key(create=False)
+            if existing is None:
+                raise StoreUnavailableError(f"machine key {self.key_file} vanished while it was created; "
+                                            "try again") from None
+            key = existing
         except OSError as exc:
             raise StoreUnavailableError(f"cannot create machine key {self.key_file} ({exc.strerror})") from None
-        finally:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
         return key
 
     def _key(self, kdf: int, salt: bytes, create: bool) -> bytes | None:

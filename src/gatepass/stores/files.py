@@ -101,3 +101,26 @@ class Lock:
 
     def __exit__(self, *exc: object) -> None:
         os.close(self.fd)  # closing the descriptor releases the flock
+
+
+def create_new(path: str, data: bytes) -> None:
+    """Create ``path`` (0600) holding ``data``, never replacing a file already there.
+
+    Written to a temp file beside it, fsynced, then hard-linked into place: a crash leaves no file
+    or a whole one, and of two racing creators exactly one wins; the other gets FileExistsError.
+    Other OSErrors propagate for the caller to word; the directory must exist.
+    """
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.link(tmp, path)
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
