@@ -32,9 +32,13 @@ def _fail(account: Account, why: str) -> SecretUnavailableError:
     return SecretUnavailableError(f"{account.where}: account {account.label()}: {why}")
 
 
+def token_file_path(config_file: str, ref: str) -> str:
+    """A ``token_file`` as the helpers open it: relative paths are relative to the config file."""
+    return ref if os.path.isabs(ref) else os.path.join(os.path.dirname(config_file), ref)
+
+
 def _read_token_file(account: Account, path: str) -> str:
-    if not os.path.isabs(path):
-        path = os.path.join(os.path.dirname(account.file), path)
+    path = token_file_path(account.file, path)
     try:
         # O_NONBLOCK: a FIFO put where a file should be must not hang the helper.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)

@@ -16,7 +16,7 @@ from gatepass.cli.common import env, print_json
 from gatepass.config.layers import Config, layer_files, parse_files
 from gatepass.errors import GatepassError, SecretUnavailableError
 from gatepass.model import Account
-from gatepass.secrets import read_secret
+from gatepass.secrets import read_secret, token_file_path
 
 
 @click.group()
@@ -50,7 +50,7 @@ def check_account(account: Account, errors: list[str], warnings: list[str]) -> N
         except SecretUnavailableError as exc:
             errors.append(str(exc))
         if kind == "file":
-            warning = modes.token_file_warning(modes.token_file_path(account.file, str(account.secret_ref)))
+            warning = modes.token_file_warning(token_file_path(account.file, str(account.secret_ref)))
             if warning:
                 warnings.append(f"{account.where}: account {account.label()}: {warning}")
     elif kind == "command":

@@ -23,11 +23,6 @@ def _mode(path: str) -> int | None:
         return None
 
 
-def token_file_path(config_file: str, ref: str) -> str:
-    """A ``token_file`` as the helpers open it: relative paths are relative to the config file."""
-    return ref if os.path.isabs(ref) else os.path.join(os.path.dirname(config_file), ref)
-
-
 def token_file_warning(path: str) -> str | None:
     mode = _mode(path)
     if mode is None or not mode & stat.S_IROTH:
