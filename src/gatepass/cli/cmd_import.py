@@ -89,11 +89,8 @@ def docker_config(file: str | None, dry_run: bool, remove: bool) -> None:
         for server, _, _ in found:
             auths[server] = {}  # docker keeps empty entries for servers a helper answers
         with deferred_interrupts():
-            backup = path + dockerconfig.BACKUP_SUFFIX
-            if not os.path.exists(backup):
-                with open(path, "rb") as handle:
-                    dockerconfig.write_file(backup, handle.read(), 0o600)
-                click.echo(f"backup: {backup}", err=True)
+            if not os.path.exists(path + dockerconfig.BACKUP_SUFFIX):
+                click.echo(f"backup: {dockerconfig.back_up(path)}", err=True)
             dockerconfig.write_file(path, dockerconfig.render(data))
         click.echo(f"removed {len(found)} secret(s) from {path}", err=True)
 

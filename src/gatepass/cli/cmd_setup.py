@@ -199,9 +199,7 @@ def setup_docker(creds_store: bool, undo: bool, path: str | None) -> None:
         return
     with deferred_interrupts():
         if not undo and before is not None and (backup is None or not dockerconfig.uses_gatepass(current)):
-            with open(path, "rb") as handle:  # the state before this round of gatepass changes
-                dockerconfig.write_file(backup_path, handle.read(), 0o600)
-            say(f"backup: {backup_path}")
+            say(f"backup: {dockerconfig.back_up(path)}")  # the state before this round of gatepass changes
         if undo and new == {} and backup is None and before is not None:
             os.unlink(os.path.realpath(path))  # setup created it: nothing was there before
             say(f"removed {path}, which gatepass setup had created")

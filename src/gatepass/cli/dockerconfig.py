@@ -16,12 +16,12 @@ import copy
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Iterable, Mapping
 
 from gatepass.errors import GatepassError
 from gatepass.hosts import DOCKER_HUB_KEY, docker_display_key
 from gatepass.model import Account
+from gatepass.stores.files import write_atomic
 
 HELPER = "gatepass"
 HUB_KEYS = (DOCKER_HUB_KEY, "docker.io")
@@ -157,40 +157,17 @@ def write_file(path: str, content: bytes, mode: int | None = None) -> None:
     The mode is ``mode``, else the current file's, else 0600; a missing directory is made 0700.
     """
     real = os.path.realpath(path)
-    directory = os.path.dirname(real)
     if mode is None:
         try:
             mode = stat.S_IMODE(os.stat(real).st_mode)
         except FileNotFoundError:
             mode = 0o600
-    try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(real) + ".", suffix=".tmp")
-    except OSError as exc:
-        raise GatepassError(f"cannot write in {directory} ({exc.strerror}); nothing was changed") from None
-    try:
-        try:
-            view = memoryview(content)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fchmod(fd, mode)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, real)
-    except BaseException as exc:  # Ctrl-C included: the temp file goes, the old file stays whole
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise GatepassError(f"cannot write {path} ({exc.strerror}); nothing was changed") from None
-        raise
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass  # the rename is done; a directory that cannot be fsynced (some filesystems) changes nothing
+    write_atomic(real, content, mode)
+
+
+def back_up(path: str) -> str:
+    """Copy ``path`` as it is now to its 0600 backup beside it; returns the backup's path."""
+    backup = path + BACKUP_SUFFIX
+    with open(path, "rb") as handle:
+        write_file(backup, handle.read(), 0o600)
+    return backup

@@ -27,8 +27,9 @@ def private_dir(path: str) -> None:
         raise StoreUnavailableError(f"cannot create {path} ({exc.strerror}); check its parent's owner and mode") from None
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Write a temp file beside ``path`` (0600), fsync it, rename it over ``path``, fsync the directory."""
+def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
+    """Write a temp file beside ``path`` (``mode``, 0600 unless told), fsync it, rename it over ``path``,
+    fsync the directory. Any failure, Ctrl-C included, removes the temp file and leaves ``path`` whole."""
     directory = os.path.dirname(path)
     private_dir(directory)
     tmp = f"{path}.{os.getpid()}.tmp"
@@ -38,21 +39,28 @@ def write_atomic(path: str, data: bytes) -> None:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
+            if mode != 0o600:
+                os.fchmod(fd, mode)
             os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise StoreUnavailableError(f"cannot write {path} ({exc.strerror}); nothing was changed") from None
+        raise
+    try:
         dir_fd = os.open(directory, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise StoreUnavailableError(f"cannot write {path} ({exc.strerror}); nothing was changed") from None
+    except OSError:
+        pass  # the rename is done; a directory that cannot be fsynced (some filesystems) changes nothing
 
 
 def remove_stale_temps(path: str) -> None:
