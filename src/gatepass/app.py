@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from gatepass.model import Account, Request
     from gatepass.store import Store
+    from gatepass.stores.index import Entry
 
 
 def load(env: Mapping[str, str], report: Callable[[str], None], hosts: list[str] | None = None) -> Config:
@@ -81,6 +82,11 @@ def answer(request: Request, env: Mapping[str, str], report: Callable[[str], Non
     never silently "not found").
     """
     store, accounts = candidates(request, env, report, with_store=with_store)
+    return _first_readable(request, accounts, store, report)
+
+
+def _first_readable(request: Request, accounts: list[Account], store: Store, report: Callable[[str], None]
+                    ) -> tuple[Account, Secret] | None:
     eligible, _ = rank(request, accounts)
     for candidate in eligible:
         try:
@@ -88,6 +94,22 @@ def answer(request: Request, env: Mapping[str, str], report: Callable[[str], Non
         except (SecretUnavailableError, StoreUnavailableError) as exc:
             report(str(exc))
     return None
+
+
+def remember(request: Request, entry: Entry, secret: str, env: Mapping[str, str], report: Callable[[str], None],
+             refresh: str | None = None) -> None:
+    """Save into the store layer, unless the config layers already answer ``request`` (as ``get`` will
+    see it) with this very username and secret: the config stays the single source of it."""
+    store, accounts = candidates(request, env, report, with_store=False)
+    configured = _first_readable(request, accounts, store, lambda message: None)
+    if configured is not None and (configured[0].username, configured[1].value) == (entry.username, secret):
+        return
+    store.save(entry, secret, refresh)
+
+
+def store_for(host: str, env: Mapping[str, str], report: Callable[[str], None]) -> Store:
+    """The store, with the ``[store]`` settings of the layers that can answer ``host``."""
+    return open_store(env, load(env, report, host_keys(host)))
 
 
 def docker_list(env: Mapping[str, str], report: Callable[[str], None]) -> dict[str, str]:

@@ -48,7 +48,7 @@ def login(kind: str, domain: str, username: str | None, token_stdin: bool) -> No
     assert username is not None
     entry = entry_for(kind, domain, username)
     token = read_token(token_stdin)
-    store = app.open_store(env(), app.load(env(), warn, app.host_keys(entry.host.rpartition(":")[0] or entry.host)))
+    store = app.store_for(entry.host.rpartition(":")[0] or entry.host, env(), warn)
     store.save(entry, token)
     click.echo(f"saved {kind} token for {username} on {entry.host} in {entry.backend}", err=True)
 

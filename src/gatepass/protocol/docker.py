@@ -146,11 +146,7 @@ def _store(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None
 
     server, username, secret = read_credentials(stdin)
     request = to_request_for_store(server)
-    configured = app.answer(request, env, lambda message: None, with_store=False)
-    if configured is not None and (configured[0].username, configured[1].value) == (username, secret):
-        return ""
-    store = app.open_store(env, app.load(env, report, app.host_keys(request.host)))
-    store.save(_entry(request, username), secret)
+    app.remember(request, _entry(request, username), secret, env, report)  # docker's get names no user
     return ""
 
 
@@ -171,8 +167,8 @@ def _erase(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None
     except NotFoundError:
         return ""
     want = _entry(request, "")
-    store = app.open_store(env, app.load(env, report, app.host_keys(request.host)))
-    store.erase(lambda e: e.kind == "docker" and e.host == want.host and e.path == want.path)
+    app.store_for(request.host, env, report).erase(
+        lambda e: e.kind == "docker" and e.host == want.host and e.path == want.path)
     return ""
 
 

@@ -138,12 +138,8 @@ def _store(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str]
     expiry = _expiry(attrs)
     if expiry is not None and expiry < int(time.time()):
         return b""
-    configured = app.answer(request_for_user(request, attrs["username"]), env, lambda message: None,
-                            with_store=False)
-    if configured is not None and configured[1].value == attrs["password"]:
-        return b""
-    store = app.open_store(env, app.load(env, report, app.host_keys(request.host)))
-    store.save(_entry(attrs, request), attrs["password"], attrs.get("oauth_refresh_token"))
+    app.remember(request_for_user(request, attrs["username"]), _entry(attrs, request), attrs["password"], env, report,
+                 attrs.get("oauth_refresh_token"))
     return b""
 
 
@@ -170,8 +166,7 @@ def _erase(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str]
                 and ("path" not in attrs or entry.path == want.path)
                 and ("username" not in attrs or entry.username == want.username))
 
-    store = app.open_store(env, app.load(env, report, app.host_keys(want.host)))
-    store.erase(matches, attrs.get("password"))
+    app.store_for(want.host, env, report).erase(matches, attrs.get("password"))
     return b""
 
 
