@@ -7,6 +7,10 @@ the parsed-config cache can ``marshal`` them.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
 # Layers, lowest precedence first (DESIGN.md "Accounts come from layers").
 LAYER_RANK = {"global": 0, "host": 1, "user": 2, "config": 2, "store": 9}
 
@@ -20,11 +24,14 @@ class Account:
 
     __slots__ = ("kind", "domain", "host", "port", "secure", "username", "secret_kind",
                  "secret_ref", "ttl", "organizations", "layer", "rank", "file", "line", "order")
+    # The constructor's keywords, in the order of the cache's tuples. Add a field: add it here,
+    # to __slots__ and to __init__ (a keyword with a default keeps every caller working).
+    FIELDS: ClassVar[tuple[str, ...]] = __slots__
 
-    def __init__(self, kind: str, domain: str, host: str, port: int | None, secure: bool,
-                 username: str, secret_kind: str, secret_ref: object, ttl: int | None,
-                 organizations: tuple[str, ...], layer: str, rank: int, file: str,
-                 line: int, order: int) -> None:
+    def __init__(self, *, kind: str, domain: str, host: str, port: int | None, secure: bool,
+                 username: str, secret_kind: str, secret_ref: object, layer: str, rank: int,
+                 file: str, ttl: int | None = None, organizations: tuple[str, ...] = (),
+                 line: int = 0, order: int = 0) -> None:
         self.kind = kind                  # "git" | "docker"
         self.domain = domain              # as written in the config, for people
         self.host = host                  # normalised; may be "*.example.com"
@@ -42,11 +49,16 @@ class Account:
         self.order = order                # position across the layer's files, for "file order"
 
     def to_tuple(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
+        """The fields in ``FIELDS`` order, for the parsed-config cache (``marshal``)."""
+        return tuple(getattr(self, name) for name in Account.FIELDS)
 
     @classmethod
-    def from_tuple(cls, values: tuple) -> Account:  # type: ignore[type-arg]
-        return cls(*values)
+    def from_tuple(cls, values: tuple[object, ...]) -> Account:
+        """The inverse of :meth:`to_tuple`; a tuple of another length (an older cache) is a ValueError."""
+        if len(values) != len(Account.FIELDS):
+            raise ValueError(f"an account has {len(Account.FIELDS)} fields, not {len(values)}")
+        fields: dict[str, Any] = dict(zip(Account.FIELDS, values))
+        return cls(**fields)
 
     @property
     def where(self) -> str:

@@ -33,8 +33,9 @@ class StoredAccount(Account):
     def __init__(self, entry: Entry, order: int) -> None:
         parts = split_host_port(entry.host) or (entry.host, None)
         secure = entry.kind == "git" and entry.protocol == "https"
-        super().__init__(entry.kind, entry.host, parts[0], parts[1], secure, entry.username, "store", None,
-                         None, (), "store", LAYER_RANK["store"], f"store ({entry.backend})", 0, order)
+        super().__init__(kind=entry.kind, domain=entry.host, host=parts[0], port=parts[1], secure=secure,
+                         username=entry.username, secret_kind="store", secret_ref=None, layer="store",
+                         rank=LAYER_RANK["store"], file=f"store ({entry.backend})", line=0, order=order)
         self.entry = entry
         self.path = entry.path or None
 

@@ -12,8 +12,9 @@ from gatepass.resolver import rank
 def account(domain: str = "github.com", username: str = "bot", *, https: bool = True, orgs: tuple[str, ...] = (),
             layer: str = "user", rank_: int = 2, order: int = 1, kind: str = "git") -> Account:
     host, port = parse_authority(domain, "https" if https else "http", wildcard=True)
-    return Account(kind, domain, host, port, https, username, "inline", "t", None, orgs, layer, rank_,
-                   f"/{layer}.toml", order, order)
+    return Account(kind=kind, domain=domain, host=host, port=port, secure=https, username=username,
+                   secret_kind="inline", secret_ref="t", organizations=orgs, layer=layer, rank=rank_,
+                   file=f"/{layer}.toml", line=order, order=order)
 
 
 def git_request(url_host: str, scheme: str = "https", path: str | None = None, username: str | None = None):

@@ -59,7 +59,8 @@ def registry_keys(accounts: Iterable[Account]) -> tuple[list[str], list[str]]:
     """(server strings to route to gatepass, wildcard domains no credHelpers key can name).
 
     >>> from gatepass.model import Account
-    >>> def acct(host, port=None): return Account("docker", host, host, port, True, "u", "inline", "", None, (), "user", 2, "f", 1, 1)
+    >>> def acct(host, port=None): return Account(kind="docker", domain=host, host=host, port=port,
+    ...     secure=True, username="u", secret_kind="inline", secret_ref="", layer="user", rank=2, file="f")
     >>> registry_keys([acct("docker.io"), acct("127.0.0.1", 5000), acct("*.example.com")])
     (['https://index.docker.io/v1/', 'docker.io', '127.0.0.1:5000'], ['*.example.com'])
     """

@@ -181,8 +181,9 @@ def _account(kind, domain, host, port, secure, orgs, entry, where, key, position
         orgs = _organizations(entry["organizations"], where, f"{key}.organizations")
     order[0] += 1
     line = where.lines.key(where.table, where.index, "username", position)
-    return Account(kind, domain, host, port, secure, username, secret_kind, ref, ttl, orgs, layer, rank,
-                   path, line, order[0])
+    return Account(kind=kind, domain=domain, host=host, port=port, secure=secure, username=username,
+                   secret_kind=secret_kind, secret_ref=ref, ttl=ttl, organizations=orgs, layer=layer,
+                   rank=rank, file=path, line=line, order=order[0])
 
 
 def validate(tree: dict, path: str, lines, layer: str, rank: int, order: list[int]) -> Parsed:  # type: ignore[type-arg,no-untyped-def]
