@@ -57,7 +57,7 @@ class Account:
         """The inverse of :meth:`to_tuple`; a tuple of another length (an older cache) is a ValueError."""
         if len(values) != len(Account.FIELDS):
             raise ValueError(f"an account has {len(Account.FIELDS)} fields, not {len(values)}")
-        fields: dict[str, Any] = dict(zip(Account.FIELDS, values))
+        fields: dict[str, Any] = dict(zip(Account.FIELDS, values, strict=True))
         return cls(**fields)
 
     @property
