@@ -25,7 +25,21 @@ def load(env: Mapping[str, str], report: Callable[[str], None], hosts: list[str]
     config = load_config(env, hosts)
     for error in config.errors:
         report(error)
+    if env.get("GATEPASS_PRESET"):
+        _add_preset(config, env, report, hosts)
     return config
+
+
+def _add_preset(config: Config, env: Mapping[str, str], report: Callable[[str], None], hosts: list[str] | None
+                ) -> None:
+    """``GATEPASS_PRESET``'s synthesised CI account, below every file layer (gatepass.presets)."""
+    from gatepass.presets import environment_account
+
+    account = environment_account(env, len(config.accounts) + 1)
+    if isinstance(account, str):
+        report(account)
+    elif account is not None and (hosts is None or account.host in hosts):
+        config.accounts.append(account)
 
 
 def open_store(env: Mapping[str, str], config: Config) -> Store:
@@ -35,9 +49,13 @@ def open_store(env: Mapping[str, str], config: Config) -> Store:
 
 
 def host_keys(host: str) -> list[str]:
-    """The config host keys that can match ``host``: itself and the one-label wildcard above it."""
+    """The config host keys that can match ``host``: itself, the one-label wildcard above it, and for an
+    Amazon ECR registry the shared ``*.dkr.ecr.*.amazonaws.com``."""
+    from gatepass.hosts import ECR_PATTERN, is_ecr_registry
+
     parent = host.partition(".")[2]
-    return [host, "*." + parent] if parent else [host]
+    keys = [host, "*." + parent] if parent else [host]
+    return keys + [ECR_PATTERN] if is_ecr_registry(host) else keys
 
 
 def candidates(request: Request, env: Mapping[str, str], report: Callable[[str], None],

@@ -18,6 +18,9 @@ DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.dock
 REGISTRY_PATHS = frozenset({"", "/", "/v1", "/v1/", "/v2", "/v2/"})
 
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
+# The one domain with two wildcards: every Amazon ECR registry (account id, region) may share an
+# account whose aws_ecr engine mints per registry (issue #18). No other shape gets a second "*".
+ECR_PATTERN = "*.dkr.ecr.*.amazonaws.com"
 
 
 def normalize_host(host: str, *, wildcard: bool = False) -> str | None:
@@ -38,6 +41,8 @@ def normalize_host(host: str, *, wildcard: bool = False) -> str | None:
     host = host.lower()
     if host.endswith("."):
         host = host[:-1]
+    if wildcard and host == ECR_PATTERN:
+        return host
     prefix = ""
     if wildcard and host.startswith("*."):
         prefix, host = "*.", host[2:]
@@ -103,10 +108,25 @@ def host_matches(pattern: str, host: str) -> bool:
     >>> host_matches("*.example.com", "example.com"), host_matches("*.example.com", "a.b.example.com")
     (False, False)
     """
+    if pattern == ECR_PATTERN:
+        return is_ecr_registry(host)
     if pattern.startswith("*."):
         label, dot, rest = host.partition(".")
         return bool(dot) and bool(label) and label != "*" and rest == pattern[2:]
     return pattern == host
+
+
+def is_ecr_registry(host: str) -> bool:
+    """``ACCOUNT.dkr.ecr.REGION.amazonaws.com``: what :data:`ECR_PATTERN` matches (one label each).
+
+    >>> is_ecr_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com")
+    True
+    >>> is_ecr_registry("x.y.dkr.ecr.us-east-1.amazonaws.com"), is_ecr_registry("dkr.ecr.us-east-1.amazonaws.com")
+    (False, False)
+    """
+    labels = host.split(".")
+    return (len(labels) == 6 and labels[1:3] == ["dkr", "ecr"] and labels[4:] == ["amazonaws", "com"]
+            and all(label and label != "*" for label in (labels[0], labels[3])))
 
 
 def parse_docker_server(server: str) -> tuple[str | None, str, int | None, str] | None:

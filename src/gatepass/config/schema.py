@@ -18,7 +18,7 @@ DOCKER_TABLES = ("docker_registry", "image_registry", "docker_registries")
 PROVIDER_KEYS = {"git": frozenset({"domain", "https", "accounts", "organizations"}),
                  "docker": frozenset({"domain", "accounts", "organizations"})}
 ACCOUNT_KEYS = frozenset({"username", "token", "token_file", "token_env", "token_command", "ttl",
-                          "organizations"})
+                          "organizations", "preset"})
 SECRET_KEYS = ("token", "token_file", "token_env", "token_command")
 STORE_KEYS: dict[str, type | tuple[type, ...]] = {"backend": str, "passphrase_file": str, "passphrase_env": str,
                                                   "timeout": (int, float)}
@@ -172,6 +172,8 @@ def _account(kind, domain, host, port, secure, orgs, entry, where, key, position
         if name not in ACCOUNT_KEYS:
             raise where.error(f"unknown key (known: {', '.join(sorted(ACCOUNT_KEYS))})", f"{key}.{name}",
                               at=name)
+    if "preset" in entry:
+        entry = _preset(entry, where, key)
     username = entry.get("username")
     if not isinstance(username, str) or not username:
         raise where.error("needs a username (a non-empty string)", f"{key}.username", at="username",
@@ -184,6 +186,23 @@ def _account(kind, domain, host, port, secure, orgs, entry, where, key, position
     return Account(kind=kind, domain=domain, host=host, port=port, secure=secure, username=username,
                    secret_kind=secret_kind, secret_ref=ref, ttl=ttl, organizations=orgs, layer=layer,
                    rank=rank, file=path, line=line, order=order[0])
+
+
+def _preset(entry: dict, where: _Where, key: str) -> dict:  # type: ignore[type-arg]
+    """The account a ``preset`` stands for: its username and ``token_env`` (gatepass.presets)."""
+    from gatepass.presets import PRESETS, known
+
+    name = entry["preset"]
+    if not isinstance(name, str) or name not in PRESETS:
+        raise where.error(f"must be one of {known()}", f"{key}.preset", at="preset")
+    username, variable = PRESETS[name]
+    clash = [k for k in (*SECRET_KEYS, "ttl") if k in entry]
+    if clash:
+        raise where.error(f"a preset sets the token; remove {clash[0]}", f"{key}.{clash[0]}", at=clash[0])
+    if entry.get("username", username) != username:
+        raise where.error(f"preset {name} uses username {username}; remove username", f"{key}.username",
+                          at="username")
+    return {**entry, "username": username, "token_env": variable}
 
 
 def validate(tree: dict, path: str, lines, layer: str, rank: int, order: list[int]) -> Parsed:  # type: ignore[type-arg,no-untyped-def]

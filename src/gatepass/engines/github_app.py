@@ -1,0 +1,174 @@
+"""GitHub App installation tokens, minted on demand: a signed JWT, the installation, an access token.
+
+Implements GitHub's REST API (version 2022-11-28) as documented in github/rest-api-description:
+``GET /orgs/{org}/installation`` and ``GET /repos/{owner}/{repo}/installation`` (200: an
+``installation`` whose ``id`` we use; 404: the app is not installed there) and
+``POST /app/installations/{installation_id}/access_tokens`` (201: an ``installation-token``
+with ``token`` and ``expires_at``). All three authenticate with a JWT (RS256, ``iat`` 60 s in
+the past against clock drift, ``exp`` 9 minutes ahead so the span stays within GitHub's 10,
+``iss`` the app id), signed here with ``cryptography``.
+
+Decisions where docs/design.md is silent:
+- The installation is looked up for the request's owner: ``/repos/{owner}/{repo}/installation``
+  when git sent a path with a repository (it also finds installations on user accounts), else
+  ``/orgs/{org}/installation``. With no path, an account scoped to exactly one organization uses
+  it; otherwise the error says to set ``credential.useHttpPath`` or ``installation_id``.
+- The token is cached (engines.tokencache) per (api_url, app_id, owner or installation_id) until
+  5 minutes before its ``expires_at``, so git never receives one about to lapse.
+- The private key file is read with the rules for any secret file: a regular file (a FIFO is
+  refused before reading), owned by root or the effective user, not world-accessible nor
+  group-writable, at most 64 KiB.
+- HTTP has bounded time: 2 s to connect, 5 s for the whole exchange, a 1 MiB answer cap.
+  Error text carries the status and GitHub's documented meaning, never a body, key or token.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+
+from gatepass.errors import SecretUnavailableError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from gatepass.model import Account, Request
+
+DEFAULT_API = "https://api.github.com"
+MAX_KEY_BYTES = 64 * 1024
+EARLY_RENEWAL = 300  # seconds before expires_at a cached token stops being handed out
+JWT_BACKDATE, JWT_LIFETIME = 60, 540
+
+
+def spec_of(account: Account) -> dict[str, object]:
+    return account.secret_ref  # type: ignore[return-value]
+
+
+def api_url(spec: Mapping[str, object]) -> str:
+    return str(spec.get("api_url") or DEFAULT_API).rstrip("/")
+
+
+def owner_and_repo(account: Account, request: Request) -> tuple[str | None, str | None]:
+    """(owner, repository) from the request's path; a single scoped organization when no path."""
+    segments = [s for s in (request.path or "").strip("/").split("/") if s]
+    if segments:
+        repo = segments[1] if len(segments) > 1 else None
+        if repo is not None and repo.endswith(".git"):
+            repo = repo[:-4]
+        return segments[0].lower(), repo or None
+    if len(account.organizations) == 1:
+        return account.organizations[0], None
+    return None, None
+
+
+def cache_key(account: Account, request: Request) -> tuple[str, ...]:
+    """One token per installation: an explicit ``installation_id``, else the request's owner."""
+    spec = spec_of(account)
+    base = ("github_app", api_url(spec), str(spec["app_id"]))
+    if spec.get("installation_id") is not None:
+        return (*base, "installation", str(spec["installation_id"]))
+    owner, _ = owner_and_repo(account, request)
+    return (*base, "owner", owner or "")
+
+
+def read_private_key(path: str) -> bytes:
+    """The PEM bytes of ``path``, refused unless it is a private regular file (see module docstring)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as exc:
+        raise SecretUnavailableError(f"private_key_file {path} cannot be opened ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SecretUnavailableError(f"private_key_file {path} is not a regular file")
+        if st.st_uid not in (0, os.geteuid()):
+            raise SecretUnavailableError(f"private_key_file {path} belongs to another user (uid {st.st_uid}); "
+                                         "it must belong to root or to you")
+        if st.st_mode & 0o027:
+            raise SecretUnavailableError(f"private_key_file {path} is open to other users; run: chmod 600 {path}")
+        if st.st_size > MAX_KEY_BYTES:
+            raise SecretUnavailableError(f"private_key_file {path} is larger than {MAX_KEY_BYTES // 1024} KiB; "
+                                         "it should hold one PEM private key")
+        return os.read(fd, MAX_KEY_BYTES + 1)[:MAX_KEY_BYTES]
+    except OSError as exc:
+        raise SecretUnavailableError(f"private_key_file {path} cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def _b64url(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def app_jwt(app_id: str, pem: bytes, path: str, now: float) -> str:
+    """An RS256 JWT for the app: iat 60 s back (clock drift), exp 9 minutes ahead, iss the app id."""
+    import json
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise SecretUnavailableError(f"private_key_file {path} holds no unencrypted PEM private key "
+                                     "(download one from the GitHub App's settings)") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise SecretUnavailableError(f"private_key_file {path} is not an RSA key; GitHub Apps sign with RSA")
+    header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    claims = {"iat": int(now) - JWT_BACKDATE, "exp": int(now) + JWT_LIFETIME, "iss": app_id}
+    payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = f"{header}.{payload}".encode("ascii")
+    signature = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    return f"{header}.{payload}.{_b64url(signature)}"
+
+
+def fetch(account: Account, request: Request, env: Mapping[str, str],
+          now: float | None = None) -> tuple[str, int]:
+    """(installation token, unix time to stop using it: 5 minutes before ``expires_at``)."""
+    from gatepass.engines import github_http as http
+    from gatepass.secrets import token_file_path
+
+    spec = spec_of(account)
+    moment = time.time() if now is None else now
+    path = token_file_path(account.file, str(spec["private_key_file"]))
+    jwt = app_jwt(str(spec["app_id"]), read_private_key(path), path, moment)
+    base = api_url(spec)
+    installation = spec.get("installation_id")
+    if installation is None:
+        installation = _installation(account, request, base, jwt)
+    answer = http.call("POST", f"{base}/app/installations/{installation}/access_tokens", jwt,
+                       f"minting a token for installation {installation}")
+    token, expires_at = answer.get("token"), answer.get("expires_at")
+    if not isinstance(token, str) or not token or not isinstance(expires_at, str):
+        raise SecretUnavailableError(f"{base} answered the token request without token and expires_at")
+    return token, http.parse_time(expires_at) - EARLY_RENEWAL
+
+
+def _safe_name(name: str) -> bool:
+    """GitHub owner and repository names: letters, digits, ``-``, ``_``, ``.``; never ``.`` or ``..``."""
+    return bool(name) and name not in (".", "..") and all(c.isascii() and (c.isalnum() or c in "-_.") for c in name)
+
+
+def _installation(account: Account, request: Request, base: str, jwt: str) -> object:
+    from gatepass.engines import github_http as http
+
+    owner, repo = owner_and_repo(account, request)
+    if owner is None:
+        raise SecretUnavailableError("git sent no repository path, so the GitHub App installation is unknown; "
+                                     "run: git config --global credential.useHttpPath true (or set installation_id)")
+    if not _safe_name(owner) or (repo is not None and not _safe_name(repo)):
+        raise SecretUnavailableError("the request path does not name a GitHub owner/repository")
+    if repo is not None:
+        url, where = f"{base}/repos/{owner}/{repo}/installation", f"repository {owner}/{repo}"
+    else:
+        url, where = f"{base}/orgs/{owner}/installation", f"organization {owner}"
+    answer = http.call("GET", url, jwt, f"finding the installation on {where}",
+                       not_found=f"GitHub App {spec_of(account)['app_id']} is not installed on {where}")
+    installation = answer.get("id")
+    if not isinstance(installation, int) or isinstance(installation, bool):
+        raise SecretUnavailableError(f"{base} answered the installation lookup for {where} without an id")
+    return installation
