@@ -151,7 +151,7 @@ def silent_socket(tmp_path):
 def test_silent_bus_times_out_clearly(silent_socket, tmp_path):
     env = {"DBUS_SESSION_BUS_ADDRESS": f"unix:path={silent_socket}", "HOME": str(tmp_path)}
     started = time.monotonic()
-    with pytest.raises(StoreUnavailableError, match="Secret Service: cannot connect to the session bus"):
+    with pytest.raises(StoreUnavailableError, match="Secret Service: the session bus did not complete the handshake"):
         SecretServiceBackend(env, timeout=0.5)
     assert available(env, 0.3) is False
     assert open_backend("auto", env).name == "encrypted-file"  # auto gives up after its 0.5 s probe

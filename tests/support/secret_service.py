@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -63,6 +64,18 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 """
 
 
+def _accepts(path: str) -> bool:
+    """Whether a unix socket at ``path`` accepts connections (bound *and* listening)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
 @contextlib.contextmanager
 def private_session_bus() -> Iterator[dict[str, str]]:
     """Yield the environment (DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR, XDG_DATA_HOME) of a fresh
@@ -80,7 +93,7 @@ def private_session_bus() -> Iterator[dict[str, str]]:
                            env=dict(os.environ, **extra), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
-        while not os.path.exists(f"{run_dir}/bus"):
+        while not _accepts(f"{run_dir}/bus"):  # the file appears at bind(), before listen(): connect to know
             if bus.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("dbus-daemon did not open its socket within 10 s")
             time.sleep(0.02)

@@ -1,141 +1,48 @@
-"""A minimal D-Bus client: the unix socket, SASL EXTERNAL, and the wire format for the types the
-Secret Service needs. Written because jeepney costs ~20 ms to import (typing, enum, its whole
-package) on every helper call; this costs the C ``_socket`` module alone (~0.5 ms).
+"""A minimal D-Bus client: the unix socket, SASL EXTERNAL and method calls, for the Secret Service.
 
-Spec: D-Bus Specification, "Message Protocol" (marshaling, alignment, header fields) and
-"Authentication Protocol". Only method calls are sent; signals that arrive are skipped. Every
-read is bounded by the connection's timeout.
+Written because jeepney costs ~20 ms to import (typing, enum, its whole package) on every helper
+call; this costs the C ``_socket`` module alone (~0.5 ms). The unit tests check the wire format
+against jeepney, byte for byte, in both directions.
+
+Spec: D-Bus Specification, "Message Protocol" (header fields; the marshaling is in
+``stores/dbus_wire.py``) and "Authentication Protocol". Only method calls are sent; signals
+that arrive are skipped.
+
+Trust and time (docs/design.md "Trust boundaries"):
+
+- Right after ``connect``, before a byte is sent, the peer's credentials (``SO_PEERCRED``) must
+  be the effective user's or root's: a bus another user runs (a squatted abstract address, a
+  stale ``/tmp/dbus-*`` socket) is a ``ForeignBusError`` and receives nothing.
+- One deadline covers the whole connection setup (connect, SASL, ``Hello``) and one covers each
+  call (send, every read, every skipped signal): a peer that trickles bytes cannot stretch it.
+- Every length a peer sends is checked against the message; a malformed message is one
+  ``DBusError`` named ``PROTOCOL_ERROR`` and the connection is closed.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
+
+from gatepass.stores.dbus_wire import PROTOCOL_ERROR, DBusError, pad, protocol_error, read, split_types, write
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Literal
 
-_ALIGN = {"y": 1, "g": 1, "v": 1, "b": 4, "u": 4, "i": 4, "s": 4, "o": 4, "a": 4, "(": 8, "{": 8, "t": 8, "x": 8}
+__all__ = ["PROTOCOL_ERROR", "Connection", "DBusError", "ForeignBusError", "read", "split_types", "write"]
 METHOD_CALL, METHOD_RETURN, ERROR, SIGNAL = 1, 2, 3, 4
 MAX_MESSAGE = 128 * 1024 * 1024
+MAX_LINE = 4096  # a SASL line; real ones are under 100 bytes
 
 
-class DBusError(Exception):
-    """An error reply, or a broken conversation; ``name`` is the D-Bus error name when there is one."""
+class ForeignBusError(DBusError):
+    """The socket at the bus address belongs to another user (``uid``): nothing was sent to it."""
 
-    def __init__(self, name: str, message: str = "") -> None:
-        super().__init__(f"{name}: {message}" if message else name)
-        self.name = name
-
-
-def split_types(signature: str) -> list[str]:
-    """``"a{sv}(oayays)b"`` -> ``["a{sv}", "(oayays)", "b"]``."""
-    types, i = [], 0
-    while i < len(signature):
-        j = i
-        while signature[j] == "a":
-            j += 1
-        if signature[j] in "({":
-            depth = 0
-            while True:
-                depth += signature[j] in "({"
-                depth -= signature[j] in ")}"
-                j += 1
-                if depth == 0:
-                    break
-        else:
-            j += 1
-        types.append(signature[i:j])
-        i = j
-    return types
-
-
-def _pad(buf: bytearray, n: int) -> None:
-    buf += b"\0" * (-len(buf) % n)
-
-
-def write(buf: bytearray, t: str, value: Any) -> None:
-    """Append ``value`` marshaled as type ``t`` (little-endian)."""
-    code = t[0]
-    _pad(buf, _ALIGN[code])
-    if code == "y":
-        buf.append(int(value))
-    elif code in "bu":
-        buf += int(bool(value) if code == "b" else value).to_bytes(4, "little")
-    elif code == "i":
-        buf += int(value).to_bytes(4, "little", signed=True)
-    elif code in "so":
-        data = str(value).encode("utf-8")
-        buf += len(data).to_bytes(4, "little") + data + b"\0"
-    elif code == "g":
-        data = str(value).encode("ascii")
-        buf += bytes([len(data)]) + data + b"\0"
-    elif code == "v":
-        inner, payload = value
-        write(buf, "g", inner)
-        write(buf, inner, payload)
-    elif code == "a":
-        at = len(buf)
-        buf += b"\0\0\0\0"
-        element = t[1:]
-        _pad(buf, _ALIGN[element[0]])
-        start = len(buf)
-        if element == "y":
-            buf += bytes(value)
-        else:
-            items = value.items() if element[0] == "{" else value
-            for item in items:
-                write(buf, element, item)
-        buf[at:at + 4] = (len(buf) - start).to_bytes(4, "little")
-    elif code in "({":
-        for field_type, field in zip(split_types(t[1:-1]), value, strict=True):
-            write(buf, field_type, field)
-    else:
-        raise ValueError(f"type {t} is not supported")
-
-
-def read(data: bytes, pos: int, t: str, order: Literal['little', 'big']) -> tuple[Any, int]:
-    """Unmarshal one value of type ``t`` at ``pos``; returns (value, next position)."""
-    code = t[0]
-    pos += -pos % _ALIGN[code]
-    if code == "y":
-        return data[pos], pos + 1
-    if code in "bui":
-        number = int.from_bytes(data[pos:pos + 4], order, signed=code == "i")
-        return (bool(number) if code == "b" else number), pos + 4
-    if code in "tx":
-        return int.from_bytes(data[pos:pos + 8], order, signed=code == "x"), pos + 8
-    if code in "so":
-        length = int.from_bytes(data[pos:pos + 4], order)
-        return data[pos + 4:pos + 4 + length].decode("utf-8"), pos + 5 + length
-    if code == "g":
-        length = data[pos]
-        return data[pos + 1:pos + 1 + length].decode("ascii"), pos + 2 + length
-    if code == "v":
-        inner, pos = read(data, pos, "g", order)
-        value, pos = read(data, pos, str(inner), order)
-        return (inner, value), pos
-    if code == "a":
-        length = int.from_bytes(data[pos:pos + 4], order)
-        element = t[1:]
-        pos += 4
-        pos += -pos % _ALIGN[element[0]]
-        end = pos + length
-        if element == "y":
-            return data[pos:end], end
-        items = []
-        while pos < end:
-            item, pos = read(data, pos, element, order)
-            items.append(item)
-        return (dict(items) if element[0] == "{" else items), end
-    if code in "({":
-        fields = []
-        for field_type in split_types(t[1:-1]):
-            field, pos = read(data, pos, field_type, order)
-            fields.append(field)
-        return tuple(fields), pos
-    raise DBusError("gatepass.UnsupportedType", f"reply carries type {t}")
+    def __init__(self, uid: int) -> None:
+        super().__init__("gatepass.ForeignBus", f"the bus is run by uid {uid}")
+        self.uid = uid
 
 
 def _socket_path(address: str) -> tuple[str, bool]:
@@ -151,8 +58,19 @@ def _socket_path(address: str) -> tuple[str, bool]:
     raise DBusError("gatepass.NoAddress", "the bus address names no unix socket")
 
 
+def peer_uid(sock: Any) -> int:
+    """The uid of the process that opened the other end of a connected unix socket (``SO_PEERCRED``)."""
+    import _socket
+
+    raw = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)  # struct ucred: pid, uid, gid
+    return int.from_bytes(raw[4:8], sys.byteorder)
+
+
 class Connection:
-    """One authenticated connection to a bus; ``call`` sends a method call and waits for its reply."""
+    """One authenticated connection to a bus; ``call`` sends a method call and waits for its reply.
+
+    ``timeout`` bounds the whole setup and, separately, each call. The bus must be run by the
+    effective user or root (``ForeignBusError`` otherwise, before anything is sent)."""
 
     def __init__(self, address: str, timeout: float) -> None:
         # The C module: socket.py would add ~8 ms of imports (enum, selectors) to every helper call,
@@ -161,23 +79,44 @@ class Connection:
 
         path, abstract = _socket_path(address)
         self.timeout = timeout
-        self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect("\0" + path if abstract else path)
         self.buffer = b""
         self.serial = 0
         self._body = b""
-        self.sock.sendall(b"\0AUTH EXTERNAL " + str(os.getuid()).encode().hex().encode() + b"\r\n")
-        if not self._line().startswith(b"OK "):
-            raise DBusError("gatepass.AuthFailed", "the bus refused EXTERNAL authentication")
-        self.sock.sendall(b"BEGIN\r\n")
-        self.call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello")
+        self._deadline = time.monotonic() + timeout
+        self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            self.sock.settimeout(timeout)
+            self.sock.connect("\0" + path if abstract else path)
+            self.peer_uid = peer_uid(self.sock)
+            if self.peer_uid not in (os.geteuid(), 0):
+                raise ForeignBusError(self.peer_uid)
+            self._send(b"\0AUTH EXTERNAL " + str(os.geteuid()).encode().hex().encode() + b"\r\n")
+            if not self._line().startswith(b"OK "):
+                raise DBusError("gatepass.AuthFailed", "the bus refused EXTERNAL authentication")
+            self._send(b"BEGIN\r\n")
+            self._call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", "", (),
+                       self._deadline)
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         self.sock.close()
 
+    def _remaining(self) -> float:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the bus did not answer in time")
+        return remaining
+
+    def _send(self, data: bytes) -> None:
+        self.sock.settimeout(self._remaining())
+        self.sock.sendall(data)
+
     def _recv(self, count: int) -> None:
         while len(self.buffer) < count:
+            # The deadline, not a per-recv timeout: a peer that trickles a byte at a time cannot stretch it.
+            self.sock.settimeout(self._remaining())
             chunk = self.sock.recv(65536)
             if not chunk:
                 raise DBusError("gatepass.Disconnected", "the bus closed the connection")
@@ -185,13 +124,21 @@ class Connection:
 
     def _line(self) -> bytes:
         while b"\r\n" not in self.buffer:
+            if len(self.buffer) > MAX_LINE:
+                raise protocol_error("an authentication line longer than 4 KiB")
             self._recv(len(self.buffer) + 1)
         line, _, self.buffer = self.buffer.partition(b"\r\n")
         return line
 
     def call(self, dest: str, path: str, iface: str, member: str, signature: str = "",
              body: tuple[Any, ...] = ()) -> tuple[Any, ...]:
+        """Call ``member`` and return the reply's values; everything shares one deadline of ``timeout``."""
+        return self._call(dest, path, iface, member, signature, body, time.monotonic() + self.timeout)
+
+    def _call(self, dest: str, path: str, iface: str, member: str, signature: str, body: tuple[Any, ...],
+              deadline: float) -> tuple[Any, ...]:
         self.serial += 1
+        self._deadline = deadline
         payload = bytearray()
         for t, value in zip(split_types(signature), body, strict=True):
             write(payload, t, value)
@@ -201,46 +148,45 @@ class Connection:
         message = bytearray(b"l") + bytes([METHOD_CALL, 0, 1])
         message += len(payload).to_bytes(4, "little") + self.serial.to_bytes(4, "little")
         write(message, "a(yv)", fields)
-        _pad(message, 8)
-        deadline = time.monotonic() + self.timeout
+        pad(message, 8)
         try:
-            self.sock.sendall(bytes(message + payload))
-            while True:
-                # The whole call shares one deadline: a bus that trickles bytes or floods signals
-                # cannot stretch it, as a per-recv socket timeout alone would allow.
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(member)
-                self.sock.settimeout(remaining)
-                kind, headers, body_signature, reply = self._message()
+            self._send(bytes(message + payload))
+            while True:  # skip signals and replies to other serials
+                kind, headers, order = self._message()
                 if kind in (METHOD_RETURN, ERROR) and headers.get(5) == self.serial:
                     break
+            values = self._values(str(headers.get(8, "")), order)
         except (OSError, DBusError):
             self.close()  # a half-read message leaves the stream out of step: never reuse it
             raise
-        values: list[object] = []
-        pos = 0
-        order: Literal["little", "big"] = "little" if reply[0:1] == b"l" else "big"
-        for t in split_types(body_signature):
-            value, pos = read(self._body, pos, t, order)
-            values.append(value)
         if kind == ERROR:
             raise DBusError(str(headers.get(4, "org.freedesktop.DBus.Error.Failed")),
                             str(values[0]) if values and isinstance(values[0], str) else "")
+        return values
+
+    def _values(self, signature: str, order: Literal["little", "big"]) -> tuple[Any, ...]:
+        values: list[object] = []
+        pos = 0
+        for t in split_types(signature):
+            value, pos = read(self._body, pos, t, order)
+            values.append(value)
         return tuple(values)
 
-    def _message(self) -> tuple[int, dict[int, Any], str, bytes]:
+    def _message(self) -> tuple[int, dict[int, Any], Literal["little", "big"]]:
+        """The next whole message: (type, header fields, byte order); its body is left in ``_body``."""
         self._recv(16)
+        if self.buffer[0:1] not in (b"l", b"B") or self.buffer[3] != 1:
+            raise protocol_error("a message with an unknown byte order or protocol version")
         order: Literal["little", "big"] = "little" if self.buffer[0:1] == b"l" else "big"
         kind = self.buffer[1]
         body_length = int.from_bytes(self.buffer[4:8], order)
         fields_length = int.from_bytes(self.buffer[12:16], order)
         header_end = 16 + fields_length + (-(16 + fields_length) % 8)
         if header_end + body_length > MAX_MESSAGE:
-            raise DBusError("gatepass.TooLarge", "a bus message larger than 128 MiB")
+            raise protocol_error("a bus message larger than 128 MiB")
         self._recv(header_end + body_length)
         raw, self.buffer = self.buffer[:header_end + body_length], self.buffer[header_end + body_length:]
-        fields, _ = read(raw, 12, "a(yv)", order)
+        fields, _ = read(raw, 12, "a(yv)", order, limit=16 + fields_length)
         headers = {code: value[1] for code, value in fields}
         self._body = raw[header_end:]
-        return kind, headers, str(headers.get(8, "")), raw
+        return kind, headers, order

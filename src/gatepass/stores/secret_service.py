@@ -22,6 +22,8 @@ prompt to unlock.
 
 from __future__ import annotations
 
+import os
+
 from gatepass.errors import InvalidRequestError, StoreUnavailableError
 from gatepass.stores import Backend
 
@@ -43,6 +45,16 @@ if TYPE_CHECKING:
 
 def _fail(why: str) -> StoreUnavailableError:
     return StoreUnavailableError(f"Secret Service: {why}")
+
+
+def _user(uid: int) -> str:
+    """``uid 1001 (alice)``, for messages about another user's bus or service."""
+    import pwd
+
+    try:
+        return f"uid {uid} ({pwd.getpwuid(uid).pw_name})"
+    except KeyError:
+        return f"uid {uid}"
 
 
 def probe(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT) -> SecretServiceBackend | None:
@@ -84,11 +96,16 @@ class SecretServiceBackend(Backend):
         address = env.get("DBUS_SESSION_BUS_ADDRESS")
         if not address:
             raise _fail(f"no session bus (DBUS_SESSION_BUS_ADDRESS is unset); start one, {USE_FILE} on a headless host")
-        from gatepass.stores.dbus import Connection
+        from gatepass.stores.dbus import Connection, ForeignBusError
 
         try:
             self.conn = Connection(address, timeout)
-        except Exception as exc:  # socket errors, a refused or silent bus: all "cannot connect"
+        except ForeignBusError as exc:
+            raise _fail(f"the session bus at {address} is run by {_user(exc.uid)}, not by you; refusing to send it "
+                        f"secrets (is DBUS_SESSION_BUS_ADDRESS from another login?); {USE_FILE}") from None
+        except TimeoutError:
+            raise _fail(f"the session bus did not complete the handshake within {timeout:g}s; {USE_FILE}") from None
+        except Exception as exc:  # socket errors, a refused or garbled bus: all "cannot connect"
             raise _fail(f"cannot connect to the session bus ({type(exc).__name__}); is dbus running? {USE_FILE}") from None
         self._session: str | None = None
         self._collection_path: str | None = None
@@ -107,7 +124,7 @@ class SecretServiceBackend(Backend):
     # -- plumbing ----------------------------------------------------------------------------
     def _call(self, path: str, iface: str, method: str, signature: str = "", body: tuple[Any, ...] = (),
               dest: str = BUS_NAME) -> tuple[Any, ...]:
-        from gatepass.stores.dbus import DBusError
+        from gatepass.stores.dbus import PROTOCOL_ERROR, DBusError
 
         try:
             return self.conn.call(dest, path, iface, method, signature, body)
@@ -118,6 +135,8 @@ class SecretServiceBackend(Backend):
             raise _fail(f"{method} did not answer within {self.timeout:g}s; is the keyring daemon hung? "
                         f"{USE_FILE}") from None
         except DBusError as exc:
+            if exc.name == PROTOCOL_ERROR:
+                raise _fail(f"the bus sent a malformed reply to {method} ({exc}); {USE_FILE}") from None
             if exc.name == "org.freedesktop.Secret.Error.IsLocked":
                 raise _fail(f"the keyring is locked; unlock it (log in to the desktop), {USE_FILE}") from None
             raise _fail(f"{method} failed ({exc.name}); is a keyring daemon (e.g. gnome-keyring) running? "
@@ -138,6 +157,15 @@ class SecretServiceBackend(Backend):
         """Raise StoreUnavailableError (naming the fix) unless the default collection exists and is unlocked."""
         self._collection()
 
+    def _check_owner(self) -> None:
+        """The process owning ``org.freedesktop.secrets`` must be ours or root's, like the bus itself: a
+        permissive bus (a system bus named as the session bus) could let another user own the name."""
+        uid = self._call("/org/freedesktop/DBus", "org.freedesktop.DBus", "GetConnectionUnixUser", "s", (BUS_NAME,),
+                         dest="org.freedesktop.DBus")[0]
+        if uid not in (os.geteuid(), 0):
+            raise _fail(f"{BUS_NAME} on this bus is run by {_user(uid)}, not by you; refusing to send it secrets, "
+                        + USE_FILE)
+
     def _session_path(self) -> str:
         if self._session is None:
             self._session = str(self._call(SERVICE_PATH, SERVICE_IFACE, "OpenSession", "sv", ("plain", ("s", "")))[1])
@@ -150,6 +178,7 @@ class SecretServiceBackend(Backend):
             if path == "/":
                 raise _fail("there is no default keyring collection; create one with your desktop's keyring "
                             f"tool (seahorse), {USE_FILE}")
+            self._check_owner()
             self._collection_path = path
         locked = self._call(self._collection_path, "org.freedesktop.DBus.Properties", "Get", "ss",
                             (COLLECTION_IFACE, "Locked"))[0][1]
