@@ -59,8 +59,11 @@ def host_keys(host: str) -> list[str]:
 
 
 def candidates(request: Request, env: Mapping[str, str], report: Callable[[str], None],
-               *, with_store: bool = True) -> tuple[Store, list[Account]]:
-    """The store and every account that could answer ``request``'s host, stored entries first."""
+               *, with_store: bool = True, store_errors: list[StoreUnavailableError] | None = None
+               ) -> tuple[Store, list[Account]]:
+    """The store and every account that could answer ``request``'s host, stored entries first.
+
+    An unreadable store is reported, or collected in ``store_errors`` when given."""
     keys = host_keys(request.host)
     config = load(env, report, keys)
     store = open_store(env, config)
@@ -69,8 +72,16 @@ def candidates(request: Request, env: Mapping[str, str], report: Callable[[str],
         try:
             accounts = store.accounts(request.kind, keys) + accounts
         except StoreUnavailableError as exc:
-            report(str(exc))
+            _store_error(exc, report, store_errors)
     return store, accounts
+
+
+def _store_error(exc: StoreUnavailableError, report: Callable[[str], None],
+                 store_errors: list[StoreUnavailableError] | None) -> None:
+    if store_errors is None:
+        report(str(exc))
+    else:
+        store_errors.append(exc)
 
 
 def read(account: Account, store: Store) -> Secret:
@@ -96,20 +107,30 @@ def answer(request: Request, env: Mapping[str, str], report: Callable[[str], Non
            ) -> tuple[Account, Secret] | None:
     """The chosen account and its secret, or ``None``: the first eligible account whose secret reads wins.
 
-    An unreadable secret is reported and resolution moves on to the next candidate (DESIGN.md:
-    never silently "not found").
+    An unreadable secret is reported and resolution moves on to the next candidate. When nothing
+    answers and a store backend could not be read (locked, hung, damaged), that is the outcome:
+    the first such ``StoreUnavailableError`` is raised, so docker shows it instead of "not found"
+    and git prints it as its one line (docs/design.md: never silently "not found").
     """
-    store, accounts = candidates(request, env, report, with_store=with_store)
-    return _first_readable(request, accounts, store, report)
+    store_errors: list[StoreUnavailableError] = []
+    store, accounts = candidates(request, env, report, with_store=with_store, store_errors=store_errors)
+    found = _first_readable(request, accounts, store, report, store_errors)
+    if found is None and store_errors:
+        raise store_errors[0]
+    for message in dict.fromkeys(str(exc) for exc in store_errors):
+        report(message)
+    return found
 
 
-def _first_readable(request: Request, accounts: list[Account], store: Store, report: Callable[[str], None]
-                    ) -> tuple[Account, Secret] | None:
+def _first_readable(request: Request, accounts: list[Account], store: Store, report: Callable[[str], None],
+                    store_errors: list[StoreUnavailableError] | None = None) -> tuple[Account, Secret] | None:
     eligible, _ = rank(request, accounts)
     for candidate in eligible:
         try:
             return candidate.account, read(candidate.account, store)
-        except (SecretUnavailableError, StoreUnavailableError) as exc:
+        except StoreUnavailableError as exc:
+            _store_error(exc, report, store_errors)
+        except SecretUnavailableError as exc:
             report(str(exc))
     return None
 

@@ -61,9 +61,9 @@ def render_list(entries: dict[str, str]) -> str:
     return "{" + ",".join(f"{json_string(k)}:{json_string(v)}" for k, v in entries.items()) + "}\n"
 
 
-def read_server(stdin: BinaryIO) -> str:
+def read_server(stdin: BinaryIO, env: Mapping[str, str] | None = None) -> str:
     """The bare server string ``get``/``erase`` read, trimmed like docker's helpers do."""
-    data = stdin.read(MAX_INPUT_BYTES + 1)
+    data = streams.read_input(stdin, MAX_INPUT_BYTES, env or {})
     if len(data) > MAX_INPUT_BYTES:
         raise InvalidRequestError(f"input larger than {MAX_INPUT_BYTES} bytes")
     try:
@@ -90,7 +90,7 @@ def to_request(server: str) -> Request:
 def _get(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
     from gatepass import app
 
-    server = read_server(stdin)
+    server = read_server(stdin, env)
     found = app.answer(to_request(server), env, report)
     if found is None:
         raise NotFoundError(NOT_FOUND)
@@ -104,11 +104,11 @@ def _list(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]
     return render_list(app.docker_list(env, report))
 
 
-def read_credentials(stdin: BinaryIO) -> tuple[str, str, str]:
+def read_credentials(stdin: BinaryIO, env: Mapping[str, str] | None = None) -> tuple[str, str, str]:
     """``store``'s JSON: ServerURL, Username, Secret (field names matched case-insensitively, as Go does)."""
     import json
 
-    data = stdin.read(MAX_INPUT_BYTES + 1)
+    data = streams.read_input(stdin, MAX_INPUT_BYTES, env or {})
     if len(data) > MAX_INPUT_BYTES:
         raise InvalidRequestError(f"input larger than {MAX_INPUT_BYTES} bytes")
     try:
@@ -144,7 +144,7 @@ def _store(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None
     """
     from gatepass import app
 
-    server, username, secret = read_credentials(stdin)
+    server, username, secret = read_credentials(stdin, env)
     request = to_request_for_store(server)
     app.remember(request, _entry(request, username), secret, env, report)  # docker's get names no user
     return ""
@@ -161,7 +161,7 @@ def _erase(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None
     """Remove the stored credential for the server key; erasing something absent succeeds (skopeo relies on it)."""
     from gatepass import app
 
-    server = read_server(stdin)
+    server = read_server(stdin, env)
     try:
         request = to_request(server)
     except NotFoundError:

@@ -33,19 +33,17 @@ if TYPE_CHECKING:
     from gatepass.stores.index import Entry
 
 
-def read_request(stream: BinaryIO) -> bytes:
-    """Read up to a blank line or EOF (git 2.39 sends no blank line), bounded in size."""
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        line = stream.readline(MAX_REQUEST_BYTES + 1 - total)
-        if not line or line == b"\n":
-            break
-        chunks.append(line)
-        total += len(line)
-        if total > MAX_REQUEST_BYTES or len(chunks) > MAX_LINES:
-            raise InvalidRequestError(f"request larger than {MAX_REQUEST_BYTES} bytes or {MAX_LINES} lines; ignored")
-    return b"".join(chunks)
+def read_request(stream: BinaryIO, env: Mapping[str, str] | None = None) -> bytes:
+    """Read up to a blank line or EOF (git 2.39 sends no blank line), bounded in size and in time
+    (``streams.read_input``: a stdin that never closes is one clear error, not a hang)."""
+    data = streams.read_input(stream, MAX_REQUEST_BYTES, env or {}, blank_line_ends=True)
+    if data.startswith(b"\n"):
+        return b""
+    end = data.find(b"\n\n")
+    request = data if end < 0 else data[:end + 1]
+    if len(request) > MAX_REQUEST_BYTES or request.count(b"\n") > MAX_LINES:
+        raise InvalidRequestError(f"request larger than {MAX_REQUEST_BYTES} bytes or {MAX_LINES} lines; ignored")
+    return request
 
 
 def parse_request(data: bytes) -> dict[str, str]:
@@ -182,7 +180,7 @@ def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: B
     if operation is None:
         return 0  # gitcredentials(7): unknown operations are ignored, leaving room for new ones
     try:
-        output = operation(parse_request(read_request(stdin)), env, report)
+        output = operation(parse_request(read_request(stdin, env)), env, report)
     except GatepassError as exc:
         report(str(exc))
         return 0

@@ -191,15 +191,34 @@ def _passphrase(env: Mapping[str, str], settings: Mapping[str, object]) -> str |
             raise StoreUnavailableError(f"[store] passphrase_env names {settings['passphrase_env']}, which is not set")
         return value
     if settings.get("passphrase_file"):
-        path = str(settings["passphrase_file"])
-        try:
-            with open(path, "rb") as handle:
-                if stat.S_IMODE(os.fstat(handle.fileno()).st_mode) & 0o077:
-                    raise StoreUnavailableError(f"passphrase file {path} is readable by others; run: chmod 600 {path}")
-                return handle.read(4096).split(b"\n", 1)[0].decode("utf-8")
-        except OSError as exc:
-            raise StoreUnavailableError(f"cannot read passphrase file {path} ({exc.strerror})") from None
+        return _read_passphrase_file(str(settings["passphrase_file"]))
     return None
+
+
+def _read_passphrase_file(path: str) -> str:
+    """The first line of ``path``, which must be a regular file nobody else can read. Opened
+    non-blocking and checked on the descriptor before any read: a FIFO (or a device) there is
+    refused at once instead of hanging the helper until someone writes to it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise StoreUnavailableError(f"cannot read passphrase file {path} ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise StoreUnavailableError(f"passphrase file {path} is not a regular file (a FIFO or device?); "
+                                        "point [store] passphrase_file at a 0600 file")
+        if stat.S_IMODE(st.st_mode) & 0o077:
+            raise StoreUnavailableError(f"passphrase file {path} is readable by others; run: chmod 600 {path}")
+        data = os.read(fd, 4096)
+    except OSError as exc:
+        raise StoreUnavailableError(f"cannot read passphrase file {path} ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    try:
+        return data.split(b"\n", 1)[0].decode("utf-8")
+    except UnicodeDecodeError:
+        raise StoreUnavailableError(f"passphrase file {path} is not UTF-8 text") from None
 
 
 def from_settings(env: Mapping[str, str], settings: Mapping[str, object]) -> EncryptedFileBackend:
