@@ -27,8 +27,10 @@ BIN = Path(sys.executable).parent
 NO_OP_HELPER = "!f() { cat >/dev/null; }; f"  # a helper that was there before and answers nothing
 
 
-def run(*cmd: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60, env=dict(os.environ, **GIT_ENV),
+def run(*cmd: str, stdin: str | None = None, check: bool = True, env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, **GIT_ENV, **(env or {})),
                           stdin=None if stdin is not None else subprocess.DEVNULL)
     if check and done.returncode != 0:
         raise AssertionError(f"{cmd}: exit {done.returncode}: {done.stderr}")
@@ -64,11 +66,11 @@ accounts = [
 def test_setup_git_global_then_plain_git_clone_uses_gatepass(server, tmp_path):
     run("git", "config", "--global", "--add", "credential.helper", NO_OP_HELPER)
     gatepass("setup", "git", "--global")
-    assert global_helpers() == ["gatepass", NO_OP_HELPER]
+    assert global_helpers() == ["", str(BIN / "git-credential-gatepass")]  # gatepass alone, by absolute path
     assert run("git", "config", "--global", "--get", f"credential.http://127.0.0.1:{server.port}/acme.username").stdout \
         == "acme-bot\n"
-    run("git", "clone", "-q", server.url + "repo.git", str(tmp_path / "repo"))
-    assert server.users_seen() == {"deploy"}
+    run("git", "clone", "-q", server.url + "repo.git", str(tmp_path / "repo"), env={"PATH": "/usr/bin:/bin"})
+    assert server.users_seen() == {"deploy"}  # found without PATH
 
 
 def test_organization_account_answers_without_use_http_path(server, tmp_path):

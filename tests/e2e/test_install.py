@@ -6,6 +6,7 @@ order against it, and the last one uninstalls it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_config
+from tests.support.git_server import GIT_ENV, GitServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,9 +80,30 @@ def test_install_writes_executable_launchers_with_lean_shebangs(setup):
     assert f"{s.bin} is not on your PATH" in first.stdout
 
 
-def test_install_puts_gatepass_first_and_keeps_store(setup):
+def test_install_makes_gatepass_the_only_helper_by_absolute_path(setup):
+    s, first = setup
+    assert s.helpers() == ["", str(s.bin / "git-credential-gatepass")]
+    assert "git no longer asks store" in first.stdout
+
+
+def test_a_clone_leaves_no_token_in_git_credentials(setup, tmp_path):
+    """With `credential.helper store` set before ./install, git would hand the token gatepass answered
+    to store, which writes it to ~/.git-credentials in plaintext (issue 11 item 2)."""
     s, _ = setup
-    assert s.helpers() == ["gatepass", "store"]
+    with GitServer(str(tmp_path / "srv"), {"deploy-bot": "tok-install-1"}, repos=("repo.git",)) as srv:
+        config = write_config(tmp_path / "c.toml", f'[[git_provider]]\ndomain = "127.0.0.1:{srv.port}"\nhttps = false\n'
+                              'accounts = [{ username = "deploy-bot", token = "tok-install-1" }]\n')
+        env = dict(s.env, **GIT_ENV, GATEPASS_CONFIG=str(config), GIT_TERMINAL_PROMPT="0", PATH="/usr/bin:/bin")
+        subprocess.run(["git", "clone", "-q", srv.url + "repo.git", str(tmp_path / "repo")], env=env, check=True,
+                       capture_output=True, timeout=60)
+        assert srv.users_seen() == {"deploy-bot"}  # gatepass answered, found by its absolute path without PATH
+    stored = s.home / ".git-credentials"
+    assert not stored.exists() or "tok-install-1" not in stored.read_text()
+
+
+def test_install_makes_the_data_directory_0700(setup):
+    s, _ = setup
+    assert (s.home / ".local" / "share" / "gatepass").stat().st_mode & 0o777 == 0o700
 
 
 def test_install_compiles_bytecode(setup):
@@ -152,14 +175,14 @@ def test_second_run_changes_nothing_and_says_so(setup):
     assert snapshot(s) == before
     assert "is up to date" in again.stdout
     assert "launchers in" in again.stdout and "are up to date" in again.stdout
-    assert "git already asks gatepass first" in again.stdout
+    assert "already wired; nothing changed" in again.stdout
     assert "nothing to do" in again.stdout
     assert "wrote" not in again.stdout and "installing" not in again.stdout
 
 
 def test_help_says_what_it_does(setup):
     done = subprocess.run([setup[0].script, "--help"], capture_output=True, text=True, check=True)
-    for word in ("--prefix", "--bin-dir", "--no-wire", "--replace-helpers", "--uninstall", "credential.helper", "venv"):
+    for word in ("--prefix", "--bin-dir", "--no-wire", "--keep-helpers", "--uninstall", "--force", "credential.helper", "venv"):
         assert word in done.stdout, word
 
 
@@ -169,10 +192,12 @@ def test_wiring_goes_after_a_reset_and_keeps_order(setup, tmp_path):
     gitconfig = tmp_path / "gitconfig"
     gitconfig.write_text('[credential]\n\thelper = osxkeychain\n\thelper =\n\thelper = store\n\thelper = cache\n')
     env = dict(s.env, GIT_CONFIG_GLOBAL=str(gitconfig))
+    helper = str(s.bin / "git-credential-gatepass")
+    done = s.install("--keep-helpers", env=env)
+    assert s.helpers(gitconfig) == ["osxkeychain", "", helper, "store", "cache"]
+    assert "credential.helper store stays after gatepass and stores every token gatepass answers in plaintext" in done.stdout
     s.install(env=env)
-    assert s.helpers(gitconfig) == ["osxkeychain", "", "gatepass", "store", "cache"]
-    s.install("--replace-helpers", env=env)
-    assert s.helpers(gitconfig) == ["gatepass"]
+    assert s.helpers(gitconfig) == ["", helper]
     gitconfig.write_text('[credential]\n\thelper = store\n')
     done = s.install("--no-wire", env=env)
     assert "nothing to do" in done.stdout
@@ -203,12 +228,26 @@ def test_uninstall_removes_only_what_install_made(setup):
     s, _ = setup
     config = write_config(s.home / ".config" / "gatepass" / "config.toml", "[[git_provider]]\naccounts=[]\n")
     (s.bin / "other-tool").write_text("#!/bin/sh\n")
-    done = s.install("--uninstall")
+    docker = s.home / ".docker" / "config.json"
+    write_config(s.home / ".config" / "gatepass" / "config.toml",
+                 '[[git_provider]]\naccounts=[]\n[[docker_registry]]\ndomain = "ghcr.io"\naccounts = [{ username = "u" }]\n')
+    subprocess.run([str(s.bin / "gatepass"), "setup", "docker"], env=s.env, check=True, capture_output=True)
+    assert json.loads(docker.read_text())["credHelpers"] == {"ghcr.io": "gatepass"}
+    # Wiring setup did not record (an old install, a hand edit) is listed, and nothing is removed.
+    subprocess.run(["git", "config", "--global", "credential.https://example.com.helper", "gatepass"], env=s.env, check=True)
+    refused = s.install("--uninstall", check=False)
+    assert refused.returncode == 1 and "credential.https://example.com.helper gatepass" in refused.stderr
+    assert "--force" in refused.stderr
+    assert all((s.bin / n).exists() for n in NAMES) and s.venv.exists()
+    assert not docker.exists()  # what setup did is undone all the same: setup had created the file
+    done = s.install("--uninstall", "--force")
     assert not any((s.bin / n).exists() for n in NAMES)
     assert (s.bin / "other-tool").exists()
     assert not s.venv.exists()
     assert not (s.home / ".cache" / "gatepass").exists()
-    assert s.helpers() == ["store"]
+    assert s.helpers() == ["store"]  # as it was before ./install
+    listed = subprocess.run(["git", "config", "--global", "--list"], env=s.env, capture_output=True, text=True).stdout
+    assert "gatepass" not in listed
     assert config.exists() and str(config.parent) in done.stdout
     again = s.install("--uninstall")
-    assert "no credential.helper gatepass" in again.stdout
+    assert "no gatepass in" in again.stdout

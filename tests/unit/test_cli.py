@@ -98,6 +98,7 @@ def test_login_refuses_what_it_cannot_use(user_config):
 
 
 def test_explain_names_the_winner_and_every_loser(user_config, monkeypatch):
+    subprocess.run(["git", "config", "--global", "credential.useHttpPath", "true"], check=True)  # git sends the path
     result = invoke("explain", "https://github.com/acme/app.git")
     assert "-> me@github.com" in result.stdout and "unreadable secret" in result.stdout
     monkeypatch.setenv("ACME_TOKEN", "tok-acme")
@@ -131,9 +132,10 @@ def git_config(*args: str) -> str:
 
 def test_setup_git_is_idempotent_keeps_helpers_and_undoes(user_config):
     subprocess.run(["git", "config", "--global", "--add", "credential.helper", "store"], check=True)
-    invoke("setup", "git")
-    invoke("setup", "git")
-    assert git_config("--get-all", "credential.helper").split() == ["gatepass", "store"]
+    invoke("setup", "git", "--keep-helpers")
+    invoke("setup", "git", "--keep-helpers")
+    assert [os.path.basename(h) for h in git_config("--get-all", "credential.helper").split()] == [
+        "git-credential-gatepass", "store"]
     assert git_config("--get", "credential.https://github.com/acme.username").strip() == "acme-bot"
     invoke("setup", "git", "--undo")
     assert git_config("--get-all", "credential.helper").split() == ["store"]

@@ -9,7 +9,7 @@ import signal
 import pytest
 
 from gatepass.cli import dockerconfig, gitconfig, interrupts, targets
-from gatepass.cli.gitconfig import effective_helpers, helpers_first
+from gatepass.cli.gitconfig import effective_helpers, helpers_wanted
 
 
 @pytest.mark.parametrize("module", [targets, gitconfig, dockerconfig], ids=lambda m: m.__name__)
@@ -81,9 +81,11 @@ def test_docker_server_of_an_image_reference_is_its_registry(target, server):
     (["", "gatepass", "store"], ["", "gatepass", "store"]),
     (["store", "/opt/bin/git-credential-gatepass"], ["/opt/bin/git-credential-gatepass", "store"]),
 ])
-def test_helpers_first_puts_gatepass_first_after_the_last_reset_and_keeps_the_rest(current, wanted):
-    assert helpers_first(current) == wanted
+def test_keep_helpers_puts_gatepass_first_after_the_last_reset_and_keeps_the_rest(current, wanted):
+    helper = next((v for v in current if "gatepass" in v), "gatepass")
+    assert helpers_wanted(current, helper, keep=True) == wanted
     assert effective_helpers(wanted)[0] in ("gatepass", "/opt/bin/git-credential-gatepass")
+    assert helpers_wanted(current, "/opt/bin/git-credential-gatepass") == ["", "/opt/bin/git-credential-gatepass"]
 
 
 def test_deferred_interrupts_hold_ctrl_c_until_the_block_ends():

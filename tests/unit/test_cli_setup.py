@@ -14,7 +14,9 @@ from click.testing import CliRunner
 
 from gatepass.cli import dockerconfig
 from gatepass.cli.main import cli
-from tests.conftest import write_config
+from tests.conftest import VENV_BIN, write_config
+
+HELPER = os.path.join(VENV_BIN, "git-credential-gatepass")  # the one beside this interpreter, by absolute path
 
 CONFIG = """
 [[git_provider]]
@@ -81,15 +83,47 @@ def config(isolated_env):
 
 # --- git ----------------------------------------------------------------------------------------
 
-def test_setup_git_puts_gatepass_first_and_writes_username_keys(config):
+def test_setup_git_makes_gatepass_the_only_helper_by_absolute_path(config):
+    """A plaintext `store` after gatepass would be told every token gatepass answers (issue 11 item 2)."""
     subprocess.run(["git", "config", "--global", "--add", "credential.helper", "store"], check=True)
     subprocess.run(["git", "config", "--global", "--add", "credential.helper", "cache --timeout=60"], check=True)
     result = invoke("git")
-    assert helpers() == ["gatepass", "store", "cache --timeout=60"]
+    assert helpers() == ["", HELPER]
     for key, user in USERNAME_KEYS.items():
         assert git("--get", key).strip() == user, key
-    assert "credential.helper is now gatepass, store, cache --timeout=60 (was: store, cache --timeout=60)" in result.stderr
+    assert f"credential.helper is now (reset), {HELPER} (was: store, cache --timeout=60)" in result.stderr
+    assert "git no longer asks store, cache --timeout=60; --keep-helpers keeps them" in result.stderr
     assert result.stdout == ""
+
+
+def test_keep_helpers_keeps_them_after_gatepass_and_names_the_plaintext_one(config):
+    subprocess.run(["git", "config", "--global", "--add", "credential.helper", "store"], check=True)
+    subprocess.run(["git", "config", "--global", "--add", "credential.helper", "cache --timeout=60"], check=True)
+    result = invoke("git", "--keep-helpers")
+    assert helpers() == [HELPER, "store", "cache --timeout=60"]
+    assert "credential.helper store stays after gatepass and stores every token gatepass answers in plaintext" in result.stderr
+    assert "cache --timeout=60 stays" not in result.stderr
+    invoke("git")  # without the flag: back to gatepass alone
+    assert helpers() == ["", HELPER]
+    invoke("git", "--undo")
+    assert helpers() == ["store", "cache --timeout=60"]
+
+
+def test_undo_removes_a_git_config_file_setup_created(config, isolated_env):
+    path = Path(isolated_env["GIT_CONFIG_GLOBAL"])
+    invoke("git")
+    assert path.exists()
+    result = invoke("git", "--undo")
+    assert not path.exists() and f"removed {path}, which gatepass setup had created" in result.stderr
+    path.write_text("[user]\n\tname = Someone\n")  # a file that was there stays, even if setup leaves it small
+    invoke("git")
+    invoke("git", "--undo")
+    assert path.read_text() == "[user]\n\tname = Someone\n"
+
+
+def test_helper_must_be_an_absolute_path(config):
+    result = invoke("git", "--helper", "bin/git-credential-gatepass", code=1)
+    assert "must be an absolute path" in result.stderr and helpers() == []
 
 
 def test_git_uses_the_username_keys_for_the_organization_path(config):
@@ -112,30 +146,39 @@ def test_undo_restores_exactly_what_was_there(config, isolated_env):
         subprocess.run(["git", "config", "--global", "--add", "credential.helper", value], check=True)
     subprocess.run(["git", "config", "--global", "user.name", "Someone"], check=True)
     original, raw = git_list(), Path(isolated_env["GIT_CONFIG_GLOBAL"]).read_bytes()
-    invoke("git")
-    assert helpers() == ["store", "", "gatepass", "osxkeychain"]  # first after the reset: git really asks it
+    invoke("git", "--keep-helpers")
+    assert helpers() == ["store", "", HELPER, "osxkeychain"]  # first after the reset: git really asks it
     invoke("git", "--undo")
     assert git_list() == original and Path(isolated_env["GIT_CONFIG_GLOBAL"]).read_bytes() == raw
     assert "already" not in invoke("git", "--undo").stderr and git_list() == original  # undo twice: still the same
 
 
-@pytest.mark.parametrize("before, after", [(["store", "gatepass"], ["gatepass", "store"]),
-                                           (["", "store", "gatepass"], ["", "gatepass", "store"])])
+@pytest.mark.parametrize("before, after", [(["store", "gatepass"], [HELPER, "store"]),
+                                           (["", "store", "gatepass"], ["", HELPER, "store"])])
 def test_undo_puts_a_reordered_helper_list_back(config, before, after):
     for value in before:
         subprocess.run(["git", "config", "--global", "--add", "credential.helper", value], check=True)
-    invoke("git")
+    invoke("git", "--keep-helpers")
     assert helpers() == after
     invoke("git", "--undo")
     assert helpers() == before and git("--get-regexp", "^gatepass[.]") == ""
 
 
 def test_helper_put_there_by_someone_else_stays_on_undo(config):
-    subprocess.run(["git", "config", "--global", "credential.helper", "gatepass"], check=True)  # ./install did it
+    subprocess.run(["git", "config", "--global", "credential.helper", "gatepass"], check=True)  # by hand
     invoke("git")
+    invoke("git", "--undo")
+    assert helpers() == ["gatepass"]
+    assert git("--get", "credential.https://github.com/acme.username") == ""
     result = invoke("git", "--undo")
     assert helpers() == ["gatepass"] and "was not added by gatepass setup" in result.stderr
-    assert git("--get", "credential.https://github.com/acme.username") == ""
+
+
+def test_undo_after_the_list_changed_removes_only_gatepass(config):
+    invoke("git")
+    subprocess.run(["git", "config", "--global", "--add", "credential.helper", "cache"], check=True)
+    result = invoke("git", "--undo")
+    assert helpers() == ["", "cache"] and "it changed since setup" in result.stderr
 
 
 def test_a_username_key_you_set_is_left_alone(config):
@@ -167,7 +210,7 @@ def test_setup_git_system_writes_the_system_file(config, tmp_path, monkeypatch):
     system = tmp_path / "gitconfig-system"
     monkeypatch.setenv("GIT_CONFIG_SYSTEM", str(system))
     invoke("git", "--system")
-    assert helpers("--system") == ["gatepass"] and helpers() == []
+    assert helpers("--system") == ["", HELPER] and helpers() == []
     invoke("git", "--system", "--undo")
     assert helpers("--system") == []
 
@@ -195,8 +238,8 @@ def test_ctrl_c_in_the_middle_of_setup_git_leaves_nothing_half_done(config, monk
     monkeypatch.setattr(GitConfig, "run", run_then_interrupt)
     result = CliRunner().invoke(cli, ["setup", "git"], catch_exceptions=False)
     assert result.exit_code == 130 and "interrupted" in result.stderr
-    assert ("--replace-all", "credential.helper", "gatepass") in calls
-    assert helpers() == ["gatepass", "store"]  # the whole change was made before Ctrl-C took effect
+    assert ("--replace-all", "credential.helper", "") in calls
+    assert helpers() == ["", HELPER]  # the whole change was made before Ctrl-C took effect
     assert git("--get", "credential.https://github.com/acme.username").strip() == "acme-bot"
 
 
@@ -221,7 +264,7 @@ def test_setup_docker_creates_a_0600_file_in_a_0700_dir(config, docker_dir):
     result = invoke("docker")
     assert read(docker_dir / "config.json") == {"credHelpers": {
         "https://index.docker.io/v1/": "gatepass", "docker.io": "gatepass", "127.0.0.1:5000": "gatepass",
-        "ghcr.io": "gatepass"}}
+        "ghcr.io": "gatepass"}, "credsStore": "gatepass"}  # docker login anywhere else stores through gatepass too
     assert stat.S_IMODE((docker_dir / "config.json").stat().st_mode) == 0o600
     assert stat.S_IMODE(docker_dir.stat().st_mode) == 0o700
     assert "*.ecr.example: a wildcard names no single registry" in result.stderr
@@ -229,6 +272,21 @@ def test_setup_docker_creates_a_0600_file_in_a_0700_dir(config, docker_dir):
     assert [p.name for p in docker_dir.iterdir()] == ["config.json"]  # no temp file left
     invoke("docker", "--undo")
     assert not (docker_dir / "config.json").exists()
+
+
+def test_default_credsstore_is_gatepass_unless_another_helper_holds_it(config, docker_dir):
+    """Without credsStore, `docker login` to a registry with no account here writes a base64 auth into
+    config.json (issue 13 item 7); another helper's credsStore already keeps it out, so it stays."""
+    docker_dir.mkdir()
+    (docker_dir / "config.json").write_text(json.dumps({"credsStore": "desktop"}))
+    assert "credsStore desktop kept" in invoke("docker").stderr
+    assert read(docker_dir / "config.json")["credsStore"] == "desktop"
+    invoke("docker", "--creds-store")
+    assert read(docker_dir / "config.json")["credsStore"] == "gatepass"
+    invoke("docker", "--undo")
+    (docker_dir / "config.json").write_text("{}")
+    invoke("docker", "--no-creds-store")
+    assert "credsStore" not in read(docker_dir / "config.json")
 
 
 def test_setup_docker_keeps_every_other_key_and_the_mode_and_backs_up_first(config, docker_dir):
@@ -262,7 +320,7 @@ def test_setup_docker_is_idempotent_and_undo_restores(config, docker_dir):
 def test_undo_keeps_what_changed_since_and_removes_only_gatepass_entries(config, docker_dir):
     docker_dir.mkdir()
     (docker_dir / "config.json").write_text(json.dumps({"credHelpers": {"ghcr.io": "gatepass"}}))  # yours already
-    invoke("docker")
+    invoke("docker", "--no-creds-store")
     data = read(docker_dir / "config.json")
     data["auths"] = {"new.example": {}}
     (docker_dir / "config.json").write_text(json.dumps(data))  # docker login ran meanwhile

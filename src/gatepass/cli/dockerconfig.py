@@ -79,24 +79,33 @@ def registry_keys(accounts: Iterable[Account]) -> tuple[list[str], list[str]]:
     return keys, list(dict.fromkeys(wildcards))
 
 
-def _helpers(data: Data) -> dict[str, object]:
+def helpers_of(data: Data) -> dict[str, object]:
     value = data.get("credHelpers")
     return dict(value) if isinstance(value, dict) else {}
 
 
-def with_gatepass(data: Data, keys: Iterable[str], creds_store: bool) -> Data:
-    """``data`` with ``credHelpers`` naming gatepass for ``keys`` (and ``credsStore`` when asked); the rest kept.
+def with_gatepass(data: Data, keys: Iterable[str], creds_store: bool | None) -> Data:
+    """``data`` with ``credHelpers`` naming gatepass for ``keys``, and ``credsStore`` gatepass; the rest kept.
+
+    ``credsStore``: ``True`` sets it, ``False`` leaves it as it is, ``None`` (the default) sets it
+    unless another helper already holds it (then ``docker login`` already keeps no plaintext).
+    Why both: ``credsStore`` is what ``docker login`` to a registry gatepass has no account for
+    writes to, instead of a base64 ``auth`` in this file; ``credHelpers`` name the configured
+    registries for the clients that ignore ``credsStore`` (skopeo, podman, buildah without
+    ``gatepass setup containers``) and keep them on gatepass if ``credsStore`` is changed later.
 
     >>> with_gatepass({"auths": {}, "credHelpers": {"gcr.io": "gcloud"}}, ["ghcr.io"], False)
     {'auths': {}, 'credHelpers': {'gcr.io': 'gcloud', 'ghcr.io': 'gatepass'}}
+    >>> with_gatepass({}, [], None), with_gatepass({"credsStore": "desktop"}, [], None)
+    ({'credsStore': 'gatepass'}, {'credsStore': 'desktop'})
     """
     new = copy.deepcopy(data)
-    helpers = _helpers(new)
+    helpers = helpers_of(new)
     for key in keys:
         helpers[key] = HELPER
     if helpers:
         new["credHelpers"] = helpers
-    if creds_store:
+    if creds_store or (creds_store is None and not new.get("credsStore")):
         new["credsStore"] = HELPER
     return new
 
@@ -109,8 +118,8 @@ def without_gatepass(data: Data, backup: Data | None) -> Data:
     {'credHelpers': {'b': 'desktop', 'c': 'x'}}
     """
     new = copy.deepcopy(data)
-    before = _helpers(backup or {})
-    helpers = _helpers(new)
+    before = helpers_of(backup or {})
+    helpers = helpers_of(new)
     for key in [k for k, v in helpers.items() if v == HELPER]:
         if key in before:
             helpers[key] = before[key]
@@ -130,14 +139,14 @@ def without_gatepass(data: Data, backup: Data | None) -> Data:
 
 def routes_to_gatepass(data: Data, key: str) -> bool:
     """Whether docker would ask gatepass for ``key``: its credHelpers entry, else credsStore."""
-    helpers = _helpers(data)
+    helpers = helpers_of(data)
     if key in helpers:
         return helpers[key] == HELPER
     return data.get("credsStore") == HELPER
 
 
 def uses_gatepass(data: Data) -> bool:
-    return data.get("credsStore") == HELPER or HELPER in _helpers(data).values()
+    return data.get("credsStore") == HELPER or HELPER in helpers_of(data).values()
 
 
 def plain_auths(data: Data) -> int:

@@ -22,7 +22,15 @@ HELPER_KEY = "credential.helper"
 MARK_HELPER = "gatepass.setupHelper"
 MARK_HELPERS_WERE = "gatepass.setupHelpersWere"
 MARK_USERNAME = "gatepass.setupUsername"
+MARK_HELPERS_SET = "gatepass.setupHelpersSet"  # the list setup wrote: undo puts WERE back only over exactly this
+MARK_CREATED = "gatepass.setupCreatedFile"  # the config file did not exist: undo removes it when nothing else is left
 TIMEOUT = 30
+# Helpers that keep what git approves somewhere other than a plaintext file. Any other helper after
+# gatepass is told every token gatepass answers, and may write it anywhere: ``store`` writes
+# ~/.git-credentials in plaintext, an unknown one is not vouched for (doctor reports both).
+KEYCHAIN_HELPERS = frozenset({"cache", "osxkeychain", "libsecret", "gnome-keyring", "wincred", "manager",
+                              "manager-core", "git-credential-manager"})
+PLAINTEXT_HELPERS = frozenset({"store"})
 
 
 def is_gatepass(value: str) -> bool:
@@ -35,23 +43,42 @@ def is_gatepass(value: str) -> bool:
     return value == HELPER or os.path.basename(first) == "git-credential-gatepass"
 
 
-def helpers_first(current: list[str]) -> list[str]:
-    """The helper list with gatepass first among those git will ask: right after the last reset.
+def helper_name(value: str) -> str:
+    """The helper a ``credential.helper`` value runs, as git names it (``store``, ``cache``, a path's basename).
 
-    Every other helper stays, in its order (the rule ./install follows).
+    >>> helper_name("cache --timeout=60"), helper_name("/usr/lib/git-core/git-credential-libsecret"), helper_name("!f")
+    ('cache', 'libsecret', '!f')
+    """
+    if value.startswith("!"):
+        return value
+    name = os.path.basename(value.split(" ", 1)[0])
+    return name.removeprefix("git-credential-")
 
-    >>> helpers_first([])
-    ['gatepass']
-    >>> helpers_first(["store", "gatepass", "cache"])
+
+def plaintext(value: str) -> bool:
+    return helper_name(value) in PLAINTEXT_HELPERS
+
+
+def helpers_wanted(current: list[str], helper: str = HELPER, keep: bool = False) -> list[str]:
+    """The helper list setup writes: by default a reset then gatepass alone, so no other helper
+    (``store``, a system one) is told what git approves, as gh and git-credential-manager do.
+
+    With ``keep``, every other helper stays in its order, gatepass first among those git will
+    ask: right after the last reset. ``helper`` replaces any gatepass entry already there.
+
+    >>> helpers_wanted(["store"], "/bin/git-credential-gatepass")
+    ['', '/bin/git-credential-gatepass']
+    >>> helpers_wanted(["store", "gatepass", "cache"], keep=True)
     ['gatepass', 'store', 'cache']
-    >>> helpers_first(["osxkeychain", "", "store"])
+    >>> helpers_wanted(["osxkeychain", "", "store"], keep=True)
     ['osxkeychain', '', 'gatepass', 'store']
     """
+    if not keep:
+        return ["", helper]
     reset = max((i + 1 for i, value in enumerate(current) if value == ""), default=0)
-    ours = next((v for v in current[reset:] if is_gatepass(v)), HELPER)
     before = [v for v in current[:reset] if not is_gatepass(v)]
     after = [v for v in current[reset:] if not is_gatepass(v)]
-    return [*before, ours, *after]
+    return [*before, helper, *after]
 
 
 def effective_helpers(values: list[str]) -> list[str]:
@@ -88,6 +115,19 @@ class GitConfig:
             hint = "; run it as root (sudo)" if self.scope == "--system" and "ermission" in why else ""
             raise GatepassError(f"git config {self.scope} {args[0]} failed: {why}{hint}".replace("  ", " "))
         return done
+
+    def file_path(self) -> str | None:
+        """The file ``--global``/``--system`` writes, by git's own rules (None for the merged view)."""
+        if self.scope == "--system":
+            return self.env.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig"
+        if self.scope != "--global":
+            return None
+        if self.env.get("GIT_CONFIG_GLOBAL"):
+            return self.env["GIT_CONFIG_GLOBAL"]
+        home = self.env.get("HOME") or os.path.expanduser("~")
+        dotfile = os.path.join(home, ".gitconfig")
+        xdg = os.path.join(self.env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "git", "config")
+        return xdg if not os.path.exists(dotfile) and os.path.exists(xdg) else dotfile
 
     def get_all(self, key: str) -> list[str]:
         """Every value of ``key`` in order; ``[]`` when it is not set."""
