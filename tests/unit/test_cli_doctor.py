@@ -71,7 +71,9 @@ def test_fresh_install_says_what_to_wire(config):
 def test_all_ok_after_setup(config):
     wire()
     lines, _ = doctor(code=0)
-    assert "OK   git asks gatepass first (credential.helper: gatepass)" in lines
+    helper = os.path.join(os.path.dirname(sys.executable), "git-credential-gatepass")
+    assert f"OK   git asks gatepass first (credential.helper: {helper})" in lines
+    assert f"OK   git runs {helper}" in lines
     assert line_with(lines, "sends every configured registry to gatepass").startswith("OK ")
 
 
@@ -90,6 +92,22 @@ def test_another_helper_before_gatepass(config):
     subprocess.run(["git", "config", "--global", "--add", "credential.helper", "gatepass"], check=True)
     lines, _ = doctor(code=1)
     assert "FIX  git asks store before gatepass (store, gatepass); run: gatepass setup git" in lines
+
+
+@pytest.mark.parametrize("after, fix", [
+    ("store", "credential.helper store after gatepass writes every token gatepass answers to ~/.git-credentials in plaintext"),
+    ("/opt/bin/git-credential-mine", "credential.helper /opt/bin/git-credential-mine after gatepass is told every token"),
+    ("cache --timeout=60", None),
+])
+def test_a_plaintext_or_unknown_helper_after_gatepass_is_a_fix(config, after, fix):
+    """git approves to every helper: `store` after gatepass writes its tokens to disk (issue 11 item 2)."""
+    wire()
+    subprocess.run(["git", "config", "--global", "--add", "credential.helper", after], check=True)
+    lines, _ = doctor(code=1 if fix else 0)
+    assert line_with(lines, "git asks gatepass first").startswith("OK ")
+    if fix:
+        assert line_with(lines, fix).startswith("FIX ") and line_with(lines, fix).endswith("run: gatepass setup git" if
+                                                                                          after == "store" else "(or remove it)")
 
 
 def test_executables_missing_from_path(config, monkeypatch):

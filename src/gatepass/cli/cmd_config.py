@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import NamedTuple
 
 import click
 
@@ -71,20 +72,18 @@ def check_account(account: Account, errors: list[str], warnings: list[str]) -> N
             warnings.append(f"cannot be opened on this host: {exc}")
 
 
-@config.command()
-@click.option("--json", "as_json", is_flag=True, help="Files, errors and warnings as JSON.")
-def check(as_json: bool) -> None:
-    """Parse and validate every layer (syntax, schema, duplicates), read every token_file and
-    token_env (the values are dropped, never shown), check token_command programs and sealed
-    values, and file modes: a world-readable file with inline tokens is an error, token files
-    others can read and config files others can write are warnings. Token commands are not run.
-    Lists the files looked at, found or not. Exits 1 on any error, so provisioning can run it.
+class Report(NamedTuple):
+    files: list[dict[str, object]]  # layer, path, exists, accounts
+    accounts: int
+    errors: list[str]
+    warnings: list[str]
+    notes: list[str]  # defaults applied (a provider without domain): worth saying, nothing to fix
 
-    \b
-    Examples:
-      gatepass config check && echo "fleet config OK"
-      GATEPASS_CONFIG=new.toml gatepass config check --json | jq .errors
-    """
+
+def gather() -> Report:
+    """Everything ``config check`` reports, computed now (``doctor`` shows the same)."""
+    from gatepass.cli.config_lint import lint
+
     parsed = parse_now(layer_files(env()))
     errors, warnings = list(parsed.errors), list[str]()
     for account in parsed.accounts:
@@ -98,14 +97,39 @@ def check(as_json: bool) -> None:
         warning = modes.config_file_warning(str(item["path"])) if item["exists"] else None
         if warning:
             warnings.append(warning)
+    typos, notes = lint([path for _, path, exists in parsed.files if exists])
+    return Report(found, len(parsed.accounts), errors, warnings + typos, notes)
+
+
+@config.command()
+@click.option("--json", "as_json", is_flag=True, help="Files, errors and warnings as JSON.")
+def check(as_json: bool) -> None:
+    """Parse and validate every layer (syntax, schema, duplicates), read every token_file and
+    token_env (the values are dropped, never shown), check token_command programs and sealed
+    values, and file modes: a world-readable file with inline tokens is an error, token files
+    others can read and config files others can write are warnings, and so is a table name close
+    to one gatepass reads ([[git_providers]]); a provider without domain gets a note saying it
+    is github.com or docker.io (Komodo's default). Token commands are not run.
+    Lists the files looked at, found or not. Exits 1 on any error, so provisioning can run it.
+
+    \b
+    Examples:
+      gatepass config check && echo "fleet config OK"
+      GATEPASS_CONFIG=new.toml gatepass config check --json | jq .errors
+    """
+    report = gather()
+    found, errors, warnings = report.files, report.errors, report.warnings
     if as_json:
-        print_json({"files": found, "accounts": len(parsed.accounts), "errors": errors, "warnings": warnings})
+        print_json({"files": found, "accounts": report.accounts, "errors": errors, "warnings": warnings,
+                    "notes": report.notes})
     else:
         for item in found:
             state = f"found, {item['accounts']} account(s)" if item["exists"] else "not found"
             click.echo(f"{item['layer']:7} {item['path']}: {state}")
-        click.echo(f"{len(parsed.accounts)} account(s) in {sum(1 for f in found if f['exists'])} file(s); "
+        click.echo(f"{report.accounts} account(s) in {sum(1 for f in found if f['exists'])} file(s); "
                    f"{len(errors)} error(s), {len(warnings)} warning(s)")
+        for line in report.notes:
+            click.echo(f"note: {line}", err=True)
         for line in warnings:
             click.echo(f"warning: {line}", err=True)
         for line in errors:

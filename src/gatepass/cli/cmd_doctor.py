@@ -14,7 +14,6 @@ import click
 from gatepass import __version__
 from gatepass.cli import dockerconfig, gitconfig, modes
 from gatepass.cli.common import env, load_all, print_json
-from gatepass.config.layers import Config
 from gatepass.errors import GatepassError
 from gatepass.model import Account
 from gatepass.store import Store
@@ -32,7 +31,16 @@ def _run(argv: list[str], environ: Mapping[str, str]) -> subprocess.CompletedPro
 
 
 def git_helper_path(environ: Mapping[str, str]) -> str | None:
-    """The git-credential-gatepass git runs for ``credential.helper gatepass``: git's exec-path first, then PATH."""
+    """The git-credential-gatepass git runs: the absolute path setup wrote, else (for ``credential.helper
+    gatepass``) git's exec-path first, then PATH."""
+    if gitconfig.available(environ):
+        try:
+            helpers = gitconfig.effective_helpers(gitconfig.GitConfig("", environ).get_all(gitconfig.HELPER_KEY))
+        except GatepassError:
+            helpers = []
+        configured = next((h for h in helpers if gitconfig.is_gatepass(h)), "")
+        if os.path.isabs(configured):
+            return configured if os.access(configured, os.X_OK) else None
     done = _run(["git", "--exec-path"], environ) if gitconfig.available(environ) else None
     if done is not None and done.returncode == 0:
         candidate = os.path.join(done.stdout.strip(), "git-credential-gatepass")
@@ -69,16 +77,30 @@ def check_git(environ: Mapping[str, str], accounts: list[Account]) -> Iterator[C
     listed = ", ".join(helpers) or "none"
     if helpers and gitconfig.is_gatepass(helpers[0]):
         yield "git-wiring", True, f"git asks gatepass first (credential.helper: {listed})"
+        yield from check_helpers_after(helpers[1:])
     elif any(gitconfig.is_gatepass(h) for h in helpers):
         yield "git-wiring", False, f"git asks {helpers[0]} before gatepass ({listed}); run: gatepass setup git"
     else:
         yield "git-wiring", False, f"git does not ask gatepass first (credential.helper: {listed}); run: gatepass setup git"
-    from gatepass.cli.cmd_setup import username_keys
+    from gatepass.cli.setup_git import username_keys
 
     for key, user in username_keys(accounts, lambda message: None).items():
         url = key[len("credential."):-len(".username")] + "/"
         if git.urlmatch("credential.username", url) != user:
             yield "git-wiring", False, f"git will not send {user} for {url} without useHttpPath; run: gatepass setup git"
+
+
+def check_helpers_after(after: list[str]) -> Iterator[Check]:
+    """Each helper after gatepass is told every token gatepass answers (git approves to all):
+    ``store`` writes it to ~/.git-credentials in plaintext, an unknown helper is not vouched for."""
+    for value in after:
+        name = gitconfig.helper_name(value)
+        if gitconfig.plaintext(value):
+            yield ("git-wiring", False, f"credential.helper {value} after gatepass writes every token gatepass answers "
+                   "to ~/.git-credentials in plaintext; run: gatepass setup git")
+        elif name not in gitconfig.KEYCHAIN_HELPERS and not gitconfig.is_gatepass(value):
+            yield ("git-wiring", False, f"credential.helper {value} after gatepass is told every token gatepass answers, "
+                   "and gatepass cannot tell where it keeps them; run: gatepass setup git (or remove it)")
 
 
 def check_docker(environ: Mapping[str, str], accounts: list[Account]) -> Iterator[Check]:
@@ -98,15 +120,21 @@ def check_docker(environ: Mapping[str, str], accounts: list[Account]) -> Iterato
         yield "docker-wiring", True, "no docker registry configured; nothing to wire"
 
 
-def check_config(config: Config, errors: list[str]) -> Iterator[Check]:
-    present = [path for _, path, exists in config.files if exists]
-    yield "config", True, f"config files: {', '.join(present) or 'none yet'}; {len(config.accounts)} account(s)"
-    for error in errors:
+def check_config() -> Iterator[Check]:
+    """What ``gatepass config check`` reports, computed the same way: its errors and warnings are FIX lines."""
+    from gatepass.cli.cmd_config import gather
+
+    report = gather()
+    present = [str(item["path"]) for item in report.files if item["exists"]]
+    ok = not report.errors
+    yield ("config", ok, f"config files: {', '.join(present) or 'none yet'}; {report.accounts} account(s)"
+           + ("" if ok else f"; {len(report.errors)} error(s)"))
+    for error in report.errors:
         yield "config", False, error + "; see: gatepass config check"
-    for path in present:
-        warning = modes.config_file_warning(path)
-        if warning:
-            yield "modes", False, warning
+    for warning in report.warnings:
+        yield "config", False, warning
+    for note in report.notes:
+        yield "config", True, note
     for problem in modes.own_file_problems(env()):
         yield "modes", False, problem
 
@@ -134,9 +162,8 @@ def checks() -> Iterator[Check]:
     environ = env()
     yield "versions", True, f"gatepass {__version__} on Python {platform.python_version()} ({sys.executable})"
     yield from check_executables(environ)
-    errors: list[str] = []
-    config, store, accounts = load_all(None, errors.append)
-    yield from check_config(config, errors)
+    _, store, accounts = load_all(None, lambda message: None)  # config check below says it all, once
+    yield from check_config()
     yield from check_store(store)
     yield from check_git(environ, accounts)
     yield from check_docker(environ, accounts)

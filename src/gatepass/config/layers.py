@@ -6,7 +6,8 @@ order (``GATEPASS_HOST_CONFIG`` names the host file; its drop-in directory is al
 name with ``.toml`` replaced by ``.d``); user ``$XDG_CONFIG_HOME/gatepass/config.toml``
 (``GATEPASS_USER_CONFIG``). ``GATEPASS_CONFIG=a.toml:b.toml`` replaces all three with exactly
 those files, listed lowest precedence first (the last one wins), shown as layer ``config``;
-``GATEPASS_CONFIG=/dev/null`` (or empty) means no config files at all.
+``GATEPASS_CONFIG=/dev/null`` (or empty) means no config files at all; any one layer's variable
+set to ``/dev/null`` means no file for that layer.
 
 A missing file is not an error. A file that cannot be read or parsed is reported and skipped:
 the other layers still answer, so a typo in one host.d file cannot lock a fleet out.
@@ -71,7 +72,8 @@ def layer_files(env) -> list[tuple[str, int, str]]:  # type: ignore[no-untyped-d
              ("host", LAYER_RANK["host"], host)]
     files += [("host", LAYER_RANK["host"], os.path.join(dropins, name)) for name in names]
     files.append(("user", LAYER_RANK["user"], user))
-    return files
+    # A layer variable set to /dev/null means "no file", as GIT_CONFIG_GLOBAL=/dev/null does for git.
+    return [entry for entry in files if entry[2] != os.devnull]
 
 
 def _stat(path: str) -> tuple[int, ...] | None:
