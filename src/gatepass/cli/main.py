@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -60,6 +61,18 @@ class LazyGroup(click.Group):
         command: click.Command = getattr(importlib.import_module(module), attribute)
         return command
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """click's main, then stdout flushed while a closed pipe can still end us quietly (not at exit)."""
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                from gatepass.pipes import end_quietly
+
+                end_quietly()
+
     def invoke(self, ctx: click.Context) -> object:
         debug = bool(ctx.params.get("debug")) or bool(os.environ.get("GATEPASS_DEBUG"))
         try:
@@ -70,6 +83,10 @@ class LazyGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:  # the reader went away: end as other Unix tools do, silently
+            from gatepass.pipes import end_quietly
+
+            end_quietly()
         except KeyboardInterrupt:
             click.echo("gatepass: interrupted; nothing was half-written", err=True)
             sys.exit(130)

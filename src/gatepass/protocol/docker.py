@@ -167,9 +167,27 @@ def _erase(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None
     except NotFoundError:
         return ""
     want = _entry(request, "")
-    app.store_for(request.host, env, report).erase(
+    removed = app.store_for(request.host, env, report).erase(
         lambda e: e.kind == "docker" and e.host == want.host and e.path == want.path)
+    if not removed:
+        _refuse_config_erase(request, env)
     return ""
+
+
+def _refuse_config_erase(request: Request, env: Mapping[str, str]) -> None:
+    """A logout of an account that lives in a config file must not claim success: say where it lives.
+
+    Nothing stored matched; when a config account answers this server, ``podman logout`` or
+    ``docker logout`` would otherwise report the login gone while ``get`` still answers it.
+    """
+    from gatepass import app
+    from gatepass.resolver import rank
+
+    eligible, _ = rank(request, app.load(env, lambda message: None, app.host_keys(request.host)).accounts)
+    if eligible:
+        account = eligible[0].account
+        raise GatepassError(f"the login for {account.label()} comes from {account.where}, which gatepass does not edit; "
+                            "remove the account there to log out")
 
 
 def _version(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
@@ -186,8 +204,13 @@ def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: B
     report = streams.reporter(stderr)
 
     def reply(text: str, code: int) -> int:
-        stdout.write(text.encode("utf-8"))
-        stdout.flush()
+        try:
+            stdout.write(text.encode("utf-8"))
+            stdout.flush()
+        except BrokenPipeError:  # `docker-credential-gatepass list | head`: end quietly, as Unix tools do
+            from gatepass.pipes import end_quietly
+
+            end_quietly()
         return code
 
     if len(argv) != 1:
