@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,8 +56,33 @@ def verdicts(data: dict) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def config(isolated_env):
+    # explain applies the git config as git will; these tests are about the organization rule, so git sends paths.
+    subprocess.run(["git", "config", "--global", "credential.useHttpPath", "true"], check=True)
     write_config(isolated_env["GATEPASS_GLOBAL_CONFIG"], GLOBAL)
     return write_config(isolated_env["GATEPASS_USER_CONFIG"], USER)
+
+
+def git_credential_fill(url: str) -> str:
+    """The username a real `git credential fill` gets from git-credential-gatepass for ``url``."""
+    helper = str(Path(sys.executable).parent / "git-credential-gatepass")
+    done = subprocess.run(["git", "-c", "credential.helper=", "-c", f"credential.helper={helper}", "credential", "fill"],
+                          input=f"url={url}\n", capture_output=True, text=True, check=True, timeout=60)
+    return dict(line.split("=", 1) for line in done.stdout.splitlines())["username"]
+
+
+@pytest.mark.parametrize("use_http_path", [None, "true", "false"])
+def test_explain_chooses_what_a_real_git_credential_fill_gets(config, monkeypatch, use_http_path):
+    """explain applies the user's real credential.useHttpPath, never assuming it (issue 13 item 2)."""
+    monkeypatch.setenv("ACME_TOKEN", "tok-acme")
+    subprocess.run(["git", "config", "--global", "--unset-all", "credential.useHttpPath"], check=True)
+    if use_http_path:
+        subprocess.run(["git", "config", "--global", "credential.useHttpPath", use_http_path], check=True)
+    url = "https://github.com/acme/app.git"
+    filled = git_credential_fill(url)
+    assert filled == ("acme-bot" if use_http_path == "true" else "me")
+    assert explain_json(url)["chosen"]["username"] == filled
+    subprocess.run(["git", "config", "--global", "credential.https://github.com/acme.username", "acme-two"], check=True)
+    assert explain_json(url)["chosen"]["username"] == git_credential_fill(url) == "acme-two"
 
 
 def test_chosen_account_with_file_line_and_source_kind(config):

@@ -19,7 +19,7 @@ from gatepass.store import Store
 MAX_OTHER_HOSTS = 20
 
 
-def git_request(target: str, use_http_path: bool) -> tuple[Request, list[str]]:
+def git_request(target: str, use_http_path: bool | None) -> tuple[Request, list[str]]:
     """The Request git-credential-gatepass would get for ``target``, and notes saying how it was built."""
     try:
         url = targets.parse_git_url(target)
@@ -40,10 +40,13 @@ def git_request(target: str, use_http_path: bool) -> tuple[Request, list[str]]:
         except GatepassError as exc:
             notes.append(f"git config could not be read, so none of it is applied: {exc}")
     here = f"git config here: credential.useHttpPath {configured or 'not set'}"
+    if use_http_path is None:  # as git will do with this config (issue 13: never assume the path is sent)
+        use_http_path = configured == "true"
+        here += ", applied"
     if use_http_path:
         notes.append(f"path: sent, as git does with credential.useHttpPath=true; {here} (--no-use-http-path: the other case)")
     else:
-        notes.append(f"path: not sent, as git does without credential.useHttpPath; {here}")
+        notes.append(f"path: not sent, as git does without credential.useHttpPath; {here} (--use-http-path: the other case)")
     path = url.path if use_http_path else None
     return Request("git", url.scheme, url.host, url.port, path, username), notes
 
@@ -125,10 +128,11 @@ def describe(request: Request) -> str:
 @click.command()
 @click.argument("target")
 @click.option("--kind", type=KINDS, help="git or docker; guessed when not given (see below).")
-@click.option("--use-http-path/--no-use-http-path", default=True, show_default=True,
-              help="Send the path, as git does with credential.useHttpPath=true; the organization rule needs it.")
+@click.option("--use-http-path/--no-use-http-path", default=None,
+              help="Send the path (or not), as git does with credential.useHttpPath=true (false). "
+                   "Default: what your git config says for this URL.")
 @click.option("--json", "as_json", is_flag=True, help="The request, the chosen account and every candidate as JSON.")
-def explain(target: str, kind: str | None, use_http_path: bool, as_json: bool) -> None:
+def explain(target: str, kind: str | None, use_http_path: bool | None, as_json: bool) -> None:
     """Show the account git or docker would get for TARGET, its file:line and secret source kind,
     and for each other candidate the rule that ruled it out (host, scheme, path, username,
     organization) or why it lost (precedence: organization-scoped match first, lower layer, later
