@@ -100,11 +100,31 @@ def render(username: str, password: str, expiry: int | None, refresh: str | None
 def _get(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str], None]) -> bytes:
     from gatepass import app
 
-    found = app.answer(to_request(attrs), env, report)
+    request = to_request(attrs)
+    found = app.answer(request, env, report)
     if found is None:
+        _say_why_not(request, env, report)
         return b""
     account, secret = found
     return render(account.username, secret.value, secret.expiry, secret.refresh)
+
+
+def _say_why_not(request: Request, env: Mapping[str, str], report: Callable[[str], None]) -> None:
+    """One line when no account answered for a reason the user can fix: an https-only account asked over http.
+
+    Only on the no-answer path; the config is the one ``answer`` just loaded (cached parse).
+    """
+    from gatepass import app
+    from gatepass.resolver import rank
+
+    _, accounts = app.candidates(request, env, lambda message: None, with_store=False)
+    _, ruled_out = rank(request, accounts)
+    for candidate in ruled_out:
+        if candidate.rule == "scheme" and request.scheme == "http":
+            account = candidate.account
+            report(f"{account.where}: {account.label()} answers only https and git asked over http; "
+                   "if this server really is plain http, set https = false there")
+            return
 
 
 def _expiry(attrs: dict[str, str]) -> int | None:
@@ -164,8 +184,26 @@ def _erase(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str]
                 and ("path" not in attrs or entry.path == want.path)
                 and ("username" not in attrs or entry.username == want.username))
 
-    app.store_for(want.host, env, report).erase(matches, attrs.get("password"))
+    removed = app.store_for(want.host, env, report).erase(matches, attrs.get("password"))
+    if not removed and "password" in attrs and "username" in attrs:
+        _say_config_rejected(to_request(attrs), attrs["username"], attrs["password"], env, report)
     return b""
+
+
+def _say_config_rejected(request: Request, username: str, password: str, env: Mapping[str, str],
+                         report: Callable[[str], None]) -> None:
+    """git erases what the server rejected; when that came from a config file, say which one to fix.
+
+    git itself only shows "Authentication failed". The config is never edited (DESIGN: erase
+    never touches a config file); the value is compared, never shown.
+    """
+    from gatepass import app
+
+    found = app.answer(request_for_user(request, username), env, lambda message: None, with_store=False)
+    if found is not None and found[1].value == password and found[0].layer != "store":
+        account = found[0]
+        report(f"the server rejected the token of {account.label()} from {account.where}; fix it there "
+               "(gatepass does not edit config files)")
 
 
 OPERATIONS = {"get": _get, "store": _store, "erase": _erase}
