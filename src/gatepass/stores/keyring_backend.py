@@ -11,10 +11,12 @@ timeout: the helper reports the backend as unavailable and exits instead of hang
     [project.entry-points."keyring.backends"]
     gatepass-encrypted-file = "gatepass.stores.keyring_backend"
 
-with a low priority (0.1: keyring's own discovery picks it only where no real keyring exists;
-pin it with ``PYTHON_KEYRING_BACKEND=gatepass.stores.keyring_backend.EncryptedFileKeyring``).
-keyring's chainer also consults every backend above 0 after the real ones, so its errors are
-keyring's own (``KeyringError``), as keyring users catch them.
+with a negative priority (-1), so it is opt-in only: keyring's own discovery never picks it, not
+even where no real keyring exists (it would otherwise become the default of every keyring user
+in a shared environment, issue 13), and keyring's chainer skips it. Choose it by name:
+``PYTHON_KEYRING_BACKEND=gatepass.stores.keyring_backend.EncryptedFileKeyring`` or
+``default-keyring`` in keyringrc.cfg (``keyring.core.load_keyring`` accepts any priority).
+Its errors are keyring's own (``KeyringError``), as keyring users catch them.
 keyring builds backends without arguments, so this one class reads ``os.environ`` (XDG paths,
 ``GATEPASS_STORE_PASSPHRASE``) when it is used, never when it is imported.
 """
@@ -110,7 +112,7 @@ class KeyringAdapter(Backend):
 class EncryptedFileKeyring(KeyringBackend):
     """gatepass's AES-256-GCM file (machine key or passphrase) as a keyring backend."""
 
-    priority = 0.1
+    priority = -1  # opt-in only: below keyring's fail backend (0), so discovery never chooses it
     _cached: EncryptedFileBackend | None = None
 
     def _store(self) -> EncryptedFileBackend:
