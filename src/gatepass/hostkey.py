@@ -1,20 +1,23 @@
-"""Host keys for sealed secrets: where the X25519 private keys live, creating one once, loading them.
+"""The host identity that opens sealed tokens: where it lives, creating it once, loading it.
 
-A key file holds the raw 32-byte X25519 private key, 0600, created once and never replaced
-(``gatepass host-key --init``). Two keys are tried when a sealed value is opened, in this order:
+Sealed values are opened with every usable identity among (docs/design.md §6):
 
-* the host key: ``GATEPASS_HOST_KEY`` when set (containers, tests), else ``/etc/gatepass/host.key``
-  (root's, for the host and global layers);
-* the user key: ``$XDG_CONFIG_HOME/gatepass/host.key`` (one person's, for the user layer).
+* ``GATEPASS_HOST_KEY`` when set (and then only it);
+* else ``/etc/gatepass/host.key``, the host's (root:gatepass 0640: the users who run git on the
+  host are in group ``gatepass``), and ``$XDG_CONFIG_HOME/gatepass/host.key``, the user's own.
 
-``--init`` writes the first for root or when ``GATEPASS_HOST_KEY`` is set, else the second.
-Public keys travel as ``gatepass-pub:v1:<base64url of the 32 raw bytes>``. ``cryptography`` is
-imported only inside the functions that need it, never by the helpers' hot path.
+A key file is an age identity file exactly as ``age-keygen`` writes it (``#`` comments, one or
+more ``AGE-SECRET-KEY-1...`` lines) or an unencrypted OpenSSH private key (so
+``/etc/ssh/ssh_host_ed25519_key`` can be the identity and its ``.pub`` the recipient). Like ssh
+with a private key, a key file is refused when others may read it: it must belong to the user or
+root, with no permission for others and no group write (group read is the sharing rule).
+
+The public key sits beside the private one as ``host.key.pub`` (0644), so anyone can seal to the
+host. ``pyrage`` is imported only inside the functions that need it.
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import stat
 
@@ -25,143 +28,198 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
-PUBLIC_PREFIX = "gatepass-pub:v1:"
 SYSTEM_KEY = "/etc/gatepass/host.key"
-KEY_BYTES = 32
-_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+SYSTEM_GROUP = "gatepass"
+MAX_KEY_BYTES = 64 * 1024
+_SSH_BEGIN = b"-----BEGIN "
 
 
 class HostKeyError(SecretUnavailableError):
-    """A host key that exists but cannot be used: unreadable, too open or damaged."""
-
-
-def b64encode(data: bytes) -> str:
-    """Base64url without padding, as sealed values and public keys are written."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64decode(text: str) -> bytes:
-    """The inverse of :func:`b64encode`; ValueError on anything but base64url."""
-    if not set(text) <= _B64URL:  # urlsafe_b64decode alone would skip stray characters
-        raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def host_key_path(env: Mapping[str, str]) -> str:
-    """The host's key: ``GATEPASS_HOST_KEY``, else ``/etc/gatepass/host.key``."""
-    return env.get("GATEPASS_HOST_KEY") or SYSTEM_KEY
+    """A host key that exists but cannot be used: unreadable, open to others, encrypted or damaged."""
 
 
 def user_key_path(env: Mapping[str, str]) -> str:
-    """This user's own key, for sealed values in their user layer."""
+    """This user's own identity, for sealed values in their user layer."""
     return os.path.join(config_dir(env), "host.key")
 
 
 def key_paths(env: Mapping[str, str]) -> list[str]:
-    """Every key a sealed value is tried with: the host key, then the user key."""
-    paths = [host_key_path(env), user_key_path(env)]
-    return paths if paths[0] != paths[1] else paths[:1]
+    """Every identity file a sealed value is tried with, in order."""
+    if env.get("GATEPASS_HOST_KEY"):
+        return [env["GATEPASS_HOST_KEY"]]
+    return [SYSTEM_KEY, user_key_path(env)]
 
 
-def default_key_path(env: Mapping[str, str]) -> str:
+def init_path(env: Mapping[str, str]) -> str:
     """Where ``host-key --init`` writes: GATEPASS_HOST_KEY, the host's key for root, else the user's."""
     if env.get("GATEPASS_HOST_KEY") or os.geteuid() == 0:
-        return host_key_path(env)
+        return key_paths(env)[0]
     return user_key_path(env)
 
 
-def public_key_text(raw: bytes) -> str:
-    """The copy-paste form of a public key."""
-    return PUBLIC_PREFIX + b64encode(raw)
-
-
-def parse_public_key(text: str) -> bytes:
-    """The 32 raw bytes of a ``gatepass-pub:v1:...`` public key; GatepassError saying what is wrong."""
-    text = text.strip()
-    if not text.startswith(PUBLIC_PREFIX):
-        raise GatepassError(f"a public key starts with {PUBLIC_PREFIX}; get one with: gatepass host-key")
-    try:
-        raw = b64decode(text[len(PUBLIC_PREFIX):])
-    except ValueError:
-        raw = b""
-    if len(raw) != KEY_BYTES:
-        raise GatepassError("that public key is damaged; copy it again from: gatepass host-key")
-    return raw
-
-
-def key_id(public: bytes) -> bytes:
-    """8 bytes naming a public key in a sealed value, so "another host" and "tampered" differ."""
-    import hashlib
-
-    return hashlib.sha256(b"gatepass key id\0" + public).digest()[:8]
-
-
-def create_key(path: str) -> bytes:
-    """Create a private key at ``path`` (0600 in a 0700 directory, never replacing one); its public key.
-
-    Written to a temp file, fsynced, then hard-linked into place: the link fails if a key appeared
-    meanwhile, and a crash never leaves a half-written key under the real name.
-    """
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.lexists(path):
-        raise GatepassError(f"{path} exists already; gatepass never replaces a host key")
-    try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-    except OSError as exc:
-        raise GatepassError(f"cannot create {directory} ({exc.strerror})") from None
-    key = X25519PrivateKey.generate()
-    from gatepass.stores.files import create_new
-
-    try:
-        create_new(path, key.private_bytes_raw())
-    except FileExistsError:
-        raise GatepassError(f"{path} exists already; gatepass never replaces a host key") from None
-    except OSError as exc:
-        raise GatepassError(f"cannot write {path} ({exc.strerror})") from None
-    _fsync_dir(directory)
-    return key.public_key().public_bytes_raw()
-
-
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def load_private(path: str) -> X25519PrivateKey:
-    """The private key at ``path``; FileNotFoundError when absent, HostKeyError when unusable.
-
-    Like ssh with a private key, a key file that others may read or write is refused.
-    """
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
+def read_key_file(path: str) -> bytes:
+    """The bytes of a key file; FileNotFoundError when absent, HostKeyError when unusable."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
     except PermissionError:
-        raise HostKeyError(f"host key {path} is not readable by this user; run as its owner") from None
+        raise HostKeyError(f"host key {path} is not readable by this user (the host's key is for group "
+                           f"{SYSTEM_GROUP}: ask for membership, or use your own key: gatepass host-key --init)") from None
     try:
         st = os.fstat(fd)
-        raw = os.read(fd, KEY_BYTES + 1) if stat.S_ISREG(st.st_mode) else b""
+        data = os.read(fd, MAX_KEY_BYTES + 1) if stat.S_ISREG(st.st_mode) else b""
     finally:
         os.close(fd)
     if not stat.S_ISREG(st.st_mode):
         raise HostKeyError(f"host key {path} is not a regular file")
-    if st.st_mode & 0o077:
-        raise HostKeyError(f"host key {path} is open to other users; run: chmod 600 {path}")
-    if len(raw) != KEY_BYTES:
-        raise HostKeyError(f"host key {path} is damaged (not {KEY_BYTES} bytes); restore it from a backup")
-    return X25519PrivateKey.from_private_bytes(raw)
+    if st.st_uid not in (os.geteuid(), 0):
+        raise HostKeyError(f"host key {path} belongs to another user; run: chown root {path}")
+    if st.st_mode & 0o027:
+        raise HostKeyError(f"host key {path} is open to other users; run: chmod 600 {path} "
+                           "(or 640 to share it with its group)")
+    if len(data) > MAX_KEY_BYTES:
+        raise HostKeyError(f"host key {path} is too large to be a key")
+    return data
 
 
-def public_of(path: str) -> bytes:
-    """The raw public key of the private key at ``path``."""
-    return load_private(path).public_key().public_bytes_raw()
+def parse_identities(path: str, data: bytes) -> list[object]:
+    """The pyrage identities in a key file's bytes; HostKeyError saying what is wrong (never the key)."""
+    import pyrage
+
+    if data.lstrip().startswith(_SSH_BEGIN):
+        try:
+            return [pyrage.ssh.Identity.from_buffer(data)]
+        except pyrage.IdentityError as exc:
+            if "decrypted" in str(exc):
+                raise HostKeyError(f"host key {path} is protected by a passphrase; gatepass needs an unencrypted key") from None
+            raise HostKeyError(f"host key {path} is not a usable OpenSSH private key") from None
+    identities: list[object] = []
+    for line in data.decode("ascii", "replace").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            identities.append(pyrage.x25519.Identity.from_str(line))
+        except pyrage.IdentityError:
+            identities = []
+            break
+    if not identities:
+        raise HostKeyError(f"host key {path} is neither an age identity file (age-keygen) nor an OpenSSH private key")
+    return identities
+
+
+def public_key(path: str, identities: list[object] | None = None) -> str | None:
+    """The public key(s) of the identity at ``path``: its ``.pub`` when there, else derived from an age key."""
+    try:
+        with open(path + ".pub", "rb") as pub:
+            text = pub.read(4096).decode("ascii", "replace").strip()
+        if text.startswith(("age1", "ssh-")):
+            return " ".join(text.splitlines()[0].split()[:2]) if text.startswith("ssh-") else text.splitlines()[0]
+    except OSError:
+        pass
+    publics = [str(i.to_public()) for i in identities or [] if hasattr(i, "to_public")]
+    return ", ".join(publics) or None
+
+
+def load_identities(env: Mapping[str, str]) -> tuple[list[object], str]:
+    """Every usable identity and how to name this host in errors; HostKeyError when there is none."""
+    identities: list[object] = []
+    names: list[str] = []
+    problems: list[str] = []
+    for path in key_paths(env):
+        try:
+            found = parse_identities(path, read_key_file(path))
+        except FileNotFoundError:
+            continue
+        except HostKeyError as exc:
+            problems.append(str(exc))
+            continue
+        except OSError as exc:
+            problems.append(f"host key {path} cannot be read ({exc.strerror})")
+            continue
+        identities += found
+        names.append(f"{public_key(path, found) or 'the key'} ({path})")
+    if not identities:
+        if problems:
+            raise HostKeyError("; ".join(problems))
+        raise HostKeyError(f"no host key (looked for {', '.join(key_paths(env))}); run: gatepass host-key --init")
+    return identities, " and ".join(names) + "".join(f"; {problem}" for problem in problems)
+
+
+def _group_id(group: str | None, path: str) -> int | None:
+    """The gid to share a new key with: ``group``, or group gatepass for the host's key when it exists."""
+    import grp
+
+    if group is None:
+        if path != SYSTEM_KEY:
+            return None
+        try:
+            return grp.getgrnam(SYSTEM_GROUP).gr_gid
+        except KeyError:
+            return None
+    try:
+        return grp.getgrnam(group).gr_gid if not group.isdigit() else int(group)
+    except KeyError:
+        raise GatepassError(f"no group {group} on this host; create it (groupadd {group}) or leave out --group") from None
+
+
+def create_key(path: str, group: str | None = None) -> str:
+    """Create an age identity at ``path`` (never replacing one) and its ``.pub``; the public key.
+
+    The key is written as age-keygen writes it, by ``create_new`` (temp, fsync, link: never a half
+    key, never over an existing one), 0600; shared with a group it becomes 0640 through the file
+    descriptor (no path race). The public key beside it is 0644 and replaced when stale.
+    """
+    import time
+
+    import pyrage
+
+    from gatepass.stores.files import create_new, write_atomic
+
+    gid = _group_id(group, path)
+    if os.path.lexists(path):
+        raise GatepassError(f"{path} exists already; gatepass never replaces a host key")
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(directory, mode=0o755 if gid is not None else 0o700, exist_ok=True)
+    except OSError as exc:
+        raise GatepassError(f"cannot create {directory} ({exc.strerror})") from None
+    identity = pyrage.x25519.Identity.generate()
+    public = str(identity.to_public())
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    try:
+        create_new(path, f"# created: {created}\n# public key: {public}\n{identity}\n".encode())
+        if gid is not None:
+            _share(path, gid)
+        write_atomic(path + ".pub", f"{public}\n".encode(), mode=0o644)
+    except FileExistsError:
+        raise GatepassError(f"{path} exists already; gatepass never replaces a host key") from None
+    except OSError as exc:
+        raise GatepassError(f"cannot write {path} ({exc.strerror})") from None
+    return public
+
+
+def _share(path: str, gid: int) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        os.fchown(fd, -1, gid)
+        os.fchmod(fd, 0o640)
+    finally:
+        os.close(fd)
+
+
+def show(env: Mapping[str, str], paths: list[str] | None = None) -> tuple[str, str]:
+    """(public key, path) of the first identity among ``paths`` (``key_paths``) that exists or has a ``.pub``."""
+    for path in paths or key_paths(env):
+        if not os.path.lexists(path) and not os.path.exists(path + ".pub"):
+            continue
+        identities = None
+        try:
+            identities = parse_identities(path, read_key_file(path))
+        except (OSError, HostKeyError):
+            if not os.path.exists(path + ".pub"):
+                raise
+        public = public_key(path, identities)
+        if public is None:
+            raise GatepassError(f"no public key for {path}; put it in {path}.pub")
+        return public, path
+    raise GatepassError(f"no host key at {' or '.join(key_paths(env))}; create one with: gatepass host-key --init")

@@ -1,195 +1,232 @@
-"""Sealed secrets: a token encrypted to one or more hosts' X25519 keys and bound to one account.
+"""Sealed tokens: ASCII-armored age files (age-encryption.org/v1) bound to one account.
 
-A config in any layer may carry ``token = "gatepass:sealed:v1:<base64url>"``; only a host holding
-one of the recipients' private keys (``gatepass.hostkey``) opens it, and only for the account it
-was sealed for. The base64url text (no padding) decodes to::
+A config's ``token`` may be an armored age file, written as a TOML multi-line string::
 
-    account length (2, big endian) | account: "kind NUL host[:port] NUL username" (UTF-8) |
-    count (1, 1..255) | count x [key id (8) | ephemeral public key (32) | wrapped key (32 + 16)] |
-    nonce (12) | ChaCha20-Poly1305 ciphertext of the token (+ 16-byte tag)
+    token = \"\"\"
+    -----BEGIN AGE ENCRYPTED FILE-----
+    YWdlLWVuY3J5cHRpb24ub3JnL3YxCi0+IFgyNTUxOSBxeXNBYlhNa2p3STkwYnk2
+    ...
+    -----END AGE ENCRYPTED FILE-----
+    \"\"\"
 
-Everything before the nonce is the header. A random 32-byte content key encrypts the token, with
-the prefix ``gatepass:sealed:v1:`` and the header as associated data, so no byte of the value
-(account, recipients, key ids) can change unnoticed. For each recipient a fresh ephemeral X25519
-key agrees a secret with the recipient's public key; HKDF-SHA256 (salt: ephemeral then recipient
-public key, info ``gatepass sealed v1 key wrap``) turns it into the key that wraps the content
-key (ChaCha20-Poly1305, zero nonce: every wrapping key is used once, recipient public key as
-associated data). The key id (``hostkey.key_id``) only tells "sealed for another host" from
-"tampered"; every entry is tried whatever its id says. The account is written in clear (it sits
-beside the value in the config anyway) and compared after decryption, so a value copied onto
-another account fails, saying which account it belongs to. The host is normalised as the config
-normalises ``domain`` (``gatepass.hosts``). A new format gets a new prefix (``v2``).
+It is encrypted to one or more recipients, age X25519 keys (``age1...``) or ssh-ed25519 public
+keys, and opened with the host identity (``gatepass.hostkey``). Lines may be indented: each line
+is stripped before the armor is read. The plaintext is one header line, LF, the token, and an
+optional final LF::
 
-``cryptography`` is imported inside the functions only, when a value is made or opened.
+    gatepass-sealed: kind=git scheme=https domain=github.com username=deploy
+    ghp_xxxxxxxx
+
+The header is exactly ``gatepass-sealed:`` and the four fields ``kind``, ``scheme``, ``domain``,
+``username``, in this order, each preceded by one space and written ``name=value``. A value is
+percent-encoded UTF-8: every byte that is not printable ASCII, and every space, ``%`` and ``=``,
+is written ``%XX``, so a value never holds a separator. ``kind`` is ``git`` or ``docker``;
+``scheme`` is ``https``, or ``http`` for a git provider with ``https = false`` or a docker
+registry written ``http://``; ``domain`` is the account's host as gatepass normalises it
+(lowercase, IDNA A-labels, ``:port`` only when not the scheme's default, ``*.`` kept), compared
+case-insensitively; ``username`` is compared exactly. A value opens only for the account the
+header names, so a copy moved to another account, domain or scheme is refused, naming the account
+it is bound to. The token is one line: it may not be empty or hold CR, LF or NUL.
+
+``gatepass seal`` writes exactly this; stock ``age -a -r RECIPIENT`` over the same plaintext
+makes a value gatepass accepts, and stock ``age -d -i IDENTITY`` opens one. ``pyrage`` (the rage
+implementation) is imported only here and in ``gatepass.hostkey``, when a value is made or opened.
 """
 
 from __future__ import annotations
 
-import os
-
 from gatepass.errors import GatepassError, SecretUnavailableError
-from gatepass.hostkey import (  # re-exported: the seal command and tests take them from here
-    HostKeyError,
-    b64decode,
-    b64encode,
-    create_key,
-    default_key_path,
-    key_id,
-    key_paths,
-    parse_public_key,
-    public_key_text,
-)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from collections.abc import Sequence
 
-__all__ = ["PREFIX", "SealError", "binding", "create_key", "default_key_path", "key_paths", "open_sealed",
-           "parse_public_key", "public_key_text", "seal"]
+    from gatepass.model import Account
 
-PREFIX = "gatepass:sealed:v1:"
-_INFO = b"gatepass sealed v1 key wrap"
-_ZERO_NONCE = b"\0" * 12
-_ENTRY = 8 + 32 + 48
-_MAX_RECIPIENTS = 255
+BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----"
+END = "-----END AGE ENCRYPTED FILE-----"
+HEADER = "gatepass-sealed:"
+FIELDS = ("kind", "scheme", "domain", "username")
 
 ANOTHER_HOST = "sealed for another host"
 ANOTHER_ACCOUNT = "sealed for a different account"
 TAMPERED = "tampered or corrupt sealed value; seal the token again"
-NO_KEY = "no host key: run gatepass host-key --init"
 
 
 class SealError(SecretUnavailableError):
-    """A sealed value that cannot be opened here; the message says why, never the value."""
+    """A sealed value that cannot be opened here; the message says why, never the value or the token."""
 
 
-def binding(kind: str, host: str, port: int | None, username: str) -> bytes:
-    """The account a value is sealed for, as the header carries it (host and port normalised)."""
-    where = host if port is None else f"{host}:{port}"
-    return f"{kind}\0{where}\0{username}".encode()
+def binding(account: Account) -> tuple[str, str, str, str]:
+    """(kind, scheme, domain, username) of an account, as its sealed values' header names them."""
+    domain = account.host if account.port is None else f"{account.host}:{account.port}"
+    return account.kind, "https" if account.secure else "http", domain, account.username
 
 
-def _describe(account: bytes) -> str:
-    kind, _, rest = account.decode("utf-8", "replace").partition("\0")
-    where, _, username = rest.partition("\0")
-    text = f"{kind} {where} user {username}"
+def _encode(value: str) -> str:
+    return "".join(chr(b) if 0x21 <= b <= 0x7E and b not in b"%=" else f"%{b:02X}" for b in value.encode("utf-8"))
+
+
+def _decode(text: str) -> str:
+    """The inverse of :func:`_encode`; ValueError on a stray ``%``, bad hex, a separator or non-UTF-8."""
+    if any(not 0x21 <= ord(c) <= 0x7E or c == "=" for c in text):
+        raise ValueError("unencoded byte")
+    parts = text.split("%")
+    out = bytearray(parts[0].encode("ascii"))
+    for part in parts[1:]:
+        if len(part) < 2 or not all(c in "0123456789abcdefABCDEF" for c in part[:2]):
+            raise ValueError("bad escape")
+        out += bytes.fromhex(part[:2]) + part[2:].encode("ascii")
+    return out.decode("utf-8")
+
+
+def header_line(kind: str, scheme: str, domain: str, username: str) -> str:
+    """The plaintext's first line for this account (no line break).
+
+    >>> header_line("docker", "https", "docker.io", "<token>")
+    'gatepass-sealed: kind=docker scheme=https domain=docker.io username=<token>'
+    >>> header_line("git", "http", "127.0.0.1:8080", "ci bot=1%")
+    'gatepass-sealed: kind=git scheme=http domain=127.0.0.1:8080 username=ci%20bot%3D1%25'
+    """
+    values = (kind, scheme, domain, username)
+    return HEADER + "".join(f" {name}={_encode(value)}" for name, value in zip(FIELDS, values, strict=True))
+
+
+def parse_header(line: str) -> tuple[str, str, str, str]:
+    """(kind, scheme, domain, username) of a header line; ValueError when it is not one.
+
+    >>> parse_header("gatepass-sealed: kind=git scheme=https domain=github.com username=deploy")
+    ('git', 'https', 'github.com', 'deploy')
+    """
+    if not line.startswith(HEADER + " "):
+        raise ValueError("no header")
+    fields = line[len(HEADER) + 1:].split(" ")
+    if len(fields) != len(FIELDS):
+        raise ValueError("wrong field count")
+    values = []
+    for name, field in zip(FIELDS, fields, strict=True):
+        key, eq, value = field.partition("=")
+        if key != name or not eq:
+            raise ValueError("wrong field")
+        values.append(_decode(value))
+    return values[0], values[1], values[2], values[3]
+
+
+def plaintext(token: str, kind: str, scheme: str, domain: str, username: str) -> bytes:
+    """What is encrypted: the header line, LF, the token, LF."""
+    if not token or any(c in token for c in "\r\n\0"):
+        raise GatepassError("the token is empty or contains a line break or NUL; git and docker could not use it")
+    return f"{header_line(kind, scheme, domain, username)}\n{token}\n".encode()
+
+
+def is_sealed(value: str) -> bool:
+    """Whether a ``token`` value is an armored age file (what the config schema calls sealed)."""
+    return value.lstrip().startswith(BEGIN)
+
+
+def armor_bytes(value: str) -> bytes:
+    """The armored file with every line stripped and blank lines dropped (TOML may indent it)."""
+    lines = [line.strip() for line in value.strip().splitlines()]
+    return ("\n".join(line for line in lines if line) + "\n").encode("ascii", "replace")
+
+
+def stanza_types(value: str) -> list[str]:
+    """The recipient stanza types in a sealed value's header (``X25519``, ``ssh-ed25519``...).
+
+    rage adds random "grease" stanzas that no identity answers; they are left out. An empty list
+    when the header cannot be read.
+    """
+    import base64
+    import binascii
+
+    lines = armor_bytes(value).decode("ascii").splitlines()
+    try:
+        blob = base64.b64decode("".join(lines[1:-1]))
+    except (binascii.Error, ValueError):
+        return []
+    header = blob.split(b"\n---", 1)[0].decode("ascii", "replace")
+    types = [line[3:].split(" ", 1)[0] for line in header.splitlines() if line.startswith("-> ")]
+    return [t for t in types if not t.endswith("-grease")]
+
+
+def parse_recipient(text: str) -> list[object]:
+    """The pyrage recipients ``--to`` names: an ``age1...`` key, a whole ``ssh-ed25519`` public key line,
+    or a file of them (one a line, ``#`` comments and blank lines skipped, as ``age -R`` reads)."""
+    import pyrage
+
+    text = text.strip()
+    try:
+        if text.startswith("age1"):
+            return [pyrage.x25519.Recipient.from_str(text)]
+        if text.startswith("ssh-ed25519 "):
+            return [pyrage.ssh.Recipient.from_str(" ".join(text.split()[:2]))]
+    except pyrage.RecipientError:
+        raise GatepassError(f"--to {text[:80]} is damaged; copy it again from: gatepass host-key") from None
+    if text.startswith(("ssh-", "age")):
+        raise GatepassError(f"--to {text.split()[0][:40]}: only age X25519 (age1...) and ssh-ed25519 keys are supported")
+    try:
+        with open(text, encoding="utf-8") as lines:
+            found = [line.strip() for line in lines.read(1 << 20).splitlines()]
+    except (OSError, UnicodeDecodeError):
+        raise GatepassError(f"--to {text[:80]} is neither an age1... key, an ssh-ed25519 line nor a readable .pub file") from None
+    recipients = [r for line in found if line and not line.startswith("#") for r in parse_recipient(line)]
+    if not recipients:
+        raise GatepassError(f"--to {text}: the file holds no recipient")
+    return recipients
+
+
+def seal(token: str, recipients: Sequence[object], kind: str, scheme: str, domain: str, username: str) -> str:
+    """``token`` for this account, encrypted to ``recipients`` (pyrage recipients), armored."""
+    import pyrage
+
+    if not recipients:
+        raise GatepassError("give at least one recipient with --to")
+    data = pyrage.encrypt(plaintext(token, kind, scheme, domain, username), list(recipients), armored=True)
+    return bytes(data).decode("ascii")
+
+
+def _describe(fields: tuple[str, str, str, str]) -> str:
+    kind, scheme, domain, username = fields
+    text = f"{kind} {scheme}://{domain} user {username}"
     return "".join(c if c.isprintable() else "?" for c in text)
 
 
-def _kek(shared: bytes, eph_pub: bytes, recipient_pub: bytes) -> bytes:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+def open_value(value: str, want: tuple[str, str, str, str], identities: Sequence[object], this_host: str) -> str:
+    """The token sealed in ``value`` when it is bound to ``want`` and one of ``identities`` opens it.
 
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=eph_pub + recipient_pub, info=_INFO).derive(shared)
-
-
-def seal(token: str, recipients: list[bytes], account: bytes) -> str:
-    """``token`` sealed to each raw X25519 public key in ``recipients``, for ``account`` (see :func:`binding`)."""
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-
-    unique = list(dict.fromkeys(recipients))
-    if not 0 < len(unique) <= _MAX_RECIPIENTS:
-        raise GatepassError(f"seal to between 1 and {_MAX_RECIPIENTS} host keys")
-    if len(account) > 0xFFFF:
-        raise GatepassError("the domain and username are too long to seal for")
-    content_key = ChaCha20Poly1305.generate_key()
-    header = bytearray(len(account).to_bytes(2, "big") + account + bytes([len(unique)]))
-    for recipient in unique:
-        eph = X25519PrivateKey.generate()
-        eph_pub = eph.public_key().public_bytes_raw()
-        try:
-            shared = eph.exchange(X25519PublicKey.from_public_bytes(recipient))
-        except ValueError:  # a low-order point: no key agreement is possible with it
-            raise GatepassError("a public key given with --to is not usable; copy it again from: gatepass host-key") from None
-        wrapped = ChaCha20Poly1305(_kek(shared, eph_pub, recipient)).encrypt(_ZERO_NONCE, content_key, recipient)
-        header += key_id(recipient) + eph_pub + wrapped
-    nonce = os.urandom(12)
-    body = ChaCha20Poly1305(content_key).encrypt(nonce, token.encode("utf-8"), PREFIX.encode() + bytes(header))
-    return PREFIX + b64encode(bytes(header) + nonce + body)
-
-
-def _parse(value: str) -> tuple[bytes, bytes, list[bytes], bytes, bytes]:
-    """(header, account, entries, nonce, ciphertext); SealError when it does not parse."""
-    try:
-        if not value.startswith(PREFIX):
-            raise ValueError
-        blob = b64decode(value[len(PREFIX):])
-        size = int.from_bytes(blob[:2], "big")
-        account, count = blob[2:2 + size], blob[2 + size]
-        start = 3 + size
-        entries = [blob[start + i * _ENTRY: start + (i + 1) * _ENTRY] for i in range(count)]
-        end = start + count * _ENTRY
-        if len(account) != size or not count or len(blob) < end + 12 + 16:
-            raise ValueError
-    except (ValueError, IndexError):
-        raise SealError(TAMPERED) from None
-    return blob[:end], account, entries, blob[end:end + 12], blob[end + 12:]
-
-
-def _load_keys(paths: list[str]) -> tuple[list[X25519PrivateKey], list[str]]:
-    from gatepass.hostkey import load_private
-
-    keys: list[X25519PrivateKey] = []
-    problems: list[str] = []
-    for path in paths:
-        try:
-            keys.append(load_private(path))
-        except FileNotFoundError:
-            continue
-        except HostKeyError as exc:
-            problems.append(str(exc))
-        except OSError as exc:
-            problems.append(f"host key {path} cannot be read ({exc.strerror})")
-    return keys, problems
-
-
-def _unwrap(keys: list[X25519PrivateKey], entries: list[bytes]) -> tuple[bytes | None, bool]:
-    """(content key or None, whether any entry names one of ``keys``)."""
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-
-    named = False
-    for key in keys:
-        mine = key.public_key().public_bytes_raw()
-        mine_id = key_id(mine)
-        for entry in entries:
-            named = named or entry[:8] == mine_id
-            eph_pub, wrapped = entry[8:40], entry[40:]
-            try:
-                kek = _kek(key.exchange(X25519PublicKey.from_public_bytes(eph_pub)), eph_pub, mine)
-                return ChaCha20Poly1305(kek).decrypt(_ZERO_NONCE, wrapped, mine), True
-            except (InvalidTag, ValueError):  # not ours, damaged, or a low-order point
-                continue
-    return None, named
-
-
-def open_sealed(value: str, kind: str, host: str, port: int | None, username: str, paths: list[str]) -> str:
-    """The token sealed in ``value`` for this account, opened with the first of ``paths`` that can.
-
-    SealError otherwise: no host key, sealed for another host, sealed for a different account,
-    or tampered/corrupt. The message never carries the value or the token.
+    SealError otherwise: "sealed for another host" (naming the value's stanza types and
+    ``this_host``, the host's public key or key file), "sealed for a different account" (naming the
+    account it is bound to), or "tampered or corrupt". Messages never carry the value or the token.
     """
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+    import pyrage
 
-    header, account, entries, nonce, body = _parse(value)
-    keys, problems = _load_keys(paths)
-    also = "".join(f"; {problem}" for problem in problems)
-    if not keys:
-        raise SealError(problems[0] if problems else f"{NO_KEY} (looked for {', '.join(paths)})")
-    content_key, named = _unwrap(keys, entries)
-    if content_key is None:
-        if named:  # an entry names a key of ours, yet it does not open: changed since it was sealed
-            raise SealError(TAMPERED)
-        theirs = ", ".join(entry[:8].hex() for entry in entries)
-        ours = ", ".join(key_id(key.public_key().public_bytes_raw()).hex() for key in keys)
-        raise SealError(f"{ANOTHER_HOST}: it opens only with key id {theirs}; this host has {ours}{also}")
+    armored = armor_bytes(value)
+    if not armored.startswith(BEGIN.encode()) or not armored.rstrip().endswith(END.encode()):
+        raise SealError(TAMPERED)
     try:
-        token = ChaCha20Poly1305(content_key).decrypt(nonce, body, PREFIX.encode() + header).decode("utf-8")
-    except (InvalidTag, UnicodeDecodeError):
+        data = bytes(pyrage.decrypt(armored, list(identities)))
+    except pyrage.DecryptError as exc:
+        if "No matching keys" in str(exc):
+            types = ", ".join(stanza_types(value)) or "unknown"
+            raise SealError(f"{ANOTHER_HOST}: it is sealed to {types} recipients; this host is {this_host}") from None
         raise SealError(TAMPERED) from None
-    if account != binding(kind, host, port, username):
-        raise SealError(f"{ANOTHER_ACCOUNT}: it is for {_describe(account)}; seal the token for this account")
-    return token
+    first, _, rest = data.partition(b"\n")
+    token = rest[:-1] if rest.endswith(b"\n") else rest
+    try:
+        fields = parse_header(first.decode("utf-8"))
+        text = token.decode("utf-8")
+    except (UnicodeDecodeError, ValueError):
+        raise SealError(f"{TAMPERED} (its plaintext does not start with a {HEADER} line)") from None
+    if not text or any(c in text for c in "\r\n\0"):
+        raise SealError(f"{TAMPERED} (the token is empty or spans lines)")
+    if (fields[0], fields[1], fields[2].lower(), fields[3]) != want:
+        raise SealError(f"{ANOTHER_ACCOUNT}: it is bound to {_describe(fields)}; seal the token for this account")
+    return text
+
+
+def open_for(account: Account, value: str, env: object) -> str:
+    """The token of a sealed ``account``, opened with this host's identities (``gatepass.hostkey``)."""
+    from gatepass.hostkey import load_identities
+
+    identities, this_host = load_identities(env)  # type: ignore[arg-type]
+    return open_value(value, binding(account), identities, this_host)

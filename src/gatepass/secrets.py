@@ -85,12 +85,10 @@ def read_secret(account: Account, env) -> Secret:  # type: ignore[no-untyped-def
             raise _fail(account, str(exc)) from None
         return Secret(value, expiry)
     if kind == "sealed":
-        from gatepass.hostkey import key_paths
-        from gatepass.sealing import open_sealed
+        from gatepass.sealing import open_for
 
         try:
-            return Secret(open_sealed(str(ref), account.kind, account.host, account.port, account.username,
-                                      key_paths(env)))
+            return Secret(open_for(account, str(ref), env))
         except GatepassError as exc:
             raise _fail(account, str(exc)) from None
     raise _fail(account, "no token in the config and none stored; run: gatepass login "

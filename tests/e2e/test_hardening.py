@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from gatepass.sealing import binding, create_key, seal
+from gatepass.hostkey import create_key
+from gatepass.sealing import parse_recipient, seal
 from gatepass.stores.index import Index
 from tests.conftest import write_config
 from tests.support.secret_service import lock_default_collection, missing_tools, private_secret_service
@@ -43,9 +44,13 @@ def canary_env(isolated_env, tmp_path):
     script = tmp_path / "leaky.sh"
     script.write_text(f'#!/bin/sh\necho "$0 $*" >> {argv_log}\necho {CANARY}-cmd\necho {CANARY}-cmd >&2\nexit 7\n')
     script.chmod(0o700)
-    other_host = create_key(str(tmp_path / "other.key"))
-    create_key(str(tmp_path / "mine.key"))
-    sealed = seal(CANARY + "-sealed", [other_host], binding("git", "sealed.example", None, "s"))
+    other_host = parse_recipient(create_key(str(tmp_path / "other.key")))
+    mine = parse_recipient(create_key(str(tmp_path / "mine.key")))
+    sealed = seal(CANARY + "-sealed", other_host, "git", "https", "sealed.example", "s")
+    replayed = seal(CANARY + "-replayed", mine, "git", "https", "sealed.example", "s")  # bound to s, put on r
+    lines = seal(CANARY + "-tampered", mine, "git", "https", "sealed.example", "t").splitlines()
+    lines[-2] = lines[-2][:-4] + ("AAAA" if not lines[-2].endswith("AAAA") else "BBBB")
+    tampered = "\n".join(lines) + "\n"
     write_config(isolated_env["GATEPASS_USER_CONFIG"], f"""
 [[git_provider]]
 domain = "inline.example"
@@ -55,7 +60,10 @@ domain = "cmd.example"
 accounts = [{{ username = "c", token_command = ["{script}", "--flag"] }}]
 [[git_provider]]
 domain = "sealed.example"
-accounts = [{{ username = "s", token = "{sealed}" }}]
+accounts = [{{ username = "s", token = '''
+{sealed}''' }}, {{ username = "r", token = '''
+{replayed}''' }}, {{ username = "t", token = '''
+{tampered}''' }}]
 [[git_provider]]
 domain = "file.example"
 accounts = [{{ username = "f", token_file = "{tmp_path}" }}, {{ username = "g", token_file = "{tmp_path}/missing" }}]
@@ -106,7 +114,8 @@ def test_canary_never_leaks_on_any_error_path(canary_env, tmp_path, isolated_env
         outputs += [done.stdout, done.stderr]
     for output in outputs:
         assert CANARY.encode() not in output, output
-    assert b"sealed for another host" in b"".join(outputs)
+    for words in (b"sealed for another host", b"sealed for a different account", b"tampered or corrupt"):
+        assert words in b"".join(outputs)
     assert CANARY not in argv_log.read_text()
     home = Path(isolated_env["HOME"])
     for path, data in written_files(home).items():

@@ -32,6 +32,12 @@ def helper_get(host: str) -> str:
     return done.stdout
 
 
+def provider(domain: str, *accounts: tuple[str, str]) -> str:
+    """A plain-http git provider whose accounts carry sealed values as TOML multi-line literal strings."""
+    rows = ",\n".join(f"  {{ username = \"{user}\", token = '''\n{value}''' }}" for user, value in accounts)
+    return f'[[git_provider]]\ndomain = "{domain}"\nhttps = false\naccounts = [\n{rows}\n]\n'
+
+
 def test_clone_with_a_token_sealed_to_this_host_only(tmp_path, isolated_env, monkeypatch):
     users = {"deploy": TOKEN, "ci": "tok-ci-unused"}
     with GitServer(str(tmp_path / "srv"), users) as server:
@@ -40,26 +46,29 @@ def test_clone_with_a_token_sealed_to_this_host_only(tmp_path, isolated_env, mon
         monkeypatch.setenv("GATEPASS_HOST_KEY", str(tmp_path / "this" / "host.key"))
         this = gatepass("host-key", "--init")
         other = gatepass("host-key", "--init", env=other_env)
-        seal = ["seal", "--kind", "git", "--domain", domain, "--username", "deploy"]
-        value = gatepass(*seal, "--to", this, stdin=TOKEN + "\n")
+        assert this.startswith("age1") and other.startswith("age1")
+        seal = ["seal", "--kind", "git", "--domain", domain, "--scheme", "http", "--username", "deploy"]
+        value = gatepass(*seal, "--to", this, stdin=TOKEN + "\n") + "\n"
         # The copy on "ci" was sealed for deploy: it must not open there, and deploy answers next.
-        host_file = write_config(isolated_env["GATEPASS_HOST_CONFIG"], f'[[git_provider]]\ndomain = "{domain}"\n'
-                                 f'https = false\naccounts = [{{ username = "ci", token = "{value}" }},\n'
-                                 f'  {{ username = "deploy", token = "{value}" }}]\n', 0o644)
+        host_file = write_config(isolated_env["GATEPASS_HOST_CONFIG"], provider(domain, ("ci", value), ("deploy", value)), 0o644)
         assert TOKEN not in host_file.read_text()
         done = git("clone", "-q", server.url + "repo.git", str(tmp_path / "ok"))
         assert server.users_seen() == {"deploy"}
-        assert "account ci@" in done.stderr and "sealed for a different account" in done.stderr
+        assert "account ci@" in done.stderr and "sealed for a different account: it is bound to git http://" in done.stderr
         assert TOKEN not in done.stderr + (tmp_path / "ok" / ".git" / "config").read_text()
 
-        elsewhere = gatepass(*seal, "--to", other, stdin=TOKEN + "\n")
-        write_config(host_file, f'[[git_provider]]\ndomain = "{domain}"\nhttps = false\n'
-                     f'accounts = [{{ username = "deploy", token = "{elsewhere}" }}]\n', 0o644)
+        https = gatepass(*seal[:-4], "--username", "deploy", "--to", this, stdin=TOKEN + "\n") + "\n"  # bound to https
+        write_config(host_file, provider(domain, ("deploy", https)), 0o644)
+        done = git("clone", "-q", server.url + "repo.git", str(tmp_path / "scheme"), check=False)
+        assert done.returncode != 0 and "it is bound to git https://" in done.stderr and TOKEN not in done.stderr
+
+        elsewhere = gatepass(*seal, "--to", other, stdin=TOKEN + "\n") + "\n"
+        write_config(host_file, provider(domain, ("deploy", elsewhere)), 0o644)
         done = git("clone", "-q", server.url + "repo.git", str(tmp_path / "no"), check=False)
         assert done.returncode != 0 and "sealed for another host" in done.stderr and TOKEN not in done.stderr
 
-        both = gatepass(*seal, "--to", other, "--to", this, stdin=TOKEN + "\n")
-        write_config(host_file, host_file.read_text().replace(elsewhere, both), 0o644)
+        both = gatepass(*seal, "--to", other, "--to", this, stdin=TOKEN + "\n") + "\n"
+        write_config(host_file, provider(domain, ("deploy", both)), 0o644)
         git("clone", "-q", server.url + "repo.git", str(tmp_path / "both"))
 
 

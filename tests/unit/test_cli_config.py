@@ -10,6 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from gatepass.cli.main import cli
+from gatepass.hostkey import create_key
+from gatepass.sealing import parse_recipient, seal
 from tests.conftest import write_config
 
 GOOD = """
@@ -108,8 +110,9 @@ accounts = [
 
 def test_sealed_value_this_host_cannot_open_is_a_warning(isolated_env, tmp_path, monkeypatch):
     monkeypatch.setenv("GATEPASS_HOST_KEY", str(tmp_path / "absent.key"))
+    sealed = seal("tok-s", parse_recipient(create_key(str(tmp_path / "k" / "other.key"))), "git", "https", "github.com", "s")
     write_config(isolated_env["GATEPASS_USER_CONFIG"],
-                 '[[git_provider]]\naccounts = [{ username = "s", token = "gatepass:sealed:v1:AAAA" }]\n', 0o644)
+                 f'[[git_provider]]\naccounts = [{{ username = "s", token = """\n{sealed}""" }}]\n', 0o644)
     result = check()  # sealed values may sit in world-readable files
     assert "warning: cannot be opened on this host: " in result.stderr and "account s@github.com" in result.stderr
 

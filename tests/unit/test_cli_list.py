@@ -9,6 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from gatepass.cli.main import cli
+from gatepass.hostkey import create_key
+from gatepass.sealing import parse_recipient, seal
 from tests.conftest import write_config
 
 TOKENS = ("tok-inline", "tok-file", "tok-env", "tok-cmd", "tok-sealed", "tok-stored", "tok-global", "tok-dropin")
@@ -26,7 +28,8 @@ def invoke(*args: str, input: str | None = None, code: int = 0):
 def layers(isolated_env, tmp_path, monkeypatch):
     """An account in every layer and of every secret source kind."""
     monkeypatch.setenv("GATEPASS_HOST_KEY", str(tmp_path / "no-host.key"))
-    sealed = "gatepass:sealed:v1:AAAA"  # a sealed value this host holds no key for
+    # a sealed value this host holds no key for
+    sealed = seal("tok-sealed", parse_recipient(create_key(str(tmp_path / "k" / "other.key"))), "git", "https", "sealed.example", "s")
     monkeypatch.setenv("GL_TOKEN", "tok-env")
     user = write_config(isolated_env["GATEPASS_USER_CONFIG"], f"""
 [[git_provider]]
@@ -41,7 +44,8 @@ accounts = [
 ]
 [[git_provider]]
 domain = "sealed.example"
-accounts = [{{ username = "s", token = "{sealed}" }}]
+accounts = [{{ username = "s", token = '''
+{sealed}''' }}]
 [[docker_registry]]
 domain = "ghcr.io"
 accounts = [{{ username = "ci", token = "tok-inline" }}]

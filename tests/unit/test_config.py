@@ -166,7 +166,7 @@ def test_cache_reads_only_the_requested_hosts_in_file_order(tmp_path, monkeypatc
 @pytest.mark.parametrize("account, words", [
     ('{ username = "u", token_command = ["x"], ttl = 0 }', "positive number of seconds"),
     ('{ username = "u", token_command = ["x"], ttl = true }', "an integer"),
-    ('{ username = "u", token = "gatepass:sealed:v2:SECRETVALUE" }', "upgrade gatepass"),
+    ('{ username = "u", token = "gatepass:sealed:v2:SECRETVALUE" }', "seal the token again"),
 ])
 def test_ttl_and_unknown_sealed_formats_are_errors(tmp_path, account, words):
     path = write_config(tmp_path / "c.toml", f"[[git_provider]]\naccounts = [{account}]\n")

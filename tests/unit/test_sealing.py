@@ -1,4 +1,4 @@
-"""Sealed per-host secrets: open on the right host only, for the right account only, never when tampered."""
+"""Sealed values are age files: open on the right host only, for the right account only, never when tampered."""
 
 from __future__ import annotations
 
@@ -6,162 +6,223 @@ import base64
 import json
 import os
 
+import pyrage
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gatepass.cli.main import cli
 from gatepass.config.layers import load_config
 from gatepass.errors import SecretUnavailableError
-from gatepass.hostkey import key_id, key_paths, load_private
+from gatepass.hostkey import HostKeyError, create_key, key_paths, load_identities
 from gatepass.sealing import (
     ANOTHER_ACCOUNT,
     ANOTHER_HOST,
-    NO_KEY,
-    PREFIX,
     TAMPERED,
     SealError,
-    binding,
-    create_key,
-    open_sealed,
-    parse_public_key,
+    header_line,
+    open_value,
+    parse_header,
+    parse_recipient,
     seal,
+    stanza_types,
 )
 from gatepass.secrets import read_secret
 from tests.conftest import write_config
 
-ACCOUNT = ("git", "github.com", None, "deploy")
+ACCOUNT = ("git", "https", "github.com", "deploy")
 TOKEN = "tok-canary-3f9a"
 
 
 @pytest.fixture
 def hosts(tmp_path):
-    """Two hosts, A and B, each with its own key file: name -> (private key path, raw public key)."""
+    """Two hosts, A and B, each with its own identity file: name -> (key path, age1 public key)."""
     a, b = str(tmp_path / "a" / "host.key"), str(tmp_path / "b" / "host.key")
     return {"a": (a, create_key(a)), "b": (b, create_key(b))}
 
 
-def sealed_to(*publics: bytes, account=ACCOUNT, token: str = TOKEN) -> str:
-    return seal(token, list(publics), binding(*account))
+def sealed_to(*publics: str, account=ACCOUNT, token: str = TOKEN) -> str:
+    return seal(token, [r for p in publics for r in parse_recipient(p)], *account)
 
 
-def opened_with(value: str, *paths: str, account=ACCOUNT) -> str:
-    return open_sealed(value, *account, list(paths))
-
-
-def raw(value: str) -> bytearray:
-    body = value[len(PREFIX):]
-    return bytearray(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-
-
-def text(blob: bytes) -> str:
-    return PREFIX + base64.urlsafe_b64encode(bytes(blob)).rstrip(b"=").decode()
+def opened_with(value: str, path: str, account=ACCOUNT) -> str:
+    identities, name = load_identities({"GATEPASS_HOST_KEY": path})
+    return open_value(value, account, identities, name)
 
 
 def test_sealed_to_a_opens_on_a_and_fails_clearly_on_b(hosts):
     value = sealed_to(hosts["a"][1])
-    assert value.startswith("gatepass:sealed:v1:") and TOKEN not in value
+    assert value.startswith("-----BEGIN AGE ENCRYPTED FILE-----\n") and TOKEN not in value
     assert opened_with(value, hosts["a"][0]) == TOKEN
     with pytest.raises(SealError) as info:
         opened_with(value, hosts["b"][0])
     message = str(info.value)
-    ids = key_id(hosts["a"][1]).hex(), key_id(hosts["b"][1]).hex()
-    assert message == f"{ANOTHER_HOST}: it opens only with key id {ids[0]}; this host has {ids[1]}"
+    assert message.startswith(f"{ANOTHER_HOST}: it is sealed to X25519 recipients; this host is {hosts['b'][1]}")
+    assert TOKEN not in message
 
 
-def test_sealed_to_both_opens_on_both(hosts):
+def test_sealed_to_both_opens_on_both_and_names_both_stanza_types(hosts):
     value = sealed_to(hosts["a"][1], hosts["b"][1])
     assert opened_with(value, hosts["a"][0]) == opened_with(value, hosts["b"][0]) == TOKEN
+    assert stanza_types(value) == ["X25519", "X25519"]
 
 
-def test_every_key_path_is_tried_host_key_then_user_key(hosts, tmp_path):
-    value = sealed_to(hosts["b"][1])
-    assert opened_with(value, str(tmp_path / "absent.key"), hosts["a"][0], hosts["b"][0]) == TOKEN
+def test_plaintext_is_the_documented_header_line_then_the_token(hosts):
+    identity = pyrage.x25519.Identity.from_str(open(hosts["a"][0]).read().splitlines()[-1])
+    plain = pyrage.decrypt(sealed_to(hosts["a"][1]).encode(), [identity])
+    assert plain == f"gatepass-sealed: kind=git scheme=https domain=github.com username=deploy\n{TOKEN}\n".encode()
 
 
-def test_key_paths_are_the_host_key_then_the_users(tmp_path):
-    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
-    assert key_paths(env) == ["/etc/gatepass/host.key", str(tmp_path / "cfg" / "gatepass" / "host.key")]
-    assert key_paths(dict(env, GATEPASS_HOST_KEY="/k"))[0] == "/k"
+@given(st.text(min_size=1, max_size=40), st.text(min_size=1, max_size=40))
+def test_header_fields_round_trip_and_never_hold_a_separator(domain, username):
+    line = header_line("docker", "http", domain, username)
+    assert "\n" not in line and line.count(" ") == 4 and line.count("=") == 4
+    assert parse_header(line) == ("docker", "http", domain, username)
 
 
-@pytest.mark.parametrize("other", [("git", "github.com", None, "other"), ("git", "gitlab.com", None, "deploy"),
-                                   ("docker", "github.com", None, "deploy"), ("git", "github.com", 8443, "deploy")],
-                         ids=["username", "domain", "kind", "port"])
-def test_a_sealed_value_copied_onto_another_account_fails(hosts, other):
+@pytest.mark.parametrize("line", [
+    "gatepass-sealed: kind=git scheme=https domain=github.com",               # a field missing
+    "gatepass-sealed: scheme=https kind=git domain=github.com username=d",    # out of order
+    "gatepass-sealed:  kind=git scheme=https domain=github.com username=d",   # two spaces
+    "gatepass-sealed: kind=git scheme=https domain=github.com username=a=b",  # unencoded separator
+    "gatepass-sealed: kind=git scheme=https domain=github.com username=%zz",  # bad escape
+    "gatepass-sealed: kind=git scheme=https domain=github.com username=%ff",  # not UTF-8
+    "x-sealed: kind=git scheme=https domain=github.com username=d",
+])
+def test_malformed_header_lines_are_refused(line):
+    with pytest.raises(ValueError):
+        parse_header(line)
+
+
+@pytest.mark.parametrize("other", [("git", "https", "github.com", "other"), ("git", "https", "gitlab.com", "deploy"),
+                                   ("docker", "https", "github.com", "deploy"), ("git", "http", "github.com", "deploy"),
+                                   ("git", "https", "github.com:8443", "deploy")],
+                         ids=["username", "domain", "kind", "scheme", "port"])
+def test_a_sealed_value_replayed_onto_another_account_fails_naming_its_own(hosts, other):
     value = sealed_to(hosts["a"][1])
     with pytest.raises(SealError) as info:
         opened_with(value, hosts["a"][0], account=other)
-    assert str(info.value).startswith(f"{ANOTHER_ACCOUNT}: it is for git github.com user deploy")
+    assert str(info.value) == f"{ANOTHER_ACCOUNT}: it is bound to git https://github.com user deploy; seal the token for this account"
 
 
-def test_the_account_in_clear_cannot_be_rewritten(hosts):
+def _armor_body(value: str) -> bytes:
+    return base64.b64decode("".join(value.splitlines()[1:-1]))
+
+
+def _rearmor(blob: bytes) -> str:
+    text = base64.b64encode(blob).decode()
+    lines = [text[i:i + 64] for i in range(0, len(text), 64)]
+    return "\n".join(["-----BEGIN AGE ENCRYPTED FILE-----", *lines, "-----END AGE ENCRYPTED FILE-----"]) + "\n"
+
+
+def test_tampering_with_any_byte_fails_and_never_shows_the_token(hosts):
     value = sealed_to(hosts["a"][1])
-    forged = raw(value).replace(b"deploy", b"attack")  # same length: parses, but the header is authenticated
-    with pytest.raises(SealError, match=TAMPERED):
-        opened_with(text(forged), hosts["a"][0], account=("git", "github.com", None, "attack"))
-
-
-def test_tampering_with_any_byte_fails(hosts):
-    value = sealed_to(hosts["a"][1], hosts["b"][1])
-    blob = raw(value)
-    account_end = 2 + blob[1]
+    blob = _armor_body(value)
+    assert _rearmor(blob) == value  # the re-armoring is age's own
+    header_end = blob.index(b"\n---") + 1
     for index in range(len(blob)):
-        for flip in (0x01, 0x80):
-            changed = bytearray(blob)
-            changed[index] ^= flip
-            with pytest.raises(SealError) as info:
-                opened_with(text(changed), hosts["a"][0])
-            assert TOKEN not in str(info.value)
-            if index >= account_end + 1:  # past the lengths: a change in any entry, nonce or body is "tampered"
-                assert str(info.value) == TAMPERED, index
+        changed = bytearray(blob)
+        changed[index] ^= 0x01
+        with pytest.raises(SealError) as info:
+            opened_with(_rearmor(bytes(changed)), hosts["a"][0])
+        message = str(info.value)
+        assert TOKEN not in message
+        if index >= header_end:  # the MAC, the nonce or the payload: never "another host"
+            assert message.startswith(TAMPERED), index
 
 
-@pytest.mark.parametrize("damage", [lambda v: v[:-30], lambda v: v[:40], lambda v: v + "!", lambda v: v[:-1] + "=",
-                                    lambda v: PREFIX, lambda v: v.replace(":v1:", ":v2:")])
+@pytest.mark.parametrize("damage", [lambda v: v[:-60] + "\n-----END AGE ENCRYPTED FILE-----\n", lambda v: v[:40],
+                                    lambda v: v.replace("END AGE", "END PGP"), lambda v: v.replace("\n", "\n\x00", 1)])
 def test_truncated_or_garbled_values_are_reported_as_corrupt(hosts, damage):
     with pytest.raises(SealError, match=TAMPERED):
         opened_with(damage(sealed_to(hosts["a"][1])), hosts["a"][0])
 
 
-def test_no_host_key_says_how_to_make_one(hosts, tmp_path):
-    with pytest.raises(SealError) as info:
-        opened_with(sealed_to(hosts["a"][1]), str(tmp_path / "missing.key"))
-    assert str(info.value).startswith(NO_KEY)
+def test_an_age_file_without_the_header_line_is_refused_without_echoing_it(hosts):
+    recipients = parse_recipient(hosts["a"][1])
+    for plain in (f"{TOKEN}\n", f"gatepass-sealed: kind=git\n{TOKEN}\n", "gatepass-sealed: kind=git scheme=https "
+                  "domain=github.com username=deploy\n\n", f"gatepass-sealed: kind=git scheme=https domain=github.com "
+                  f"username=deploy\n{TOKEN}\nsecond line\n"):
+        value = pyrage.encrypt(plain.encode(), recipients, armored=True).decode()
+        with pytest.raises(SealError) as info:
+            opened_with(value, hosts["a"][0])
+        assert str(info.value).startswith(TAMPERED) and TOKEN not in str(info.value)
 
 
-def test_a_host_key_others_can_read_is_refused_like_ssh(hosts):
+def test_an_indented_value_in_a_toml_multiline_string_opens(hosts, tmp_path):
+    value = sealed_to(hosts["a"][1])
+    indented = "".join("      " + line + "\n" for line in value.splitlines())
+    config = write_config(tmp_path / "c.toml", f'[[git_provider]]\naccounts = [\n  {{ username = "deploy", token = """\n'
+                          f'{indented}      """ }},\n]\n', mode=0o644)  # sealed values may sit in a world-readable file
+    [account] = load_config(dict(os.environ, GATEPASS_CONFIG=str(config))).accounts
+    assert account.secret_kind == "sealed"
+    assert read_secret(account, {"GATEPASS_HOST_KEY": hosts["a"][0]}).value == TOKEN
+
+
+def test_no_host_key_says_how_to_make_one(tmp_path):
+    with pytest.raises(HostKeyError, match="run: gatepass host-key --init"):
+        load_identities({"GATEPASS_HOST_KEY": str(tmp_path / "missing.key")})
+
+
+def test_key_paths_are_the_env_key_alone_else_the_hosts_then_the_users(tmp_path):
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    assert key_paths(env) == ["/etc/gatepass/host.key", str(tmp_path / "cfg" / "gatepass" / "host.key")]
+    assert key_paths(dict(env, GATEPASS_HOST_KEY="/k")) == ["/k"]
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o604, 0o660, 0o606])
+def test_a_host_key_others_can_read_is_refused_with_the_chmod_to_run(hosts, mode):
     path = hosts["a"][0]
-    os.chmod(path, 0o644)
-    with pytest.raises(SealError, match=f"chmod 600 {path}"):
+    os.chmod(path, mode)
+    with pytest.raises(HostKeyError, match=f"run: chmod 600 {path}"):
         opened_with(sealed_to(hosts["a"][1]), path)
 
 
-def test_a_damaged_host_key_is_named(hosts):
-    path = hosts["a"][0]
-    with open(path, "ab") as handle:
-        handle.write(b"x")
-    with pytest.raises(SealError, match="damaged"):
-        opened_with(sealed_to(hosts["a"][1]), path)
+def test_a_group_readable_host_key_is_the_sharing_rule(hosts):
+    os.chmod(hosts["a"][0], 0o640)
+    assert opened_with(sealed_to(hosts["a"][1]), hosts["a"][0]) == TOKEN
 
 
-def test_host_key_is_private_in_a_private_dir_and_never_replaced(hosts):
-    path = hosts["a"][0]
-    before = open(path, "rb").read()
-    assert os.stat(path).st_mode & 0o777 == 0o600
-    assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700
+def test_host_key_files_are_age_keygens_format_private_and_never_replaced(hosts):
+    path, public = hosts["a"]
+    text = open(path).read()
+    lines = text.splitlines()
+    assert lines[0].startswith("# created: ") and lines[1] == f"# public key: {public}"
+    assert lines[2].startswith("AGE-SECRET-KEY-1") and len(lines) == 3
+    assert os.stat(path).st_mode & 0o777 == 0o600 and os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700
+    assert open(path + ".pub").read() == public + "\n" and os.stat(path + ".pub").st_mode & 0o777 == 0o644
     with pytest.raises(Exception, match="never replaces"):
         create_key(path)
-    assert open(path, "rb").read() == before and load_private(path)
-    assert [name for name in os.listdir(os.path.dirname(path))] == ["host.key"]  # no temp file left
+    assert open(path).read() == text
+    assert sorted(os.listdir(os.path.dirname(path))) == ["host.key", "host.key.pub"]  # no temp file left
 
 
-def test_unusable_public_keys_are_refused(hosts):
-    with pytest.raises(Exception, match="starts with gatepass-pub:v1:"):
-        parse_public_key("ssh-ed25519 AAAA")
-    with pytest.raises(Exception, match="damaged"):
-        parse_public_key("gatepass-pub:v1:AAAA")
-    with pytest.raises(Exception, match="not usable"):
-        seal(TOKEN, [bytes(32)], binding(*ACCOUNT))  # the all-zero point agrees no secret
+def test_a_damaged_or_foreign_key_file_is_named_without_its_content(tmp_path):
+    path = tmp_path / "k"
+    for content in ("AGE-SECRET-KEY-1NOTAKEY\n", "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n", "hello\n"):
+        write_config(path, content)
+        with pytest.raises(HostKeyError) as info:
+            load_identities({"GATEPASS_HOST_KEY": str(path)})
+        assert str(path) in str(info.value) and "NOTAKEY" not in str(info.value)
+
+
+def test_unusable_recipients_are_refused(tmp_path):
+    for text, words in (("age1qqqq", "damaged"), ("ssh-rsa AAAAB3Nza", "only age X25519"),
+                        (str(tmp_path / "none.pub"), "neither an age1")):
+        with pytest.raises(Exception, match=words):
+            parse_recipient(text)
+    pub = tmp_path / "hosts.pub"
+    pub.write_text("# fleet\n\n")
+    with pytest.raises(Exception, match="holds no recipient"):
+        parse_recipient(str(pub))
+
+
+def test_a_recipients_file_is_read_like_age_R(hosts, tmp_path):
+    pub = tmp_path / "fleet.pub"
+    pub.write_text(f"# fleet\n{hosts['a'][1]}\n\n{hosts['b'][1]}\n")
+    value = seal(TOKEN, parse_recipient(str(pub)), *ACCOUNT)
+    assert opened_with(value, hosts["b"][0]) == TOKEN
 
 
 def test_cli_host_key_and_seal_then_a_world_readable_config_opens_it(tmp_path, monkeypatch):
@@ -172,16 +233,16 @@ def test_cli_host_key_and_seal_then_a_world_readable_config_opens_it(tmp_path, m
     assert missing.exit_code == 1 and "gatepass host-key --init" in missing.stderr and not key.exists()
     created = runner.invoke(cli, ["host-key", "--init"], catch_exceptions=False)
     public = created.stdout.strip()
-    assert parse_public_key(public) and "created" in created.stderr
+    assert public.startswith("age1") and "created" in created.stderr
     again = runner.invoke(cli, ["host-key", "--init"], catch_exceptions=False)
     assert again.stdout.strip() == public and "kept" in again.stderr
     assert runner.invoke(cli, ["host-key"]).stdout.strip() == public
     args = ["seal", "--to", public, "--kind", "git", "--domain", "GitHub.com.", "--username", "deploy"]
-    sealed = runner.invoke(cli, args, input=TOKEN + "\n", catch_exceptions=False).stdout.strip()
-    assert sealed.startswith(PREFIX) and TOKEN not in sealed
+    sealed = runner.invoke(cli, args, input=TOKEN + "\n", catch_exceptions=False).stdout
+    assert sealed.startswith("-----BEGIN AGE ENCRYPTED FILE-----") and TOKEN not in sealed
     assert runner.invoke(cli, args, input="\n").exit_code == 1
-    config = write_config(tmp_path / "host.toml", f'[[git_provider]]\naccounts = [{{ username = "deploy", token = "{sealed}" }}]\n',
-                          mode=0o644)  # sealed values may sit in a world-readable file
+    config = write_config(tmp_path / "host.toml", f'[[git_provider]]\naccounts = [{{ username = "deploy", token = """\n'
+                          f'{sealed}""" }}]\n', mode=0o644)
     [account] = load_config(dict(os.environ, GATEPASS_CONFIG=str(config))).accounts
     assert account.secret_kind == "sealed"
     assert read_secret(account, dict(os.environ)).value == TOKEN
@@ -189,12 +250,46 @@ def test_cli_host_key_and_seal_then_a_world_readable_config_opens_it(tmp_path, m
     assert json.loads(listed)[0]["source"] == "sealed" and TOKEN not in listed
 
 
-def test_read_secret_names_the_account_and_never_the_value(hosts, tmp_path, monkeypatch):
-    value = sealed_to(hosts["b"][1], account=("git", "github.com", None, "ci"))
-    config = write_config(tmp_path / "c.toml", f'[[git_provider]]\naccounts = [{{ username = "ci", token = "{value}" }}]\n')
+@pytest.mark.parametrize("args, bound", [
+    (["--kind", "git", "--domain", "git.example:8080", "--scheme", "http"], "kind=git scheme=http domain=git.example:8080"),
+    (["--kind", "docker", "--domain", "http://127.0.0.1:5000/"], "kind=docker scheme=http domain=127.0.0.1:5000"),
+    (["--kind", "docker", "--domain", "index.docker.io"], "kind=docker scheme=https domain=docker.io"),
+    (["--kind", "git", "--domain", "Bücher.Example."], "kind=git scheme=https domain=xn--bcher-kva.example"),
+])
+def test_cli_seal_binds_the_normalised_account(hosts, args, bound):
+    result = CliRunner().invoke(cli, ["seal", "--to", hosts["a"][1], *args, "--username", "u"], input=TOKEN + "\n",
+                                catch_exceptions=False)
+    identity = pyrage.x25519.Identity.from_str(open(hosts["a"][0]).read().splitlines()[-1])
+    plain = pyrage.decrypt(result.stdout.encode(), [identity]).decode()
+    assert plain == f"gatepass-sealed: {bound} username=u\n{TOKEN}\n"
+
+
+def test_cli_seal_refuses_a_scheme_the_domain_contradicts(hosts):
+    result = CliRunner().invoke(cli, ["seal", "--to", hosts["a"][1], "--kind", "docker", "--domain", "http://r.example",
+                                      "--scheme", "https", "--username", "u"], input=TOKEN + "\n")
+    assert result.exit_code == 1 and "contradicts" in result.stderr and TOKEN not in result.stderr
+
+
+def test_read_secret_names_the_account_and_never_the_value(hosts, tmp_path):
+    value = sealed_to(hosts["b"][1], account=("git", "https", "github.com", "ci"))
+    config = write_config(tmp_path / "c.toml", f'[[git_provider]]\naccounts = [{{ username = "ci", token = """\n{value}""" }}]\n')
     [account] = load_config(dict(os.environ, GATEPASS_CONFIG=str(config))).accounts
     with pytest.raises(SecretUnavailableError) as info:
-        read_secret(account, dict(os.environ, GATEPASS_HOST_KEY=hosts["a"][0]))
+        read_secret(account, {"GATEPASS_HOST_KEY": hosts["a"][0]})
     message = str(info.value)
     assert message.startswith(f"{config}:2: account ci@github.com: {ANOTHER_HOST}")
-    assert value not in message and TOKEN not in message
+    assert value.splitlines()[1] not in message and TOKEN not in message
+
+
+@pytest.mark.parametrize("token, words", [
+    ("gatepass:sealed:v1:AAAAsecretish", "old gatepass:sealed format"),
+    ("-----BEGIN PGP MESSAGE-----\\nhQEMA\\n-----END PGP MESSAGE-----", "armored block gatepass does not read"),
+    ("age-encryption.org/v1\\n-> X25519 abc", "binary age file"),
+    ("tok-one\\ntok-two", "spans lines"),
+])
+def test_old_unknown_or_multiline_token_values_are_config_errors_never_inline_tokens(tmp_path, token, words):
+    config = write_config(tmp_path / "c.toml", f'[[git_provider]]\naccounts = [{{ username = "u", token = "{token}" }}]\n')
+    loaded = load_config(dict(os.environ, GATEPASS_CONFIG=str(config)))
+    assert loaded.accounts == [] and len(loaded.errors) == 1
+    message = str(loaded.errors[0])
+    assert words in message and "token" in message and "secretish" not in message and "tok-one" not in message

@@ -1,4 +1,4 @@
-"""``gatepass host-key``: this host's X25519 key pair for sealed secrets, created once, public half printed."""
+"""``gatepass host-key``: the age identity that opens sealed tokens here, created once, public key printed."""
 
 from __future__ import annotations
 
@@ -11,34 +11,34 @@ from gatepass.errors import GatepassError
 
 
 @click.command("host-key")
-@click.option("--init", is_flag=True, help="Create the key pair if there is none (an existing key is kept, never replaced).")
-def host_key(init: bool) -> None:
-    """Print this host's public key (gatepass-pub:v1:...), to seal tokens for it with `gatepass seal`.
+@click.option("--init", is_flag=True, help="Create the identity if there is none (an existing one is kept, never replaced).")
+@click.option("--group", default=None, metavar="GROUP",
+              help="Share a new key with GROUP (0640). Default for /etc/gatepass/host.key: group gatepass when it exists.")
+def host_key(init: bool, group: str | None) -> None:
+    """Print this host's public key (age1...), the recipient `gatepass seal --to` takes.
 
-    The private key is GATEPASS_HOST_KEY when set, else /etc/gatepass/host.key for root, else
-    ~/.config/gatepass/host.key (a user's own key, for the user layer). It is 0600, is never
-    replaced and never leaves this host: back it up like an ssh host key. Sealed values are opened
-    with the host key and the user's key both. Only the public key goes to stdout; its key id
-    (named by "sealed for another host" errors) and the file go to stderr.
+    The identity is GATEPASS_HOST_KEY when set (an age-keygen file, or an unencrypted OpenSSH
+    key such as /etc/ssh/ssh_host_ed25519_key), else /etc/gatepass/host.key (root:gatepass 0640),
+    else ~/.config/gatepass/host.key; --init writes the first for root or when GATEPASS_HOST_KEY
+    is set, else the last. The public key is written beside it (host.key.pub, world-readable).
+    Only the public key goes to stdout; the file goes to stderr. Back the key up like an ssh host key.
 
     \b
     Examples:
       sudo gatepass host-key --init        # once per host; paste the line into your provisioning repo
-      PUB=$(gatepass host-key)             # print it again later
+      PUB=$(gatepass host-key)             # print it again later (any user: it reads host.key.pub)
     """
-    from gatepass.hostkey import create_key, default_key_path, key_id, public_key_text, public_of
+    from gatepass.hostkey import create_key, init_path, show
 
-    path = default_key_path(env())
-    if os.path.lexists(path):
-        try:
-            raw = public_of(path)
-        except FileNotFoundError:
-            raise GatepassError(f"{path} is a link to nothing; remove it or point it at the key") from None
-        note = "exists already, kept" if init else "the private key"
-    elif init:
-        raw = create_key(path)
-        note = "created, 0600"
-    else:
-        raise GatepassError(f"no host key at {path}; create one with: gatepass host-key --init")
-    click.echo(public_key_text(raw))
-    click.echo(f"key id {key_id(raw).hex()}; {path}: {note}", err=True)
+    if init:
+        path = init_path(env())
+        if not os.path.lexists(path):
+            public = create_key(path, group)
+            click.echo(public)
+            click.echo(f"{path}: created; public key in {path}.pub", err=True)
+            return
+    elif group is not None:
+        raise GatepassError("--group applies to --init only")
+    public, path = show(env(), [init_path(env())] if init else None)
+    click.echo(public)
+    click.echo(f"{path}: {'exists already, kept' if init else 'the identity'}", err=True)

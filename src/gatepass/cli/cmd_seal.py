@@ -1,4 +1,4 @@
-"""``gatepass seal``: a token read on stdin, sealed to hosts' public keys for one account."""
+"""``gatepass seal``: a token read on stdin, sealed with age to hosts' public keys for one account."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from gatepass.cli.cmd_hostkey import host_key  # noqa: F401  # main.py registered it here first
 from gatepass.cli.common import KINDS
 from gatepass.errors import GatepassError
 
@@ -19,35 +18,47 @@ def _read_token() -> str:
         token = sys.stdin.readline().rstrip("\n").rstrip("\r")
     if not token:
         raise GatepassError("the token is empty; pipe it in on stdin")
-    if any(c in token for c in "\r\n\0"):
-        raise GatepassError("the token contains a line break or NUL; git and docker could not use it")
     return token
 
 
+def _binding(kind: str, domain: str, scheme: str | None) -> tuple[str, str]:
+    """(scheme, normalised domain) the value is bound to; a docker ``http://`` domain means http."""
+    from gatepass.config.schema import normalize_domain
+
+    try:
+        host, port, written = normalize_domain(kind, domain)
+    except ValueError as exc:
+        raise GatepassError(f"--domain {exc}") from None
+    if written is not None and scheme is not None and scheme != ("https" if written else "http"):
+        raise GatepassError(f"--scheme {scheme} contradicts --domain {domain}; leave out --scheme")
+    chosen = scheme or ("http" if written is False else "https")
+    return chosen, host if port is None else f"{host}:{port}"
+
+
 @click.command()
-@click.option("--to", "recipients", multiple=True, required=True, metavar="PUBKEY",
-              help="A host's public key from `gatepass host-key` (repeat for several hosts).")
+@click.option("--to", "recipients", multiple=True, required=True, metavar="RECIPIENT",
+              help="An age1... key, a whole ssh-ed25519 public key line, or a file of them (repeat for several hosts).")
 @click.option("--kind", type=KINDS, required=True, help="The account's kind.")
 @click.option("--domain", required=True, help="The account's domain, as written in the config.")
 @click.option("--username", required=True, help="The account's username.")
-def seal(recipients: tuple[str, ...], kind: str, domain: str, username: str) -> None:
-    """Read a token on stdin and print a sealed value for `token = "..."` that only the given hosts
-    can open, and only for this kind, domain and username (a copy on another account fails).
+@click.option("--scheme", type=click.Choice(["https", "http"]), default=None,
+              help="http for a git provider with https = false (default https; a docker http:// domain says it).")
+def seal(recipients: tuple[str, ...], kind: str, domain: str, username: str, scheme: str | None) -> None:
+    """Read a token on stdin and print it as an ASCII-armored age file that only the given hosts
+    can open, and only for this kind, scheme, domain and username (a copy on another account fails).
 
-    The token is never taken from the command line. The value may sit in a world-readable file.
+    Paste the output into the config as a TOML multi-line string (token = \"\"\" ... \"\"\").
+    The token is never taken from the command line; the sealed value may sit in a world-readable
+    file. Stock `age -d -i KEY` opens it; its plaintext format is in the README.
 
     \b
     Example:
-      printf %s "$TOKEN" | gatepass seal --to gatepass-pub:v1:AbC... --to gatepass-pub:v1:XyZ... \\
+      printf %s "$TOKEN" | gatepass seal --to age1qy... --to /etc/ssh/ssh_host_ed25519_key.pub \\
           --kind git --domain github.com --username deploy-bot
     """
-    from gatepass.config.schema import normalize_domain
-    from gatepass.sealing import binding, parse_public_key
+    from gatepass.sealing import parse_recipient
     from gatepass.sealing import seal as seal_token
 
-    try:
-        host, port, _ = normalize_domain(kind, domain)
-    except ValueError as exc:
-        raise GatepassError(f"--domain {exc}") from None
-    keys = [parse_public_key(text) for text in recipients]
-    click.echo(seal_token(_read_token(), keys, binding(kind, host, port, username)))
+    chosen, where = _binding(kind, domain, scheme)
+    keys = [key for text in recipients for key in parse_recipient(text)]
+    click.echo(seal_token(_read_token(), keys, kind, chosen, where, username), nl=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from gatepass.errors import ConfigError
 from gatepass.hosts import DOCKER_HUB, DOCKER_HUB_ALIASES, parse_authority
 from gatepass.model import Account
+from gatepass.sealing import BEGIN as SEALED_BEGIN
 
 GIT_TABLES = ("git_provider",)
 DOCKER_TABLES = ("docker_registry", "image_registry", "docker_registries")
@@ -22,7 +23,6 @@ ACCOUNT_KEYS = frozenset({"username", "token", "token_file", "token_env", "token
 SECRET_KEYS = ("token", "token_file", "token_env", "token_command")
 STORE_KEYS: dict[str, type | tuple[type, ...]] = {"backend": str, "passphrase_file": str, "passphrase_env": str,
                                                   "timeout": (int, float)}
-SEALED_PREFIX = "gatepass:sealed:v1:"
 _TYPE_NAMES: dict[type | tuple[type, ...], str] = {str: "a string", bool: "true or false", list: "an array", int: "an integer",
                dict: "a table", (int, float): "a number"}
 
@@ -120,14 +120,28 @@ def _secret(entry: dict, where: _Where, key: str, parsed: Parsed) -> tuple[str, 
     if not value:
         raise where.error("must not be empty", f"{key}.{name}", at=name)
     if name == "token":
-        if value.startswith("gatepass:sealed:") and not value.startswith(SEALED_PREFIX):
-            raise where.error("is sealed in a format this gatepass does not know; upgrade gatepass", f"{key}.{name}",
-                              at=name)
-        if value.startswith(SEALED_PREFIX):
+        if value.lstrip().startswith(SEALED_BEGIN):
             return "sealed", value, None
+        problem = _not_a_token(value)
+        if problem:
+            raise where.error(problem, f"{key}.{name}", at=name)
         parsed.inline_tokens = True
         return "inline", value, None
     return ("file" if name == "token_file" else "env"), value, None
+
+
+def _not_a_token(value: str) -> str | None:
+    """Why a ``token`` that is not a sealed value cannot be an inline token either (never quoting it)."""
+    text = value.lstrip()
+    if text.startswith("gatepass:sealed:"):
+        return "is in the old gatepass:sealed format, which is gone; seal the token again with: gatepass seal"
+    if text.startswith("-----BEGIN "):
+        return f"is an armored block gatepass does not read; a sealed token starts with {SEALED_BEGIN}"
+    if text.startswith("age-encryption.org/"):
+        return "is a binary age file; seal it armored (age -a, or gatepass seal)"
+    if any(c in value for c in "\r\n\0"):
+        return "spans lines or holds NUL; a token is one line (a sealed one is an armored age file)"
+    return None
 
 
 def _provider(kind: str, table: str, index: int, provider: object, path: str, lines,  # type: ignore[no-untyped-def]
