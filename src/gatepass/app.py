@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from gatepass.store import Store
     from gatepass.stores.index import Entry
 
+    Engines = Mapping[str, Mapping[str, object]]  # Config.engines: "vault" -> the [vault] table
+
 
 def load(env: Mapping[str, str], report: Callable[[str], None], hosts: list[str] | None = None) -> Config:
     """All config layers (only ``hosts``' accounts when given); every config error goes to ``report``."""
@@ -60,8 +62,9 @@ def host_keys(host: str) -> list[str]:
 
 def candidates(request: Request, env: Mapping[str, str], report: Callable[[str], None],
                *, with_store: bool = True, store_errors: list[StoreUnavailableError] | None = None
-               ) -> tuple[Store, list[Account]]:
-    """The store and every account that could answer ``request``'s host, stored entries first.
+               ) -> tuple[Store, list[Account], Engines]:
+    """The store, every account that could answer ``request``'s host (stored entries first), and the
+    config's engine tables.
 
     An unreadable store is reported, or collected in ``store_errors`` when given."""
     keys = host_keys(request.host)
@@ -73,7 +76,7 @@ def candidates(request: Request, env: Mapping[str, str], report: Callable[[str],
             accounts = store.accounts(request.kind, keys) + accounts
         except StoreUnavailableError as exc:
             _store_error(exc, report, store_errors)
-    return store, accounts
+    return store, accounts, config.engines
 
 
 def _store_error(exc: StoreUnavailableError, report: Callable[[str], None],
@@ -84,8 +87,12 @@ def _store_error(exc: StoreUnavailableError, report: Callable[[str], None],
         store_errors.append(exc)
 
 
-def read(account: Account, store: Store) -> Secret:
-    """An account's secret: stored entries and token-less config accounts from the keyring backend."""
+def read(account: Account, store: Store, request: Request | None = None, engines: Engines | None = None) -> Secret:
+    """An account's secret: stored entries and token-less config accounts from the keyring backend.
+
+    ``request`` (what the helper was asked) and ``engines`` (``Config.engines``) reach engine
+    accounts; without a request an engine answers for the account's own host.
+    """
     if account.secret_kind == "store":
         return store.read(account)
     if account.secret_kind == "keyring":
@@ -93,7 +100,7 @@ def read(account: Account, store: Store) -> Secret:
         if value is None:
             read_secret(account, {})  # raises the "run gatepass login" error for this account
         return Secret(str(value))
-    return read_secret(account, store.env)
+    return read_secret(account, store.env, request, engines)
 
 
 def keyring_service(account: Account) -> str:
@@ -113,8 +120,8 @@ def answer(request: Request, env: Mapping[str, str], report: Callable[[str], Non
     and git prints it as its one line (docs/design.md: never silently "not found").
     """
     store_errors: list[StoreUnavailableError] = []
-    store, accounts = candidates(request, env, report, with_store=with_store, store_errors=store_errors)
-    found = _first_readable(request, accounts, store, report, store_errors)
+    store, accounts, engines = candidates(request, env, report, with_store=with_store, store_errors=store_errors)
+    found = _first_readable(request, accounts, store, report, engines, store_errors)
     if found is None and store_errors:
         raise store_errors[0]
     for message in dict.fromkeys(str(exc) for exc in store_errors):
@@ -123,11 +130,12 @@ def answer(request: Request, env: Mapping[str, str], report: Callable[[str], Non
 
 
 def _first_readable(request: Request, accounts: list[Account], store: Store, report: Callable[[str], None],
-                    store_errors: list[StoreUnavailableError] | None = None) -> tuple[Account, Secret] | None:
+                    engines: Engines, store_errors: list[StoreUnavailableError] | None = None
+                    ) -> tuple[Account, Secret] | None:
     eligible, _ = rank(request, accounts)
     for candidate in eligible:
         try:
-            return candidate.account, read(candidate.account, store)
+            return candidate.account, read(candidate.account, store, request, engines)
         except StoreUnavailableError as exc:
             _store_error(exc, report, store_errors)
         except SecretUnavailableError as exc:
@@ -139,8 +147,8 @@ def remember(request: Request, entry: Entry, secret: str, env: Mapping[str, str]
              refresh: str | None = None) -> None:
     """Save into the store layer, unless the config layers already answer ``request`` (as ``get`` will
     see it) with this very username and secret: the config stays the single source of it."""
-    store, accounts = candidates(request, env, report, with_store=False)
-    configured = _first_readable(request, accounts, store, lambda message: None)
+    store, accounts, engines = candidates(request, env, report, with_store=False)
+    configured = _first_readable(request, accounts, store, lambda message: None, engines)
     if configured is not None and (configured[0].username, configured[1].value) == (entry.username, secret):
         return
     store.save(entry, secret, refresh)

@@ -16,7 +16,8 @@ LAYER_RANK = {"global": 0, "host": 1, "user": 2, "config": 2, "store": 9}
 
 # Where an account's secret comes from. Only the kind and a reference (a path, a variable name,
 # an argv) live here; "inline" is the one kind whose reference is the token itself.
-SECRET_KINDS = ("inline", "file", "env", "command", "sealed", "keyring")
+# Engine kinds ("vault", "github_app", "aws_ecr": gatepass.engines) carry their spec dict.
+SECRET_KINDS = ("inline", "file", "env", "command", "sealed", "keyring", "vault", "github_app", "aws_ecr")
 
 
 class Account:

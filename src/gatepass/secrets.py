@@ -1,8 +1,8 @@
 """Reading an account's secret from where its config says: inline, a file, an environment variable.
 
 Errors name the account, the file and line it comes from and what to do; never the value.
-Command-sourced (``token_command``) and sealed tokens are opened by their own modules, imported
-only when such an account is tried; keyring-held ones come through the store (``app.read``).
+Command-sourced (``token_command``), sealed and engine (``gatepass.engines``) tokens are opened by
+their own modules, imported only when such an account is tried; keyring-held ones come through the store (``app.read``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,12 @@ import stat
 
 from gatepass.errors import GatepassError, SecretUnavailableError
 from gatepass.model import Account
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from gatepass.model import Request
 
 MAX_TOKEN_FILE_BYTES = 64 * 1024
 
@@ -63,8 +69,13 @@ def _read_token_file(account: Account, path: str) -> str:
     return token
 
 
-def read_secret(account: Account, env) -> Secret:  # type: ignore[no-untyped-def]
-    """The account's secret now, or ``SecretUnavailableError`` saying why not."""
+def read_secret(account: Account, env, request: Request | None = None,  # type: ignore[no-untyped-def]
+                engines: Mapping[str, Mapping[str, object]] | None = None) -> Secret:
+    """The account's secret now, or ``SecretUnavailableError`` saying why not.
+
+    ``request`` is what a helper was asked (an engine may pick by it: github_app's installation
+    follows the organization); ``engines`` are the config's engine tables (``Config.engines``).
+    """
     kind, ref = account.secret_kind, account.secret_ref
     if kind == "inline":
         return Secret(str(ref))
@@ -90,6 +101,13 @@ def read_secret(account: Account, env) -> Secret:  # type: ignore[no-untyped-def
         try:
             return Secret(open_for(account, str(ref), env))
         except GatepassError as exc:
+            raise _fail(account, str(exc)) from None
+    from gatepass.engines import ENGINE_KINDS, read_engine
+
+    if kind in ENGINE_KINDS:
+        try:
+            return read_engine(account, request, env, engines)
+        except SecretUnavailableError as exc:
             raise _fail(account, str(exc)) from None
     raise _fail(account, "no token in the config and none stored; run: gatepass login "
                          f"{account.kind} {account.domain} --username {account.username}")

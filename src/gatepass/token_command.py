@@ -8,9 +8,9 @@ only the exit status or the timeout. Only a config that other users cannot chang
 commands: the file and its directory must belong to root or to this user and must not be group-
 or world-writable (a sticky directory such as /tmp excepted).
 
-With ``ttl`` (seconds, > 0) the token is cached per user in ``$XDG_CACHE_HOME/gatepass/tokens/``
-(0600 files in a 0700 directory, written atomically; expired ones are deleted on the next
-write), keyed by a hash of config file, username, ttl and argv, and returned with its expiry
+With ``ttl`` (seconds, > 0) the token is cached per user in ``gatepass.engines.tokencache`` (the
+one expiry-aware cache: 0600 files, trusted read-back, expired entries deleted on the next
+write), keyed by config file, username, ttl and argv, and returned with its expiry
 (start of the run + ttl), which git receives as ``password_expiry_utc``. Parallel requests for
 the same key wait on a lock so the command runs once. Without ``ttl`` nothing is cached: the
 command runs on every request and the token carries no expiry.
@@ -22,20 +22,16 @@ import os
 import stat
 import time
 
-from gatepass.errors import SecretUnavailableError, StoreUnavailableError
-from gatepass.paths import cache_dir
+from gatepass.errors import SecretUnavailableError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import subprocess
     from collections.abc import Callable, Mapping
 
-    from gatepass.stores.files import Lock
-
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 3600.0
 KILL_GRACE = 2.0  # after the group is killed, how long its output may take to close
-MAX_CACHE_BYTES = 64 * 1024
 
 
 def check_writers(config_file: str) -> None:
@@ -134,84 +130,9 @@ def fetch(argv: tuple[str, ...], config_file: str, env: Mapping[str, str]) -> st
     return _token(argv[0], _execute(argv, config_file, env, command_timeout(env)))
 
 
-def cache_path(env: Mapping[str, str], config_file: str, argv: tuple[str, ...], username: str, ttl: int) -> str:
-    """The cache file of one (config file, username, ttl, argv)."""
-    import hashlib
-
-    digest = hashlib.sha256(repr((os.path.abspath(config_file), username, ttl, argv)).encode()).hexdigest()[:32]
-    return os.path.join(cache_dir(env), "tokens", digest)
-
-
-def _read_cache(path: str) -> tuple[str, int] | None:
-    """(token, expiry) from a cache file that is ours and private, else None."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
-            return None
-        expiry_text, _, token = os.read(fd, MAX_CACHE_BYTES).decode("utf-8").partition("\t")
-        return token, int(expiry_text)
-    except (OSError, ValueError):
-        return None
-    finally:
-        os.close(fd)
-
-
-def _cached(path: str, moment: float, ttl: int) -> tuple[str, int] | None:
-    hit = _read_cache(path)
-    # Beyond now + ttl means the clock went back or the file was not written by us: not trusted.
-    if hit and hit[0] and moment < hit[1] <= moment + ttl:
-        return hit
-    return None
-
-
-def _prune(directory: str, moment: float) -> None:
-    """Delete expired tokens: a cached token is only ever kept until it expires."""
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return
-    for name in names:
-        path = os.path.join(directory, name)
-        hit = None if "." in name else _read_cache(path)
-        if hit and hit[1] <= moment:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-
-
-def _remember(path: str, token: str, expiry: int, moment: float) -> None:
-    from gatepass.stores.files import write_atomic
-
-    try:
-        write_atomic(path, f"{expiry}\t{token}".encode())
-    except StoreUnavailableError:  # a cache that cannot be written only costs the next run
-        return
-    _prune(os.path.dirname(path), moment)
-
-
-class _Locked:
-    """Hold ``path``'s lock while the caller runs; without it (unusable cache dir) run anyway."""
-
-    def __init__(self, path: str, timeout: float) -> None:
-        self.path, self.timeout = path, timeout
-        self.held: Lock | None = None
-
-    def __enter__(self) -> None:
-        from gatepass.stores.files import Lock
-
-        try:
-            self.held = Lock(self.path, self.timeout).__enter__()
-        except StoreUnavailableError:
-            self.held = None
-
-    def __exit__(self, *exc: object) -> None:
-        if self.held is not None:
-            self.held.__exit__()
+def cache_key(config_file: str, argv: tuple[str, ...], username: str, ttl: int) -> tuple[str, ...]:
+    """The token cache key of one (config file, username, ttl, argv)."""
+    return ("token_command", os.path.abspath(config_file), username, str(ttl), *argv)
 
 
 def run_token_command(argv: tuple[str, ...], ttl: int | None, config_file: str, username: str,
@@ -220,16 +141,26 @@ def run_token_command(argv: tuple[str, ...], ttl: int | None, config_file: str, 
     check_writers(config_file)
     if not ttl or ttl <= 0:
         return fetch(argv, config_file, env), None
-    path = cache_path(env, config_file, argv, username, ttl)
-    hit = _cached(path, now(), ttl)
+    from gatepass.engines import tokencache
+
+    key = cache_key(config_file, argv, username, ttl)
+    hit = _cached(env, key, now, ttl)
     if hit:
         return hit
-    with _Locked(path + ".lock", command_timeout(env) + KILL_GRACE + 1):
-        moment = now()
-        hit = _cached(path, moment, ttl)  # a parallel request may have fetched it while we waited
+    with tokencache.lock(env, key, command_timeout(env) + KILL_GRACE + 1):
+        hit = _cached(env, key, now, ttl)  # a parallel request may have fetched it while we waited
         if hit:
             return hit
+        moment = now()
         token = fetch(argv, config_file, env)
         expiry = int(moment) + ttl
-        _remember(path, token, expiry, moment)
+        tokencache.put(env, key, token, expiry, now)
         return token, expiry
+
+
+def _cached(env: Mapping[str, str], key: tuple[str, ...], now: Callable[[], float], ttl: int) -> tuple[str, int] | None:
+    from gatepass.engines import tokencache
+
+    hit = tokencache.get(env, key, now)
+    # Beyond now + ttl means the clock went back: not trusted.
+    return hit if hit and hit[1] <= now() + ttl else None

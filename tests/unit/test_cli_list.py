@@ -118,8 +118,8 @@ def test_list_readability_check_never_keeps_or_shows_the_secret(layers, monkeypa
     seen = []
     real = common.app.read
 
-    def spy(account, store):
-        secret = real(account, store)
+    def spy(account, store, *rest):
+        secret = real(account, store, *rest)
         seen.append(secret)
         return secret
 

@@ -43,7 +43,8 @@ def parse_now(files: list[tuple[str, int, str]]) -> Config:
 
 
 def check_account(account: Account, errors: list[str], warnings: list[str]) -> None:
-    """What can be known about an account's secret without printing it or running anything."""
+    """What can be known about an account's secret without printing it or running anything
+    (engines are not called: ``[vault]`` is checked once, by :func:`check_engines`)."""
     kind = account.secret_kind
     if kind in ("file", "env"):
         try:
@@ -72,6 +73,16 @@ def check_account(account: Account, errors: list[str], warnings: list[str]) -> N
             warnings.append(f"cannot be opened on this host: {exc}")
 
 
+def check_engines(parsed: Config, errors: list[str], warnings: list[str]) -> None:
+    """The ``[vault]`` table as the engine will use it (with VAULT_ADDR and friends), when an account needs it."""
+    if not any(a.secret_kind == "vault" for a in parsed.accounts) and "vault" not in parsed.engines:
+        return
+    from gatepass.engines.vault import settings_problems
+
+    for problem in settings_problems(parsed.engines.get("vault", {}), env()):
+        errors.append(f"[vault]: {problem}")
+
+
 class Report(NamedTuple):
     files: list[dict[str, object]]  # layer, path, exists, accounts
     accounts: int
@@ -88,6 +99,7 @@ def gather() -> Report:
     errors, warnings = list(parsed.errors), list[str]()
     for account in parsed.accounts:
         check_account(account, errors, warnings)
+    check_engines(parsed, errors, warnings)
     counts: dict[str, int] = {}
     for account in parsed.accounts:
         counts[account.file] = counts.get(account.file, 0) + 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from gatepass.cli import gitconfig, targets
-from gatepass.cli.common import KINDS, env, load_all, print_json, provenance, readable, source_kind
+from gatepass.cli.common import KINDS, engine_detail, env, load_all, print_json, provenance, readable, source_kind
 from gatepass.errors import GatepassError, NotFoundError
 from gatepass.model import Account, Candidate, Request
 from gatepass.resolver import TIER_SCOPED, TIER_UNSCOPED, rank
@@ -76,7 +76,8 @@ def lost_because(candidate: Candidate, chosen: Candidate) -> str:
     return f"later in file order: {winner} comes first"
 
 
-def verdicts(request: Request, accounts: list[Account], store: Store, max_other_hosts: int | None
+def verdicts(request: Request, accounts: list[Account], store: Store, max_other_hosts: int | None,
+             engines: dict[str, dict[str, object]] | None = None
              ) -> tuple[dict[str, object] | None, list[dict[str, object]], int]:
     """(the chosen row, one row per candidate, how many other-host rows were left out).
 
@@ -91,7 +92,7 @@ def verdicts(request: Request, accounts: list[Account], store: Store, max_other_
         if chosen is not None:
             rows.append(row(candidate.account, "precedence", lost_because(candidate, chosen)))
             continue
-        ok, why = readable(candidate.account, store)
+        ok, why = readable(candidate.account, store, request, engines)
         if ok:
             chosen = candidate
             chosen_row = row(candidate.account, "chosen", candidate.reason)
@@ -108,9 +109,10 @@ def verdicts(request: Request, accounts: list[Account], store: Store, max_other_
 
 
 def row(account: Account, verdict: str, reason: str) -> dict[str, object]:
+    detail = engine_detail(account)  # an engine's path (never the value)
     return {"username": account.username, "domain": account.domain, **provenance(account),
             "organizations": list(account.organizations), "source": source_kind(account),
-            "verdict": verdict, "reason": reason}
+            **({"engine": detail} if detail else {}), "verdict": verdict, "reason": reason}
 
 
 def describe(request: Request) -> str:
@@ -157,8 +159,8 @@ def explain(target: str, kind: str | None, use_http_path: bool | None, as_json: 
         guessed = f"kind: {kind}, guessed: {why} (--kind {'docker' if kind == 'git' else 'git'} for the other)"
     request, notes = git_request(target, use_http_path) if kind == "git" else docker_request(target)
     notes = ([guessed] if guessed else []) + notes
-    _, store, accounts = load_all(kind)
-    chosen, rows, hidden = verdicts(request, accounts, store, None if as_json else MAX_OTHER_HOSTS)
+    config, store, accounts = load_all(kind)
+    chosen, rows, hidden = verdicts(request, accounts, store, None if as_json else MAX_OTHER_HOSTS, config.engines)
     if as_json:
         print_json({"kind": kind, "host": request.host,
                     "request": {"scheme": request.scheme, "host": request.host, "port": request.port,
@@ -172,10 +174,12 @@ def explain(target: str, kind: str | None, use_http_path: bool | None, as_json: 
         click.echo("no account answers: git would ask the next helper or prompt; docker gets 'credentials not found'")
     else:
         click.echo(f"chosen: {chosen['username']}@{chosen['domain']} from {chosen['where']} "
-                   f"(layer {chosen['layer']}), secret source: {chosen['source']}")
+                   f"(layer {chosen['layer']}), secret source: {chosen['source']}"
+                   + (f" {chosen['engine']}" if "engine" in chosen else ""))
     for item in rows:
         mark = "->" if item["verdict"] == "chosen" else "  "
-        click.echo(f"{mark} {item['username']}@{item['domain']} [{item['layer']} {item['where']}, {item['source']}]: "
+        source = f"{item['source']} {item['engine']}" if "engine" in item else item["source"]
+        click.echo(f"{mark} {item['username']}@{item['domain']} [{item['layer']} {item['where']}, {source}]: "
                    f"{item['verdict']}: {item['reason']}")
     if hidden:
         click.echo(f"   ({hidden} accounts on other hosts not shown; --json lists them)")

@@ -11,9 +11,9 @@ from gatepass.store import Store
 COLUMNS = ("KIND", "DOMAIN", "USERNAME", "LAYER", "SOURCE", "SECRET", "WHERE", "ORGANIZATIONS")
 
 
-def row_for(account: Account, store: Store) -> dict[str, object]:
+def row_for(account: Account, store: Store, engines: dict[str, dict[str, object]] | None = None) -> dict[str, object]:
     """One account as ``--json`` shows it: never the secret, only its source kind and readability."""
-    ok, why = readable(account, store)
+    ok, why = readable(account, store, None, engines)
     return {"kind": account.kind, "domain": account.domain, "username": account.username,
             "organizations": list(account.organizations), **provenance(account),
             "source": source_kind(account), "readable": ok, **({} if ok else {"problem": why})}
@@ -44,8 +44,8 @@ def list_cmd(kind: str | None, as_json: bool) -> None:
       gatepass list --kind git
       gatepass list --json | jq -r '.[] | select(.readable | not) | .problem'
     """
-    _, store, accounts = load_all(kind)
-    rows = [row_for(account, store) for account in accounts]
+    config, store, accounts = load_all(kind)
+    rows = [row_for(account, store, config.engines) for account in accounts]
     if as_json:
         print_json(rows)
     elif not rows:

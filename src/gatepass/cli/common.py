@@ -12,7 +12,7 @@ import click
 from gatepass import app
 from gatepass.config.layers import Config
 from gatepass.errors import GatepassError, SecretUnavailableError, StoreUnavailableError
-from gatepass.model import Account
+from gatepass.model import Account, Request
 from gatepass.store import Store
 
 KINDS = click.Choice(["git", "docker"])
@@ -43,11 +43,13 @@ def load_all(kind: str | None = None, report: Callable[[str], None] = warn) -> t
     return config, store, accounts
 
 
-def readable(account: Account, store: Store) -> tuple[bool, str]:
+def readable(account: Account, store: Store, request: Request | None = None,
+             engines: Mapping[str, Mapping[str, object]] | None = None) -> tuple[bool, str]:
     """Whether the secret can be read now. The value is neither kept, shown nor returned:
-    only the fact that reading worked, or the error (which names the account, never a value)."""
+    only the fact that reading worked, or the error (which names the account, never a value).
+    ``request`` and ``engines`` (``Config.engines``) reach engine accounts as in the helpers."""
     try:
-        app.read(account, store)  # result dropped on purpose
+        app.read(account, store, request, engines)  # result dropped on purpose
     except (SecretUnavailableError, StoreUnavailableError) as exc:
         return False, str(exc)
     return True, "readable"
@@ -64,6 +66,16 @@ def provenance(account: Account) -> dict[str, object]:
 
 def source_kind(account: Account) -> str:
     return "keyring" if account.secret_kind == "store" else account.secret_kind
+
+
+def engine_detail(account: Account) -> str | None:
+    """Where an engine account's secret lives (engine path, app or region), never the value; else None."""
+    spec = account.secret_ref
+    if not isinstance(spec, dict):
+        return None
+    if account.secret_kind == "vault":
+        return f"{spec.get('path')} field {spec.get('field')}"
+    return " ".join(f"{key} {value}" for key, value in sorted(spec.items()) if not key.endswith("_file"))
 
 
 def print_json(value: object) -> None:

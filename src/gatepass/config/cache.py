@@ -3,7 +3,8 @@
 One file per set of layer paths in ``$XDG_CACHE_HOME/gatepass/`` (0600 in a 0700 directory, per
 user, so it never holds an inline token at a looser mode than the file it came from). Layout:
 8 bytes giving the header's length, a marshal header (code stamp, the stat key of every layer
-file, config errors, ``[store]`` settings, and the offset and length of each shard), then the
+file, config errors, ``[store]`` settings, the offset and length of each shard, the docker listing
+and the engine tables such as ``[vault]``), then the
 shards: marshal dicts from a host key (``github.com``, ``*.example.com``) to account tuples. A
 ``get`` reads the header and the one or two shards its host can live in, so its cost barely
 grows with the number of accounts. The key holds path, inode, size, mtime, mode, owner and
@@ -19,13 +20,14 @@ import os
 from gatepass import __version__
 from gatepass.paths import cache_dir
 
-FORMAT = 2
+FORMAT = 3
 ACCOUNTS_PER_SHARD = 256
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The code that shapes a parse: a changed module (a development checkout, an upgrade in place)
 # must not be answered from a parse the old code made.
 _SHAPERS = [os.path.join(_HERE, name) for name in ("schema.py", "lines.py", "layers.py", "cache.py")]
 _SHAPERS.append(os.path.join(os.path.dirname(_HERE), "model.py"))
+_SHAPERS.append(os.path.join(os.path.dirname(_HERE), "engines", "specs.py"))
 
 
 def _code_stamp() -> tuple[object, ...]:
@@ -51,15 +53,15 @@ def path_for(paths: list[str], env) -> str:  # type: ignore[no-untyped-def]
 
 
 def read(path: str, key: list, hosts: list[str] | None) -> tuple | None:  # type: ignore[type-arg]
-    """(account tuples, errors, store, listing) for ``hosts`` (every account when ``None``, none for
-    ``[]``), or ``None`` on a miss. ``listing`` is what ``docker-credential-gatepass list`` shows."""
+    """(account tuples, errors, store, listing, engines) for ``hosts`` (every account when ``None``,
+    none for ``[]``), or ``None`` on a miss. ``listing`` is what ``docker-credential-gatepass list`` shows."""
     try:
         with open(path, "rb") as handle:
             size = int(handle.read(8), 16)
             header = marshal.loads(handle.read(size))
             if header[0] != _code_stamp() or header[1] != [tuple(k) for k in key]:
                 return None
-            errors, store, shards, listing = header[2], header[3], header[4], header[5]
+            errors, store, shards, listing, engines = header[2], header[3], header[4], header[5], header[6]
             wanted = range(len(shards)) if hosts is None else sorted({fnv1a(h) % len(shards) for h in hosts})
             accounts: list[tuple] = []  # type: ignore[type-arg]
             for index in wanted:
@@ -76,7 +78,7 @@ def read(path: str, key: list, hosts: list[str] | None) -> tuple | None:  # type
         return None
     if hosts is not None:
         accounts.sort(key=_ORDER)  # file order across shards, as a full load gives
-    return accounts, errors, store, listing
+    return accounts, errors, store, listing, engines
 
 
 def _order(account: tuple) -> int:  # type: ignore[type-arg]
@@ -87,7 +89,7 @@ _ORDER = _order
 
 
 def write(path: str, key: list, accounts: list[tuple], errors: list[str], store: dict,  # type: ignore[type-arg]
-          listing: dict[str, str]) -> None:
+          listing: dict[str, str], engines: dict[str, dict[str, object]]) -> None:
     """Write the cache atomically (temp file, rename); ``accounts`` are tuples whose [2] is the host key."""
     count = max(1, len(accounts) // ACCOUNTS_PER_SHARD)
     by_host: dict[str, list[tuple]] = {}  # type: ignore[type-arg]
@@ -102,7 +104,7 @@ def write(path: str, key: list, accounts: list[tuple], errors: list[str], store:
         shards.append((offset, len(blob)))
         offset += len(blob)
     header = marshal.dumps((_code_stamp(), [tuple(k) for k in key], errors, store, shards,  # type: ignore[arg-type]
-                            listing))
+                            listing, engines))
     directory = os.path.dirname(path)
     tmp = f"{path}.{os.getpid()}.tmp"
     try:

@@ -30,10 +30,13 @@ class Config:
     """All accounts of all file layers, in precedence order, plus what went wrong loading them."""
 
     def __init__(self, accounts: list[Account], errors: list[str], store: dict[str, object],
-                 files: list[tuple[str, str, bool]], listing: dict[str, str] | None = None) -> None:
+                 files: list[tuple[str, str, bool]], listing: dict[str, str] | None = None,
+                 engines: dict[str, dict[str, object]] | None = None) -> None:
         self.accounts = accounts
         self.errors = errors          # one line each: file, line, key and what to do; never a value
         self.store = store            # merged [store] settings, higher layers win
+        # Engine tables ("vault" -> [vault]): the highest layer's table wins whole, never merged.
+        self.engines = engines if engines is not None else {}
         self.files = files            # (layer, path, exists) for every place looked at
         self.listing = listing if listing is not None else docker_listing(accounts)
 
@@ -89,8 +92,8 @@ def load_config(env, hosts: list[str] | None = None) -> Config:  # type: ignore[
 
     ``hosts`` (host keys such as ``github.com`` and ``*.example.com``) limits the accounts to
     those domains: the helpers' ``get`` then reads only the cache shards those hosts live in
-    (``[]``: none at all, for ``list``). Errors, ``[store]`` settings and the docker listing are
-    always complete.
+    (``[]``: none at all, for ``list``). Errors, ``[store]`` and engine tables and the docker
+    listing are always complete.
     """
     files = layer_files(env)
     key = [(layer, path, _stat(path)) for layer, _, path in files]
@@ -98,11 +101,11 @@ def load_config(env, hosts: list[str] | None = None) -> Config:  # type: ignore[
     cache_path = cache.path_for([path for _, _, path in files], env)
     hit = cache.read(cache_path, key, hosts)
     if hit is not None:
-        tuples, errors, store, listing = hit
-        return Config([Account.from_tuple(a) for a in tuples], errors, store, found, listing)
+        tuples, errors, store, listing, engines = hit
+        return Config([Account.from_tuple(a) for a in tuples], errors, store, found, listing, engines)
     config = parse_files(files, key)
     cache.write(cache_path, key, [a.to_tuple() for a in config.accounts], config.errors, config.store,
-                config.listing)
+                config.listing, config.engines)
     if hosts is not None:
         wanted = set(hosts)
         config.accounts = [a for a in config.accounts if a.host in wanted]
@@ -114,6 +117,7 @@ def parse_files(files: list[tuple[str, int, str]], key: list) -> Config:  # type
     accounts: list[Account] = []
     errors: list[str] = []
     store: dict[str, object] = {}
+    engines: dict[str, dict[str, object]] = {}
     order = [0]
     for (layer, rank, path), (_, _, st) in zip(files, key, strict=True):
         if st is None:
@@ -125,8 +129,10 @@ def parse_files(files: list[tuple[str, int, str]], key: list) -> Config:  # type
             continue
         errors.extend(str(e) for e in parsed.errors)
         store.update(parsed.store)
+        engines.update(parsed.engines)  # table by table: a higher layer's [vault] replaces a lower one's
         accounts.extend(parsed.accounts)
-    return Config(accounts, errors, store, [(layer, path, st is not None) for layer, path, st in key])
+    return Config(accounts, errors, store, [(layer, path, st is not None) for layer, path, st in key],
+                  engines=engines)
 
 
 def _parse_one(path: str, st: tuple[int, ...], layer: str, rank: int, order: list[int]):  # type: ignore[no-untyped-def]

@@ -1,7 +1,7 @@
 """Validation of a parsed TOML tree in Komodo's format into Accounts, with errors that name file, line and key.
 
 Read: ``[[git_provider]]`` and ``[[docker_registry]]`` (aliases ``[[image_registry]]``,
-``[[docker_registries]]``), and gatepass's own ``[store]`` table. Every other top-level key of a
+``[[docker_registries]]``), and gatepass's own ``[store]`` and engine (``[vault]``) tables. Every other top-level key of a
 Komodo core or periphery config is ignored. Known tables are strict: an unknown key, a wrong
 type or a duplicate (domain, username) in one file is an error. Messages never quote a value:
 a value may be a token.
@@ -18,9 +18,10 @@ GIT_TABLES = ("git_provider",)
 DOCKER_TABLES = ("docker_registry", "image_registry", "docker_registries")
 PROVIDER_KEYS = {"git": frozenset({"domain", "https", "accounts", "organizations"}),
                  "docker": frozenset({"domain", "accounts", "organizations"})}
+ENGINE_KEYS = ("vault", "github_app", "aws_ecr")  # gatepass.engines.ENGINE_KINDS; specs in engines/specs.py
 ACCOUNT_KEYS = frozenset({"username", "token", "token_file", "token_env", "token_command", "ttl",
-                          "organizations", "preset"})
-SECRET_KEYS = ("token", "token_file", "token_env", "token_command")
+                          "organizations", "preset", *ENGINE_KEYS})
+SECRET_KEYS = ("token", "token_file", "token_env", "token_command", *ENGINE_KEYS)
 STORE_KEYS: dict[str, type | tuple[type, ...]] = {"backend": str, "passphrase_file": str, "passphrase_env": str,
                                                   "timeout": (int, float)}
 _TYPE_NAMES: dict[type | tuple[type, ...], str] = {str: "a string", bool: "true or false", list: "an array", int: "an integer",
@@ -28,12 +29,13 @@ _TYPE_NAMES: dict[type | tuple[type, ...], str] = {str: "a string", bool: "true 
 
 
 class Parsed:
-    """What one file contributed: accounts, errors, ``[store]`` settings, whether it holds inline tokens."""
+    """What one file contributed: accounts, errors, ``[store]`` and engine tables, whether it holds inline tokens."""
 
     def __init__(self) -> None:
         self.accounts: list[Account] = []
         self.errors: list[ConfigError] = []
         self.store: dict[str, object] = {}
+        self.engines: dict[str, dict[str, object]] = {}  # "vault" -> the file's [vault] table
         self.inline_tokens = False
 
 
@@ -105,8 +107,9 @@ def _secret(entry: dict, where: _Where, key: str, parsed: Parsed) -> tuple[str, 
         _typed(ttl, int, where, key + ".ttl", "ttl")
         if ttl <= 0:
             raise where.error("must be a positive number of seconds", key + ".ttl", at="ttl")
-        if "token_command" not in entry:
-            raise where.error("ttl only applies to token_command", key + ".ttl", at="ttl")
+        if "token_command" not in entry and not any(name in entry for name in ENGINE_KEYS):
+            raise where.error("ttl only applies to token_command and engines (vault, github_app, aws_ecr)",
+                              key + ".ttl", at="ttl")
     if not given:
         return "keyring", None, None
     name = given[0]
@@ -116,6 +119,14 @@ def _secret(entry: dict, where: _Where, key: str, parsed: Parsed) -> tuple[str, 
             raise where.error("must be a non-empty array of strings (an argv, never a shell string)",
                               key + ".token_command", at="token_command")
         return "command", tuple(value), ttl
+    if name in ENGINE_KEYS:
+        from gatepass.engines.specs import spec_problem
+
+        problem = spec_problem(name, value)
+        if problem is not None:
+            sub, message = problem
+            raise where.error(message, f"{key}.{name}.{sub}".rstrip("."), at=name)
+        return name, dict(value), ttl
     _typed(value, str, where, f"{key}.{name}", name)
     if not value:
         raise where.error("must not be empty", f"{key}.{name}", at=name)
@@ -237,7 +248,24 @@ def validate(tree: dict, path: str, lines, layer: str, rank: int, order: list[in
                 except ConfigError as exc:
                     parsed.errors.append(exc)
     _store_table(tree.get("store"), path, parsed)
+    _engine_tables(tree, path, parsed)
     return parsed
+
+
+def _engine_tables(tree: dict, path: str, parsed: Parsed) -> None:  # type: ignore[type-arg]
+    from gatepass.engines.specs import SETTINGS_KEYS, settings_problem
+
+    for name in SETTINGS_KEYS:
+        if name not in tree:
+            continue
+        problem = settings_problem(name, tree[name])
+        if problem is None:
+            parsed.engines[name] = dict(tree[name])
+        else:
+            sub, message = problem
+            if not sub:
+                message = f"must be a table: write [{name}]"
+            parsed.errors.append(ConfigError(message, path=path, key=f"{name}.{sub}".rstrip(".")))
 
 
 def _store_table(table: object, path: str, parsed: Parsed) -> None:

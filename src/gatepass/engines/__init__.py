@@ -1,0 +1,86 @@
+"""Secrets from engines (docs/design.md "Secrets from engines"): the framework every engine plugs into.
+
+An engine account is an Account whose ``secret_kind`` is the engine's name (one of
+:data:`ENGINE_KINDS`) and whose ``secret_ref`` is its validated spec: a flat dict of str/int
+values (the parsed-config cache marshals it). Each engine is a module ``gatepass.engines.<kind>``,
+imported only when such an account is tried, exposing::
+
+    cache_key(account, request) -> tuple[str, ...]   # cheap: no I/O, no heavy import
+    fetch(account, request, env) -> (value, expiry_unix)
+
+An engine configured by a top-level table (vault: ``[vault]``, whose address may also come from
+``VAULT_ADDR``) names it in ``SETTINGS_TABLE``; it then gets ``env=`` and ``settings=`` keywords
+in ``cache_key`` and ``settings=`` in ``fetch``: the table from the highest layer that has one,
+``{}`` when none does. ``fetch`` raises ``SecretUnavailableError`` with one line naming the
+problem and never the value; it must end within its own deadline.
+
+:func:`read_engine` answers from :mod:`gatepass.engines.tokencache` first: a warm ``get`` imports
+the engine module (which must keep its client and JSON imports inside ``fetch``) and reads one
+0600 file. On a miss it takes the key's lock (single flight: parallel helpers for one key wait,
+then read what the first one cached), fetches and caches the value until its expiry.
+"""
+
+from __future__ import annotations
+
+import time
+
+from gatepass.errors import GatepassError, SecretUnavailableError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from gatepass.model import Account, Request
+    from gatepass.secrets import Secret
+
+ENGINE_KINDS = ("vault", "github_app", "aws_ecr")
+
+# How long a helper waits for another one fetching the same key before giving up on the lock.
+LOCK_WAIT = 15.0
+
+
+def request_for(account: Account) -> Request:
+    """The request an account answers when no helper asked (``config check``, ``doctor``)."""
+    from gatepass.model import Request
+
+    return Request(account.kind, "https" if account.secure else "http", account.host, account.port)
+
+
+def read_engine(account: Account, request: Request | None, env: Mapping[str, str],
+                settings: Mapping[str, Mapping[str, object]] | None = None,
+                now: Callable[[], float] = time.time) -> Secret:
+    """The account's secret from its engine: cached while valid, else fetched once under the key's lock.
+
+    ``settings`` maps table names (``vault``) to the config's merged tables. Errors are
+    ``SecretUnavailableError`` with the engine's one line (the caller adds the account's place).
+    """
+    import importlib
+
+    from gatepass.engines import tokencache
+    from gatepass.secrets import Secret
+
+    kind = account.secret_kind
+    if kind not in ENGINE_KINDS:
+        raise SecretUnavailableError(f"{kind} is not an engine gatepass knows")
+    module = importlib.import_module(f"gatepass.engines.{kind}")
+    request = request if request is not None else request_for(account)
+    table_name = getattr(module, "SETTINGS_TABLE", None)
+    if table_name:
+        table = dict((settings or {}).get(table_name, {}))
+        key = (kind, *module.cache_key(account, request, env=env, settings=table))
+    else:
+        key = (kind, *module.cache_key(account, request))
+    hit = tokencache.get(env, key, now)
+    if hit is not None:
+        return Secret(hit[0], hit[1])
+    with tokencache.lock(env, key, LOCK_WAIT):
+        hit = tokencache.get(env, key, now)  # a parallel helper may have fetched it while we waited
+        if hit is not None:
+            return Secret(hit[0], hit[1])
+        try:
+            value, expiry = (module.fetch(account, request, env, settings=table) if table_name
+                             else module.fetch(account, request, env))
+        except GatepassError as exc:
+            raise SecretUnavailableError(str(exc)) from None
+        tokencache.put(env, key, value, expiry, now)
+        return Secret(value, expiry)

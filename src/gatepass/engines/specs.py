@@ -1,0 +1,81 @@
+"""What an engine account's spec and an engine's top-level table may hold; used by config/schema.py.
+
+Shapes only (the engine trusts them, never the values). Messages never quote a value. An engine
+adds its keys here; ``ttl`` stays an ordinary account key.
+"""
+
+from __future__ import annotations
+
+# Account spec per engine: key -> (type, required).
+SPEC_KEYS: dict[str, dict[str, tuple[type, bool]]] = {
+    "vault": {"path": (str, True), "field": (str, True)},
+    "github_app": {"app_id": (int, True), "private_key_file": (str, True), "installation_id": (int, False),
+                   "api_url": (str, False)},
+    "aws_ecr": {"region": (str, False), "profile": (str, False), "role_arn": (str, False)},
+}
+# Top-level tables (``[vault]``): key -> (type, required). The highest layer's table wins whole,
+# never merged key by key: a user's ``[vault]`` with auth = "token" must not inherit a role_id.
+SETTINGS_KEYS: dict[str, dict[str, tuple[type, bool]]] = {
+    "vault": {"address": (str, False), "auth": (str, False), "role_id": (str, False),
+              "secret_id_file": (str, False), "token_file": (str, False), "namespace": (str, False),
+              "ca_file": (str, False)},
+}
+VAULT_AUTH = ("approle", "token")
+
+
+def _problem(known: dict[str, tuple[type, bool]], table: object) -> tuple[str, str] | None:
+    if not isinstance(table, dict):
+        return "", "must be a table like { key = \"...\" }"
+    for key, value in table.items():
+        if key not in known:
+            return key, f"unknown key (known: {', '.join(sorted(known))})"
+        expected = known[key][0]
+        if not isinstance(value, expected) or isinstance(value, bool):
+            return key, "must be " + ("an integer" if expected is int else "a string")
+        if expected is str and not value:
+            return key, "must not be empty"
+    for key, (_, required) in known.items():
+        if required and key not in table:
+            return key, "is required"
+    return None
+
+
+def spec_problem(kind: str, spec: object) -> tuple[str, str] | None:
+    """(key, what is wrong) for an invalid account spec of engine ``kind``, else None.
+
+    >>> spec_problem("vault", {"path": "secret/data/git", "field": "token"}) is None
+    True
+    >>> spec_problem("vault", {"path": "secret/data/git"})
+    ('field', 'is required')
+    """
+    problem = _problem(SPEC_KEYS[kind], spec)
+    if problem is None and kind == "vault" and str(spec["path"]).strip("/") != spec["path"]:  # type: ignore[index]
+        return "path", "is an API path without leading or trailing slashes, like \"secret/data/git/github\""
+    return problem
+
+
+def settings_problem(table_name: str, table: object) -> tuple[str, str] | None:
+    """(key, what is wrong) for an invalid top-level engine table, else None.
+
+    >>> settings_problem("vault", {"auth": "approle", "role_id": "r"})
+    ('secret_id_file', 'is required with auth = "approle"')
+    """
+    problem = _problem(SETTINGS_KEYS[table_name], table)
+    if problem is not None or table_name != "vault":
+        return problem
+    assert isinstance(table, dict)
+    auth = table.get("auth", "approle" if "role_id" in table else "token")
+    if auth not in VAULT_AUTH:
+        return "auth", "must be \"approle\" or \"token\""
+    if auth == "approle":
+        for key in ("role_id", "secret_id_file"):
+            if key not in table:
+                return key, "is required with auth = \"approle\""
+    elif "role_id" in table or "secret_id_file" in table:
+        return "role_id" if "role_id" in table else "secret_id_file", "only applies to auth = \"approle\""
+    if "token_file" in table and auth != "token":
+        return "token_file", "only applies to auth = \"token\""
+    address = table.get("address")
+    if address is not None and not str(address).startswith(("https://", "http://")):
+        return "address", "must start with https:// (or http:// for a dev server)"
+    return None
