@@ -62,11 +62,17 @@ def host_keys(host: str) -> list[str]:
 
 def candidates(request: Request, env: Mapping[str, str], report: Callable[[str], None],
                *, with_store: bool = True, store_errors: list[StoreUnavailableError] | None = None
-               ) -> tuple[Store, list[Account], Engines]:
-    """The store, every account that could answer ``request``'s host (stored entries first), and the
-    config's engine tables.
+               ) -> tuple[Store, list[Account]]:
+    """The store and every account that could answer ``request``'s host, stored entries first.
 
     An unreadable store is reported, or collected in ``store_errors`` when given."""
+    store, accounts, _ = _gather(request, env, report, with_store, store_errors)
+    return store, accounts
+
+
+def _gather(request: Request, env: Mapping[str, str], report: Callable[[str], None], with_store: bool,
+            store_errors: list[StoreUnavailableError] | None = None) -> tuple[Store, list[Account], Engines]:
+    """:func:`candidates` plus the config's engine tables (``Config.engines``) for reading them."""
     keys = host_keys(request.host)
     config = load(env, report, keys)
     store = open_store(env, config)
@@ -120,7 +126,7 @@ def answer(request: Request, env: Mapping[str, str], report: Callable[[str], Non
     and git prints it as its one line (docs/design.md: never silently "not found").
     """
     store_errors: list[StoreUnavailableError] = []
-    store, accounts, engines = candidates(request, env, report, with_store=with_store, store_errors=store_errors)
+    store, accounts, engines = _gather(request, env, report, with_store, store_errors)
     found = _first_readable(request, accounts, store, report, engines, store_errors)
     if found is None and store_errors:
         raise store_errors[0]
@@ -147,7 +153,7 @@ def remember(request: Request, entry: Entry, secret: str, env: Mapping[str, str]
              refresh: str | None = None) -> None:
     """Save into the store layer, unless the config layers already answer ``request`` (as ``get`` will
     see it) with this very username and secret: the config stays the single source of it."""
-    store, accounts, engines = candidates(request, env, report, with_store=False)
+    store, accounts, engines = _gather(request, env, report, False)
     configured = _first_readable(request, accounts, store, lambda message: None, engines)
     if configured is not None and (configured[0].username, configured[1].value) == (entry.username, secret):
         return
