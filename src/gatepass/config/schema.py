@@ -122,9 +122,9 @@ def _secret(entry: dict, where: _Where, key: str, parsed: Parsed) -> tuple[str, 
     if name in ENGINE_KEYS:
         from gatepass.engines.specs import spec_problem
 
-        problem = spec_problem(name, value)
-        if problem is not None:
-            sub, message = problem
+        wrong = spec_problem(name, value)
+        if wrong is not None:
+            sub, message = wrong
             raise where.error(message, f"{key}.{name}.{sub}".rstrip("."), at=name)
         return name, dict(value), ttl
     _typed(value, str, where, f"{key}.{name}", name)
