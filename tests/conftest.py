@@ -7,6 +7,7 @@ all pointed away, and the session bus is unset unless a test starts its own.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -50,3 +51,19 @@ def write_config(path: Path | str, text: str, mode: int = 0o600) -> Path:
     path.write_text(text)
     path.chmod(mode)
     return path
+
+
+def default_sigint() -> None:
+    """SIGINT's default disposition, for a child that a test will Ctrl-C (``preexec_fn``): a pytest
+    started with SIGINT ignored (``(trap '' INT; ./test)``, nohup, CI runners) passes SIG_IGN on
+    to every child, and Python then installs no KeyboardInterrupt handler at all."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def sigint_handler():
+    """Python's own SIGINT handler (KeyboardInterrupt) for one test, whatever the disposition pytest
+    was started with; the previous one is restored after the test."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tests.conftest import default_sigint
 from tests.e2e.test_git import git
 from tests.support.git_server import GitServer
 
@@ -18,7 +19,8 @@ GATEPASS = str(Path(sys.executable).parent / "gatepass")
 
 
 def spawn(*args: str) -> pexpect.spawn:
-    return pexpect.spawn(GATEPASS, list(args), env=dict(os.environ), encoding="utf-8", timeout=30)
+    return pexpect.spawn(GATEPASS, list(args), env=dict(os.environ), encoding="utf-8", timeout=30,
+                         preexec_fn=default_sigint)  # Ctrl-C must work even if pytest runs with SIGINT ignored
 
 
 def test_login_prompt_hides_the_token_refuses_a_mismatch_and_the_token_clones(tmp_path):

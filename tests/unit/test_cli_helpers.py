@@ -88,7 +88,7 @@ def test_keep_helpers_puts_gatepass_first_after_the_last_reset_and_keeps_the_res
     assert helpers_wanted(current, "/opt/bin/git-credential-gatepass") == ["", "/opt/bin/git-credential-gatepass"]
 
 
-def test_deferred_interrupts_hold_ctrl_c_until_the_block_ends():
+def test_deferred_interrupts_hold_ctrl_c_until_the_block_ends(sigint_handler):
     steps = []
     with pytest.raises(KeyboardInterrupt):
         with interrupts.deferred_interrupts():
@@ -98,7 +98,7 @@ def test_deferred_interrupts_hold_ctrl_c_until_the_block_ends():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
 
-def test_deferred_interrupts_without_a_signal_change_nothing():
+def test_deferred_interrupts_without_a_signal_change_nothing(sigint_handler):
     with interrupts.deferred_interrupts():
         pass
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

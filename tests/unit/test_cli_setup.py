@@ -221,7 +221,7 @@ def test_git_config_failure_is_one_line(config, tmp_path, monkeypatch):
     assert result.stderr.startswith("Error: git config --system") and result.stderr.count("\n") == 1
 
 
-def test_ctrl_c_in_the_middle_of_setup_git_leaves_nothing_half_done(config, monkeypatch):
+def test_ctrl_c_in_the_middle_of_setup_git_leaves_nothing_half_done(config, monkeypatch, sigint_handler):
     from gatepass.cli.gitconfig import GitConfig
 
     subprocess.run(["git", "config", "--global", "--add", "credential.helper", "store"], check=True)

@@ -4,9 +4,8 @@ nothing, and a writer killed with SIGKILL at any point leaves an index that pars
 from __future__ import annotations
 
 import fcntl
+import json
 import os
-import random
-import signal
 import subprocess
 import sys
 import time
@@ -175,47 +174,69 @@ def test_fifty_parallel_writers_leave_fifty_entries(tmp_path):
     assert sorted(e.username for e in Index(path).entries()) == [f"user{i:02}" for i in range(50)]
 
 
-LOOPER = """
-import sys
+STOPPER = """
+import json, os, signal, sys
 from gatepass.stores.index import Entry, Index
-path, tag = sys.argv[1:]
-index = Index(path)
-i = 0
-while True:
-    index.upsert(Entry("git", "https", "kill.example", "", f"{tag}-{i}"))
-    print(i, flush=True)  # acknowledged: upsert returned
-    i += 1
+path, user, stop_at = sys.argv[1:]
+calls = []
+
+def hooked(name, real):
+    def call(*args, **kwargs):
+        calls.append(name)
+        step = str(len(calls) - 1)
+        if stop_at == step + "-half":  # a write cut in the middle: half the bytes are on disk
+            data = memoryview(args[1])
+            real(args[0], data[:max(1, len(data) // 2)])
+            os.kill(os.getpid(), signal.SIGSTOP)
+        if stop_at == step:  # just before this call
+            os.kill(os.getpid(), signal.SIGSTOP)
+        return real(*args, **kwargs)
+    return call
+
+for name in ("open", "write", "fsync", "fchmod", "close", "replace", "rename", "link", "unlink"):
+    setattr(os, name, hooked(name, getattr(os, name)))
+Index(path).upsert(Entry("git", "https", "kill.example", "", user))
+print(json.dumps(calls))
 """
+SEED = ["seed0", "seed1", "seed2"]
 
 
-def test_sigkill_at_any_point_leaves_the_old_or_the_new_index(tmp_path):
-    path = str(tmp_path / "index")
-    # Big entries widen the write (temp file open .. rename); we go on until kills have landed inside it.
-    Index(path).update(lambda _: [git(f"seed{i}", path="x" * 20000) for i in range(300)])
-    rng = random.Random(1234)
-    count, torn_writes = 300, 0
-    round_ = 0
-    while torn_writes < 3 and round_ < 150:  # ~15% of kills land between temp-file open and rename
-        round_ += 1
-        child = subprocess.Popen([sys.executable, "-c", LOOPER, path, f"r{round_}"], env=CHILD_ENV,
-                                 stdout=subprocess.PIPE, text=True)
-        assert child.stdout is not None
-        child.stdout.readline()  # at least one write done: the child is in its loop
-        time.sleep(rng.uniform(0, 0.05))
-        child.send_signal(signal.SIGKILL)
+def _seeded(directory: Path) -> str:
+    directory.mkdir(mode=0o700)
+    path = str(directory / "index")
+    Index(path).update(lambda _: [git(user, path="x" * 5000) for user in SEED])
+    return path
+
+
+def _users(path: str) -> list[str]:
+    return sorted(e.username for e in Index(path).entries())  # raises if the kill had torn the index
+
+
+def test_sigkill_at_every_step_of_a_write_leaves_the_old_or_the_new_index(tmp_path):
+    """Deterministic, not a race: a traced run lists every file-system call one ``upsert`` makes; then,
+    for each call, a fresh writer stops itself (SIGSTOP) just before it (and, for writes, halfway
+    through it) and is SIGKILLed there. Before the rename the old index is whole, after it the new."""
+    traced = subprocess.run([sys.executable, "-c", STOPPER, _seeded(tmp_path / "trace"), "new", ""], env=CHILD_ENV,
+                            capture_output=True, text=True, check=True)
+    calls = json.loads(traced.stdout)
+    renamed_at = next((i for i, name in enumerate(calls) if name in ("replace", "rename")), None)
+    assert renamed_at is not None, f"upsert never renames a temp file over the index, so it is not atomic: {calls}"
+    points = [str(i) for i in range(len(calls))] + [f"{i}-half" for i, name in enumerate(calls) if name == "write"]
+    assert len(points) > 6 and any(p.endswith("-half") for p in points)
+    for point in points:
+        directory = tmp_path / f"kill-{point}"
+        path = _seeded(directory)
+        child = subprocess.Popen([sys.executable, "-c", STOPPER, path, "new", point], env=CHILD_ENV,
+                                 stdout=subprocess.DEVNULL)
+        _, status = os.waitpid(child.pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status), f"the writer never reached step {point}"
+        child.kill()
         child.wait()
-        acknowledged = 1 + sum(1 for _ in child.stdout)
-        child.stdout.close()
-        torn_writes += any(name.endswith(".tmp") for name in os.listdir(tmp_path))
-        entries = Index(path).entries()  # raises if the kill had torn the index
-        mine = {e.username for e in entries if e.username.startswith(f"r{round_}-")}
-        assert {f"r{round_}-{i}" for i in range(acknowledged)} <= mine  # every acknowledged write is there
-        assert len(mine) <= acknowledged + 1  # and at most the one in flight
-        assert len(entries) == count + len(mine)
-        count = len(entries)
-    assert torn_writes > 0, "no kill landed mid-write: the test proved nothing; make the writes slower"
-    Index(path).upsert(git("after"))
-    assert not any(name.endswith(".tmp") for name in os.listdir(tmp_path))  # the next writer sweeps them
+        step = int(point.partition("-")[0])
+        assert _users(path) == (SEED if step <= renamed_at else sorted([*SEED, "new"])), point
+        Index(path).upsert(git("after"))  # the next writer sweeps what the killed one left
+        assert set(os.listdir(directory)) <= {"index", "index.lock"}, point
+        assert "after" in _users(path)
 
 
 def test_reading_the_index_imports_nothing_heavy(tmp_path):
