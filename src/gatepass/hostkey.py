@@ -173,7 +173,7 @@ def create_key(path: str, group: str | None = None) -> str:
 
     import pyrage
 
-    from gatepass.stores.files import create_new, write_atomic
+    from gatepass.files import create_new, write_atomic
 
     gid = _group_id(group, path)
     if os.path.lexists(path):

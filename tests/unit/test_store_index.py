@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gatepass.errors import StoreUnavailableError
+from gatepass.files import Lock, PrivateFileError
 from gatepass.stores import records
-from gatepass.stores.files import Lock
 from gatepass.stores.index import HEADER, Entry, Index
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,7 +144,7 @@ def test_a_held_lock_is_a_clear_error_not_a_hang(tmp_path):
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         started = time.monotonic()
-        with pytest.raises(StoreUnavailableError, match="stayed locked"):
+        with pytest.raises(PrivateFileError, match="stayed locked"):
             with Lock(str(lock), timeout=0.2):
                 pass
         assert time.monotonic() - started < 1

@@ -14,7 +14,7 @@ from gatepass.cli.cmd_login import entry_for
 from gatepass.cli.common import env, warn
 from gatepass.cli.interrupts import deferred_interrupts
 from gatepass.errors import GatepassError
-from gatepass.stores.files import write_atomic
+from gatepass.files import write_atomic
 from gatepass.stores.index import Entry
 
 

@@ -19,9 +19,9 @@ import stat
 from collections.abc import Iterable, Mapping
 
 from gatepass.errors import GatepassError
+from gatepass.files import write_atomic
 from gatepass.hosts import DOCKER_HUB_KEY, docker_display_key
 from gatepass.model import Account
-from gatepass.stores.files import write_atomic
 
 HELPER = "gatepass"
 HUB_KEYS = (DOCKER_HUB_KEY, "docker.io")

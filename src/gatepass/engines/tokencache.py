@@ -21,14 +21,14 @@ import os
 import stat
 import time
 
-from gatepass.errors import StoreUnavailableError
+from gatepass.files import PrivateFileError
 from gatepass.paths import cache_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from gatepass.stores.files import Lock
+    from gatepass.files import Lock
 
 FORMAT = 1
 MAX_ENTRY_BYTES = 256 * 1024
@@ -119,7 +119,7 @@ def get(env: Mapping[str, str], key: tuple[str, ...], now: Callable[[], float] =
 def put(env: Mapping[str, str], key: tuple[str, ...], value: str, expiry: int,
         now: Callable[[], float] = time.time) -> None:
     """Cache ``value`` until ``expiry``; a cache that cannot be written only costs the next fetch."""
-    from gatepass.stores.files import write_atomic
+    from gatepass.files import write_atomic
 
     moment = now()
     if expiry <= moment:
@@ -127,7 +127,7 @@ def put(env: Mapping[str, str], key: tuple[str, ...], value: str, expiry: int,
     path = path_for(env, key)
     try:
         write_atomic(path, marshal.dumps((FORMAT, tuple(key), value, int(expiry), int(moment))))
-    except StoreUnavailableError:
+    except PrivateFileError:
         return
     prune(env, moment)
 
@@ -173,11 +173,11 @@ class _Locked:
         self.held: Lock | None = None
 
     def __enter__(self) -> None:
-        from gatepass.stores.files import Lock
+        from gatepass.files import Lock
 
         try:
             self.held = Lock(self.path, self.timeout).__enter__()
-        except StoreUnavailableError:
+        except PrivateFileError:
             self.held = None
 
     def __exit__(self, *exc: object) -> None:

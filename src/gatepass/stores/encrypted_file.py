@@ -29,9 +29,9 @@ import os
 import stat
 
 from gatepass.errors import StoreUnavailableError
+from gatepass.files import Lock, create_new, private_dir, remove_stale_temps, write_atomic
 from gatepass.paths import config_dir, data_dir
 from gatepass.stores import Backend, records
-from gatepass.stores.files import Lock, create_new, private_dir, remove_stale_temps, write_atomic
 
 MAGIC, VERSION = b"GPEF", 1
 KDF_MACHINE, KDF_SCRYPT = 0, 1
@@ -81,7 +81,7 @@ class EncryptedFileBackend(Backend):
         """Write a new key beside its final name, then link it there: a crash leaves no key or a whole one,
         and of two racing first writers exactly one key wins (the loser reads it)."""
         assert self.key_file
-        private_dir(os.path.dirname(self.key_file))
+        private_dir(os.path.dirname(self.key_file), StoreUnavailableError)
         key = os.urandom(32)
         try:
             create_new(self.key_file, key)
@@ -157,20 +157,21 @@ class EncryptedFileBackend(Backend):
         header = MAGIC + bytes([VERSION, kdf]) + salt + os.urandom(12)
         # surrogatepass: any Python str round-trips, even a lone surrogate from docker's JSON.
         plain = "".join(records.join([s, u, v]) + "\n" for (s, u), v in secrets.items()).encode("utf-8", "surrogatepass")
-        write_atomic(self.path, header + aesgcm()(key).encrypt(header[-12:], plain, header))
+        write_atomic(self.path, header + aesgcm()(key).encrypt(header[-12:], plain, header),
+                     error=StoreUnavailableError)
 
     # -- Backend -----------------------------------------------------------------------------
     def get(self, service: str, username: str) -> str | None:
         return self._load()[0].get((service, username))
 
     def set(self, service: str, username: str, secret: str) -> None:
-        with Lock(self.path + ".lock"):
+        with Lock(self.path + ".lock", error=StoreUnavailableError):
             secrets, kdf, salt = self._load()
             secrets[(service, username)] = secret
             self._save(secrets, kdf, salt)
 
     def delete(self, service: str, username: str) -> bool:
-        with Lock(self.path + ".lock"):
+        with Lock(self.path + ".lock", error=StoreUnavailableError):
             secrets, kdf, salt = self._load()
             if secrets.pop((service, username), None) is None:
                 return False

@@ -30,9 +30,9 @@ import os
 import time
 
 from gatepass.errors import StoreUnavailableError
+from gatepass.files import Lock, remove_stale_temps, write_atomic
 from gatepass.paths import index_path
 from gatepass.stores import records
-from gatepass.stores.files import Lock, remove_stale_temps, write_atomic
 
 HEADER = "gatepass-index 1"
 FIELDS = ("kind", "protocol", "host", "path", "username", "created", "updated", "backend", "expiry", "refresh")
@@ -130,11 +130,11 @@ class Index:
 
     def update(self, change: Callable[[list[Entry]], list[Entry]]) -> list[Entry]:
         """Apply ``change`` to the entries under the lock and write the result atomically; returns it."""
-        with Lock(self.path + ".lock"):
+        with Lock(self.path + ".lock", error=StoreUnavailableError):
             remove_stale_temps(self.path)
             entries = change(self.entries())
             body = "\n".join([HEADER, *(e.to_line() for e in entries)]) + "\n"
-            write_atomic(self.path, body.encode("utf-8", "surrogatepass"))
+            write_atomic(self.path, body.encode("utf-8", "surrogatepass"), error=StoreUnavailableError)
             return entries
 
     def upsert(self, entry: Entry) -> Entry | None:

@@ -1,0 +1,309 @@
+"""gatepass's private files: how they are created, replaced, locked, swept, and read back.
+
+The contract (docs/design.md "Trust boundaries"): every file gatepass writes for itself is created
+``O_CREAT|O_EXCL|O_NOFOLLOW`` at 0600 under a name no one can guess, so a file someone else put there
+first is never opened, in directories created 0700 whatever the umask. What gatepass reads back
+from its own files (parse cache, ttl cache, index...) is trusted only when it is a regular file
+owned by the effective user, not writable by group or others, in a directory chain that no other
+user can write (ssh's StrictModes: every directory up to ``/`` belongs to root or to the effective
+user and is not group/other-writable, unless sticky like ``/tmp``). Anything else is ignored (the
+caller rebuilds it). Root running with a user's XDG directories (``sudo -E``) thus trusts none of
+that user's files: they, or a directory above them, belong to the user.
+
+Errors are ``PrivateFileError`` unless the caller names its own class (the store passes
+``StoreUnavailableError``: a file that is not the store's must not read as a store failure).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+
+from gatepass.errors import GatepassError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+LOCK_TIMEOUT = 10.0
+_OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
+
+
+class PrivateFileError(GatepassError):
+    """A file or directory gatepass keeps for itself cannot be created, written or locked."""
+
+
+def private_dir(path: str, error: type[GatepassError] = PrivateFileError) -> None:
+    """Create ``path`` and any missing parents 0700 whatever the umask (the XDG Base Directory spec
+    asks that of ``$XDG_DATA_HOME`` and friends; ``os.makedirs`` gives parents the umask's mode).
+    An existing directory is left as its owner set it."""
+    if os.path.isdir(path):
+        return
+    try:
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            private_dir(parent, error)
+        os.mkdir(path, 0o700)
+        os.chmod(path, 0o700)  # mkdir's mode is masked by the umask: 0o777 would leave 000
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise error(f"cannot create {path} ({exc.strerror}); check its parent's owner and mode") from None
+
+
+def _temp_name(path: str) -> str:
+    """``PATH.<pid>.<16 hex>.tmp``: the pid lets a sweep tell a dead writer's temp, the random part
+    keeps the name from being guessed and created first."""
+    return f"{path}.{os.getpid()}.{os.urandom(8).hex()}.tmp"
+
+
+def _open_new(path: str) -> int:
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        dir_fd = os.open(directory or ".", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass  # the rename is done; a directory that cannot be fsynced (some filesystems) changes nothing
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def write_atomic(path: str, data: bytes, mode: int = 0o600, error: type[GatepassError] = PrivateFileError) -> None:
+    """Write a new temp file beside ``path`` (``O_EXCL``, 0600, then ``mode`` if another is asked),
+    fsync it, rename it over ``path``, fsync the directory. Any failure, Ctrl-C included, removes the
+    temp file and leaves ``path`` whole."""
+    directory = os.path.dirname(path)
+    private_dir(directory or ".", error)
+    tmp = _temp_name(path)
+    try:
+        fd = _open_new(tmp)
+    except OSError as exc:
+        raise error(f"cannot write {path} ({exc.strerror}); nothing was changed") from None
+    try:
+        try:
+            _write_all(fd, data)
+            if mode != 0o600:
+                os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        _unlink_quietly(tmp)
+        if isinstance(exc, OSError):
+            raise error(f"cannot write {path} ({exc.strerror}); nothing was changed") from None
+        raise
+    _fsync_dir(directory)
+
+
+def create_new(path: str, data: bytes) -> None:
+    """Create ``path`` (0600) holding ``data``, never replacing a file already there.
+
+    Written to a new temp file beside it, fsynced, then hard-linked into place: a crash leaves no
+    file or a whole one, and of two racing creators exactly one wins; the other gets
+    FileExistsError. Other OSErrors propagate for the caller to word; the directory must exist.
+    """
+    tmp = _temp_name(path)
+    fd = _open_new(tmp)
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.link(tmp, path)
+    finally:
+        _unlink_quietly(tmp)
+    _fsync_dir(os.path.dirname(path))
+
+
+def _temp_pid(base: str, name: str) -> int | None:
+    """The writer's pid of a temp file of ``base`` (``base.<pid>[.<16 hex>].tmp``), else None."""
+    if not (name.startswith(base + ".") and name.endswith(".tmp")):
+        return None
+    middle = name[len(base) + 1:-4]
+    pid, _, rand = middle.partition(".")
+    if not pid.isdigit() or (rand and (len(rand) != 16 or rand.strip("0123456789abcdef"))):
+        return None
+    return int(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's live process
+    return True
+
+
+def remove_stale_temps(path: str, locked: bool = True) -> None:
+    """Delete the temp files of ``path`` that writers killed mid-write left behind (they may hold a
+    token). ``locked``: the caller holds the lock every writer of ``path`` takes, so no temp file
+    is live and all go; otherwise only those whose writer process is gone."""
+    directory, base = os.path.split(path)
+    try:
+        names = os.listdir(directory or ".")
+    except OSError:
+        return
+    for name in names:
+        pid = _temp_pid(base, name)
+        if pid is not None and (locked or (pid != os.getpid() and not _alive(pid))):
+            _unlink_quietly(os.path.join(directory, name))
+
+
+class Lock:
+    """An exclusive ``flock`` on ``path`` (ours, 0600), given up after ``timeout`` seconds with a clear error."""
+
+    def __init__(self, path: str, timeout: float = LOCK_TIMEOUT, error: type[GatepassError] = PrivateFileError) -> None:
+        self.path, self.timeout, self.error, self.fd = path, timeout, error, -1
+
+    def __enter__(self) -> Lock:
+        import fcntl
+
+        private_dir(os.path.dirname(self.path) or ".", self.error)
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise self.error(f"cannot open lock {self.path} ({exc.strerror})") from None
+        st = os.fstat(self.fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            os.close(self.fd)  # someone else's file could be held forever by its owner
+            raise self.error(f"lock {self.path} is not your own file; remove it")
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(self.fd)
+                    raise self.error(f"{self.path} stayed locked for {self.timeout:.0f}s; "
+                                     "is another gatepass hanging?") from None
+                time.sleep(0.005)
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)  # closing the descriptor releases the flock
+
+
+# -- reading back ------------------------------------------------------------------------------
+
+
+def _chain(directory: str) -> Iterator[str]:
+    """Every directory from ``directory`` up to ``/``, as written and as resolved (a symlinked
+    ``~/.cache`` is judged by where it points and by the directories it hangs from)."""
+    seen: set[str] = set()
+    for start in (os.path.abspath(directory), os.path.realpath(directory)):
+        current = start
+        while current not in seen:
+            seen.add(current)
+            yield current
+            current = os.path.dirname(current)
+
+
+def directory_problem(directory: str) -> str | None:
+    """Why another user could change what ``directory`` holds, or None when no one but the effective
+    user and root can: each directory up to ``/`` must belong to one of them and not be group- or
+    world-writable (ACL grants show as group bits), unless it is sticky (``/tmp``)."""
+    euid = os.geteuid()
+    for path in _chain(directory):
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            return f"{path} cannot be checked ({exc.strerror})"
+        if st.st_uid not in (0, euid):
+            return f"{path} belongs to uid {st.st_uid}"
+        if st.st_mode & _OTHERS_WRITE and not st.st_mode & stat.S_ISVTX:
+            return f"{path} is writable by other users"
+    return None
+
+
+def file_problem(st: os.stat_result, max_bytes: int) -> str | None:
+    """Why a file with status ``st`` is not one of ours to trust, or None."""
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file"
+    if st.st_uid != os.geteuid():
+        return f"belongs to uid {st.st_uid}, not to you"
+    if st.st_mode & _OTHERS_WRITE:
+        return "is writable by other users"
+    if st.st_size > max_bytes:
+        return f"is larger than {max_bytes} bytes"
+    return None
+
+
+def open_trusted(path: str, max_bytes: int) -> tuple[int, os.stat_result] | None:
+    """A read descriptor and its ``fstat`` for one of our own files, or None (missing or not to be
+    trusted: the caller rebuilds it). Opened ``O_NOFOLLOW|O_NONBLOCK`` (a symlink or FIFO never
+    blocks or redirects the read) and judged on the descriptor, not the path."""
+    return _open_checked(path, max_bytes)[0]
+
+
+def trust_problem(path: str, max_bytes: int) -> str | None:
+    """Why ``path`` would be ignored by ``open_trusted`` (for ``doctor``); None when it is trusted or missing."""
+    opened, why = _open_checked(path, max_bytes)
+    if opened is not None:
+        os.close(opened[0])
+    return why
+
+
+def _open_checked(path: str, max_bytes: int) -> tuple[tuple[int, os.stat_result] | None, str | None]:
+    why = directory_problem(os.path.dirname(os.path.abspath(path)))
+    if why:
+        return None, why
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"{path} cannot be opened ({exc.strerror})"
+    try:
+        st = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        return None, f"{path} cannot be checked ({exc.strerror})"
+    why = file_problem(st, max_bytes)
+    if why:
+        os.close(fd)
+        return None, f"{path} {why}"
+    return (fd, st), None
+
+
+def read_trusted(path: str, max_bytes: int) -> bytes | None:
+    """The whole content of one of our own files (see ``open_trusted``), or None."""
+    opened = open_trusted(path, max_bytes)
+    if opened is None:
+        return None
+    fd, st = opened
+    try:
+        chunks, left = [], min(st.st_size, max_bytes) + 1
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data if len(data) <= max_bytes else None

@@ -1,0 +1,177 @@
+"""gatepass.files: private directories whatever the umask, O_EXCL temp files nobody can plant,
+stale temps swept, and read-back that trusts only our own files in directories no one else can write
+(issue #12 items 1, 2, 6)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from gatepass import files
+from gatepass.files import PrivateFileError, directory_problem, private_dir, read_trusted, write_atomic
+from tests.support.local_user import local_user, needs_root, shared_dir
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o277])
+def test_private_dir_makes_every_missing_parent_0700_whatever_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        private_dir(str(tmp_path / "a" / "b" / "c"))
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "c"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+
+
+def test_write_atomic_is_0600_and_whole(tmp_path):
+    target = tmp_path / "d" / "f"
+    write_atomic(str(target), b"one")
+    write_atomic(str(target), b"two")
+    assert target.read_bytes() == b"two"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert os.listdir(tmp_path / "d") == ["f"]
+
+
+def test_write_atomic_never_opens_a_temp_file_already_there(tmp_path, monkeypatch):
+    """O_EXCL: even a temp name someone guessed and created first is never written into."""
+    tmp_path = tmp_path / "w"
+    tmp_path.mkdir()
+    monkeypatch.setattr(files.os, "urandom", lambda n: b"\0" * n)
+    target = tmp_path / "f"
+    planted = tmp_path / f"f.{os.getpid()}.{'00' * 8}.tmp"
+    planted.write_bytes(b"")
+    planted.chmod(0o666)
+    with pytest.raises(PrivateFileError, match="nothing was changed"):
+        write_atomic(str(target), b"secret")
+    assert planted.read_bytes() == b"" and not target.exists()
+
+
+def test_write_atomic_interrupted_leaves_no_temp(tmp_path, monkeypatch):
+    """Ctrl-C (KeyboardInterrupt raised inside the write, whatever SIGINT's disposition) removes the temp."""
+    tmp_path = tmp_path / "w"
+    tmp_path.mkdir()
+    target = tmp_path / "f"
+    target.write_bytes(b"old")
+
+    def interrupt(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files.os, "fsync", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(str(target), b"new")
+    assert os.listdir(tmp_path) == ["f"] and target.read_bytes() == b"old"
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_temps_of_killed_writers_are_swept(tmp_path):
+    tmp_path = tmp_path / "w"
+    tmp_path.mkdir()
+    target = str(tmp_path / "cache")
+    dead = f"{target}.{_dead_pid()}.{'ab' * 8}.tmp"      # a writer SIGKILLed mid-write
+    live = f"{target}.{os.getppid()}.{'cd' * 8}.tmp"      # a writer still running
+    old_style = f"{target}.99999999.tmp"                  # the old naming, pid not alive
+    unrelated = f"{target}.notes.tmp"
+    for path in (dead, live, old_style, unrelated):
+        open(path, "w").close()
+    files.remove_stale_temps(target, locked=False)
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in (live, unrelated))
+    files.remove_stale_temps(target)  # under the writers' lock: every temp is stale
+    assert os.listdir(tmp_path) == [os.path.basename(unrelated)]
+
+
+# -- reading back --------------------------------------------------------------------------------
+
+def test_read_trusted_reads_our_own_private_file(tmp_path):
+    write_atomic(str(tmp_path / "d" / "f"), b"data")
+    assert read_trusted(str(tmp_path / "d" / "f"), 100) == b"data"
+    assert read_trusted(str(tmp_path / "d" / "missing"), 100) is None
+
+
+def test_read_trusted_ignores_symlinks_fifos_and_oversized_files(tmp_path):
+    (tmp_path / "real").write_bytes(b"data")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    os.mkfifo(tmp_path / "fifo")  # no writer: a blocking open would hang forever
+    result: list[object] = []
+    reader = threading.Thread(target=lambda: result.append(read_trusted(str(tmp_path / "fifo"), 100)), daemon=True)
+    reader.start()
+    reader.join(10)
+    assert result == [None]
+    assert read_trusted(str(tmp_path / "link"), 100) is None
+    assert read_trusted(str(tmp_path / "real"), 3) is None
+
+
+@pytest.mark.parametrize("mode", [0o620, 0o602])
+def test_read_trusted_ignores_a_file_others_can_write(tmp_path, mode):
+    (tmp_path / "f").write_bytes(b"data")
+    (tmp_path / "f").chmod(mode)
+    assert read_trusted(str(tmp_path / "f"), 100) is None
+
+
+def test_read_trusted_ignores_a_file_in_a_directory_others_can_write(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_bytes(b"data")
+    (tmp_path / "d").chmod(0o770)
+    assert read_trusted(str(tmp_path / "d" / "f"), 100) is None
+    assert "writable by other users" in (directory_problem(str(tmp_path / "d")) or "")
+    (tmp_path / "d").chmod(0o1777)  # sticky, like /tmp: others cannot replace what is ours
+    assert read_trusted(str(tmp_path / "d" / "f"), 100) == b"data"
+
+
+def test_read_trusted_ignores_a_directory_writable_through_an_acl(tmp_path):
+    (tmp_path / "d").mkdir(mode=0o700)
+    (tmp_path / "d" / "f").write_bytes(b"data")
+    subprocess.run(["setfacl", "-m", "u:nobody:rwx", str(tmp_path / "d")], check=True)
+    assert read_trusted(str(tmp_path / "d" / "f"), 100) is None
+
+
+@needs_root
+def test_root_trusts_none_of_a_users_files():
+    """sudo -E: root's XDG_CACHE_HOME is the user's; the user's directory, or a file the user
+    owns, is never trusted, even when root wrote it."""
+    with local_user() as user, shared_dir() as shared:
+        theirs = os.path.join(shared, "cache")
+        os.mkdir(theirs, 0o700)
+        os.chown(theirs, user.uid, user.gid)
+        write_atomic(os.path.join(theirs, "f"), b"root's")
+        assert read_trusted(os.path.join(theirs, "f"), 100) is None
+        os.chown(theirs, 0, 0)
+        os.chown(os.path.join(theirs, "f"), user.uid, user.gid)
+        assert read_trusted(os.path.join(theirs, "f"), 100) is None
+        os.chown(os.path.join(theirs, "f"), 0, 0)
+        assert read_trusted(os.path.join(theirs, "f"), 100) == b"root's"
+
+
+@needs_root
+def test_a_temp_file_another_user_planted_never_receives_a_secret():
+    """Issue #12 item 2: in a directory both can write (sticky, like /tmp), another user creates
+    the writer's temp names first, 0666. The secret must never land in a file that user owns."""
+    with local_user() as user, shared_dir(0o1777) as shared:
+        target = os.path.join(shared, "token")
+        names = [f"{target}.{os.getpid()}.tmp"] + [f"{target}.{os.getpid()}.{i:016x}.tmp" for i in range(3)]
+        user.run(["sh", "-c", 'umask 0; for f in "$@"; do : > "$f"; done', "sh", *names])
+        write_atomic(target, b"s3cret")
+        st = os.stat(target)
+        assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (0, 0o600)
+        for name in names:
+            assert open(name, "rb").read() == b"", name
+        assert user.run(["cat", target], check=False).returncode != 0
+
+
+@needs_root
+def test_a_lock_file_another_user_owns_is_refused():
+    with local_user() as user, shared_dir(0o1777) as shared:
+        lock = os.path.join(shared, "x.lock")
+        user.run(["sh", "-c", f"umask 0; : > {lock}"])
+        with pytest.raises(PrivateFileError, match="not your own"):
+            with files.Lock(lock, timeout=0.1):
+                pass
