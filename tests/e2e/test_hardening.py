@@ -23,6 +23,7 @@ from gatepass.hostkey import create_key
 from gatepass.sealing import parse_recipient, seal
 from gatepass.stores.index import Index
 from tests.conftest import write_config
+from tests.support.openbao import openbao  # noqa: F401  (the fixture)
 from tests.support.secret_service import lock_default_collection, missing_tools, private_secret_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -249,3 +250,65 @@ def test_locked_keyring_is_reported_not_silently_not_found(isolated_env):
         lock_default_collection(extra)
         done = helper("git-credential-gatepass", ["get"], b"protocol=https\nhost=l.example\n", env)
         assert done.stdout == b"" and b"locked" in done.stderr and CANARY.encode() not in done.stderr
+
+
+def test_canary_from_openbao_never_leaks(openbao, tmp_path, isolated_env):  # noqa: F811
+    """The vault engine's paths: a good read, a missing field, a denied path, a dead server; the canary
+    is the secret in OpenBao and the secret_id is a canary too. Only the engine cache (0600) holds it."""
+    from tests.support.openbao import approle_setup, free_port
+
+    openbao.kv_put("hardening/canary", token=CANARY + "-vault", other=CANARY + "-other")
+    role_id, secret_file, _ = approle_setup(openbao, tmp_path, "hardening", ["secret/data/hardening/*"])
+    secret_id = secret_file.read_text().strip()
+    spec = 'path = "secret/data/hardening/canary", field = "token"'
+    write_config(isolated_env["GATEPASS_USER_CONFIG"], f"""
+[vault]
+address = "{openbao.address}"
+role_id = "{role_id}"
+secret_id_file = "{secret_file}"
+[[git_provider]]
+domain = "vault.example"
+accounts = [{{ username = "v", vault = {{ {spec} }} }}]
+[[git_provider]]
+domain = "nofield.example"
+accounts = [{{ username = "n", vault = {{ path = "secret/data/hardening/canary", field = "missing" }} }}]
+[[git_provider]]
+domain = "denied.example"
+accounts = [{{ username = "d", vault = {{ path = "secret/data/elsewhere", field = "token" }} }}]
+[[docker_registry]]
+domain = "vault-reg.example"
+accounts = [{{ username = "v", vault = {{ {spec} }} }}]
+""")
+    env = dict(os.environ, GATEPASS_STORE_BACKEND="encrypted-file")
+    dead = dict(env, XDG_CACHE_HOME=str(tmp_path / "cold"), GATEPASS_USER_CONFIG=str(
+        write_config(tmp_path / "dead.toml", f'[vault]\naddress = "http://127.0.0.1:{free_port()}"\nrole_id = "{role_id}"\n'
+                     f'secret_id_file = "{secret_file}"\n[[git_provider]]\ndomain = "vault.example"\n'
+                     f'accounts = [{{ username = "v", vault = {{ {spec} }} }}]\n')))
+    outputs: list[bytes] = []
+    for host in ("vault.example", "nofield.example", "denied.example"):
+        for action in ("get", "store", "erase"):
+            request = f"protocol=https\nhost={host}\n" + (f"username=v\npassword={CANARY}-vault\n" if action != "get" else "")
+            for run_env in (env, dead):
+                done = helper("git-credential-gatepass", [action], request.encode(), run_env)
+                outputs.append(done.stderr)
+                assert CANARY.encode() not in done.stdout or (action, host, run_env) == ("get", "vault.example", env)
+    for args, stdin in ((["get"], b"vault-reg.example"), (["erase"], b"vault-reg.example"), (["list"], b"")):
+        done = helper("docker-credential-gatepass", args, stdin, env)
+        outputs.append(done.stderr)
+    for args in (["list"], ["list", "--json"], ["explain", "https://vault.example/x"], ["explain", "https://denied.example/"],
+                 ["config", "check"], ["doctor"], ["explain", "vault-reg.example", "--kind", "docker"]):
+        for run_env in (env, dead):
+            done = subprocess.run([str(BIN / "gatepass"), *args], env=run_env, capture_output=True, timeout=60)
+            outputs += [done.stdout, done.stderr]
+    joined = b"".join(outputs)
+    assert b"permission denied reading secret/data/elsewhere" in joined and b"has no field missing" in joined
+    assert b"cannot be reached" in joined
+    for output in outputs:
+        assert CANARY.encode() not in output and secret_id.encode() not in output, output
+    for path, data in written_files(Path(isolated_env["HOME"])).items():
+        if "/.cache/gatepass/tokens/" in path:  # the engine cache: the value and the login token, 0600
+            assert os.stat(path).st_mode & 0o777 == 0o600, path
+            continue
+        if "/.cache/gatepass/config-" in path or path.endswith(".toml"):
+            continue
+        assert CANARY.encode() not in data and secret_id.encode() not in data, path

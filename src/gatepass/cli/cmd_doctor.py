@@ -158,15 +158,30 @@ def check_store(store: Store) -> Iterator[Check]:
 # --- end of store backend round trip --------------------------------------------------------------
 
 
+# --- Vault/OpenBao login (owned by gatepass.engines.vault) ---------------------------------------
+def check_vault(engines: Mapping[str, Mapping[str, object]], accounts: list[Account]) -> Iterator[Check]:
+    """One login with the ``[vault]`` settings, when an account reads from Vault: the token's ttl and policies."""
+    if not any(a.secret_kind == "vault" for a in accounts) and "vault" not in engines:
+        return
+    from gatepass.engines.vault import login_report
+
+    try:
+        yield "vault", True, login_report(engines.get("vault", {}), env())
+    except GatepassError as exc:
+        yield "vault", False, f"{exc}"
+# --- end of Vault/OpenBao login -------------------------------------------------------------------
+
+
 def checks() -> Iterator[Check]:
     environ = env()
     yield "versions", True, f"gatepass {__version__} on Python {platform.python_version()} ({sys.executable})"
     yield from check_executables(environ)
-    _, store, accounts = load_all(None, lambda message: None)  # config check below says it all, once
+    config, store, accounts = load_all(None, lambda message: None)  # config check below says it all, once
     yield from check_config()
     yield from check_store(store)
     yield from check_git(environ, accounts)
     yield from check_docker(environ, accounts)
+    yield from check_vault(config.engines, accounts)
 
 
 @click.command()
@@ -175,8 +190,9 @@ def doctor(as_json: bool) -> None:
     """Check the Python and gatepass versions, which git-credential-gatepass and
     docker-credential-gatepass git and docker will actually run, the config layers and their
     errors, file modes, the store backend (a write/read/delete round trip), and whether git's
-    credential.helper and docker's config.json use gatepass. One line each: OK, or FIX and what
-    to do. Exits 1 when anything needs fixing.
+    credential.helper and docker's config.json use gatepass, and with Vault/OpenBao accounts one
+    login (the token's ttl and policies). One line each: OK, or FIX and what to do. Exits 1 when
+    anything needs fixing.
 
     \b
     Example:

@@ -84,6 +84,24 @@ def settings_problems(settings: Mapping[str, object], env: Mapping[str, str]) ->
     return problems
 
 
+def login_report(settings: Mapping[str, object], env: Mapping[str, str]) -> str:
+    """Log in once (never from the cache) and say the token's ttl and policies (``gatepass doctor``)."""
+    from gatepass.engines import vault_auth
+
+    found = server(settings, env)
+    if not found["address"]:
+        raise SecretUnavailableError("vault: no address; set address in [vault] or VAULT_ADDR / BAO_ADDR")
+    session = vault_auth.Session(found, env, time.monotonic() + TOTAL_TIMEOUT)
+    session.token = session._approle() if found["auth"] == "approle" else session.login()
+    data = session.lookup_self()
+    listed = data.get("policies")
+    policies = listed if isinstance(listed, list) else []
+    ttl = data.get("ttl")
+    life = f"ttl {ttl}s" if isinstance(ttl, int) and ttl > 0 else "no expiry (a root or periodic token?)"
+    return (f"vault: logged in to {found['address']} with {found['auth']}: token {life}, "
+            f"policies {', '.join(str(p) for p in policies) or 'none'}")
+
+
 def _identity(found: Mapping[str, str]) -> tuple[str, ...]:
     """Who the engine sees, for cache keys (never a secret: role_id and a path, not secret_id or token)."""
     if found["auth"] == "approle":

@@ -100,7 +100,7 @@ class Session:
             return False
         auth = body.get("auth") if isinstance(body, dict) else None
         lease = auth.get("lease_duration") if isinstance(auth, dict) else None
-        if status != 200 or not isinstance(lease, int) or lease <= RENEW_FLOOR:
+        if status != 200 or not isinstance(lease, int) or lease <= 0:
             return False
         self._remember(token, auth)
         return True
