@@ -1,34 +1,38 @@
 #!/usr/bin/env python3
-"""Start-up cost of `git-credential-gatepass get` beside python itself and git's own helpers.
+"""Start-up cost of gatepass's helpers beside python itself, git's own helpers and Debian's Go helpers.
 
 Run by hand (not part of the test suite), with the dev venv's python:
-    .venv/bin/python benchmarks/bench_get.py [--runs 30] [--full] [--markdown] [--prefix DIR]
+    .venv/bin/python benchmarks/bench_get.py [--runs 30] [--only REGEX] [--markdown] [--prefix DIR]
 
-It installs gatepass with `./install --no-wire` into a temporary venv (or into --prefix DIR, kept
-and reused: ./install skips pip when the source is unchanged), so the helper runs through the same
-`python -I -S` launcher users get. Configs hold 10 / 1,000 / 10,000 (/ 100,000 with --full)
-accounts, ten per [[git_provider]], and the request names the last provider's host. Every command
-runs as a new process, as git runs it, round-robin across the cases so that a slow patch on a
-shared machine hits all of them alike. Ratios against `python -I -c pass` are the figures that
-count; absolute times are noise on shared machines.
+It installs gatepass with `./install --no-wire` into a temporary venv (or into --prefix DIR, kept and
+reused). ./install runs pip, so the same venv holds both launchers users get: ./install's own
+(`python -I -S`, in a bin dir) and the one pip/pipx write from the wheel (in the venv's bin). Every
+command runs as a new process, as git runs it, round-robin across the rows so that a slow patch on a
+shared machine hits all of them alike. Ratios against `python -I -c pass` from the same run are the
+figures that count; absolute times are noise on a shared machine. Rows with a target say whether this
+run met it.
 
-With --stores it adds `get` answered from the store (the encrypted file with a machine key and with
-a passphrase, and a real Secret Service on a private bus), `docker-credential-gatepass list` over
-10,000 accounts, and `keyring get` beside them; with --peers also Debian's docker-credential-pass
-and docker-credential-secretservice (package golang-docker-credential-helpers, plus pass and gpg),
-which --install-peers installs for the run and removes afterwards: their mere presence changes the
-docker CLI's default credential store.
+Adding a row is one line: a call to `row(...)` at the bottom of this file's row list (see ROWS), e.g.
+    row("gatepass get, warm, vault-sourced", "1", lambda b: b.git_get(VAULT_TOML, "git.example", "deploy",
+        env={"VAULT_ADDR": ...}), target=1.5)
+A row's builder gets the Bench (installed launchers, work directory, base environment, `cleanup()`)
+and returns a Case; `Bench.git_get`, `Bench.docker`, `Bench.command` cover the usual shapes.
 
-Peak RSS comes from wait4() in GNU time (/usr/bin/time, Debian package "time"): wait4() called
-from this script would report at least this script's own RSS, because Linux carries the parent's
-high-water mark across fork/vfork + exec into the child's ru_maxrss.
+Peers: Debian's docker-credential-secretservice / -pass (golang-docker-credential-helpers) and `pass`
+are fetched with `apt-get download` and unpacked with `dpkg -x` into the run's temporary directory:
+never installed, so the machine's docker CLI never sees them.
+
+Peak RSS comes from wait4() in GNU time (/usr/bin/time): wait4() from this script would report at least
+this script's own RSS (Linux carries the parent's high-water mark across fork + exec).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -41,244 +45,403 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GNU_TIME = "/usr/bin/time"
+BASELINE = "python -I -c pass"
+Step = tuple[list[str], bytes]  # argv, stdin
 
 
 @dataclass
 class Case:
+    """One row: ``steps`` run in order, each a group of processes started together (wall time of all)."""
     name: str
     accounts: str
-    argv: list[str]
-    stdin: bytes
+    steps: list[list[Step]]
     env: dict[str, str]
-    before: Callable[[], None] | None = None
-    expect: bytes | None = None  # a line the answer must hold (checked once, never printed)
+    before: Callable[[], None] | None = None  # untimed, before every run (e.g. empty the cache)
+    expect: bytes | None = None  # a line the first process's answer must hold (checked once, never printed)
+    target: float | None = None  # the ratio to BASELINE this row must stay under
+    runs: int | None = None  # cap on timed runs (slow rows)
     times: list[float] = field(default_factory=list)
     rss: float = float("nan")
 
 
-def run_once(case: Case) -> float:
-    """Wall milliseconds from spawn to reaped, stdin fed through a pipe, output discarded."""
+def spawn(argv: list[str], stdin: bytes, env: dict[str, str]) -> int:
     read_end, write_end = os.pipe()
-    start = time.perf_counter()
-    pid = os.posix_spawn(case.argv[0], case.argv, case.env, file_actions=[
+    pid = os.posix_spawn(argv[0], argv, env, file_actions=[
         (os.POSIX_SPAWN_DUP2, read_end, 0), (os.POSIX_SPAWN_CLOSE, write_end),
         (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0), (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])
     os.close(read_end)
-    os.write(write_end, case.stdin)
+    os.write(write_end, stdin)
     os.close(write_end)
-    _, status = os.waitpid(pid, 0)
-    elapsed = (time.perf_counter() - start) * 1000
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"bench: {case.name} ({case.accounts}) exited {os.waitstatus_to_exitcode(status)}")
-    return elapsed
+    return pid
+
+
+def run_once(case: Case) -> float:
+    """Wall milliseconds from the first spawn to the last process reaped; output discarded."""
+    start = time.perf_counter()
+    for group in case.steps:
+        pids = [spawn(argv, stdin, case.env) for argv, stdin in group]
+        for pid in pids:
+            _, status = os.waitpid(pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise SystemExit(f"bench: {case.name} ({case.accounts}) exited {os.waitstatus_to_exitcode(status)}")
+    return (time.perf_counter() - start) * 1000
 
 
 def check(case: Case) -> None:
     """Run once with output captured: a benchmark of a helper that answers nothing measures nothing."""
     if case.before:
         case.before()
-    done = subprocess.run(case.argv, input=case.stdin, env=case.env, capture_output=True)
-    if done.returncode != 0 or (case.expect is not None and case.expect not in done.stdout.splitlines()):
-        raise SystemExit(f"bench: {case.name} ({case.accounts}) did not answer as expected "
-                         f"(exit {done.returncode}; stderr: {done.stderr.decode(errors='replace').strip()[:300]})")
+    for group in case.steps:
+        for argv, stdin in group:
+            done = subprocess.run(argv, input=stdin, env=case.env, capture_output=True)
+            expect = case.expect if (argv, stdin) == case.steps[0][0] else None
+            if done.returncode != 0 or (expect is not None and expect not in done.stdout.splitlines()):
+                raise SystemExit(f"bench: {case.name} ({case.accounts}) did not answer as expected (exit "
+                                 f"{done.returncode}; stderr: {done.stderr.decode(errors='replace').strip()[:300]})")
 
 
 def peak_rss(case: Case, runs: int = 3) -> float:
-    """Largest peak RSS in MiB over a few runs, from GNU time's wait4()."""
-    if not os.access(GNU_TIME, os.X_OK):
+    """Largest peak RSS in MiB over a few runs of a one-process row, from GNU time's wait4()."""
+    if not os.access(GNU_TIME, os.X_OK) or len(case.steps) != 1 or len(case.steps[0]) != 1:
         return float("nan")
+    argv, stdin = case.steps[0][0]
     peaks = []
     with tempfile.NamedTemporaryFile("r") as out:
-        for _ in range(runs):
+        for _ in range(min(runs, case.runs or runs)):
             if case.before:
                 case.before()
-            subprocess.run([GNU_TIME, "-f", "%M", "-o", out.name, *case.argv], input=case.stdin, env=case.env,
+            subprocess.run([GNU_TIME, "-f", "%M", "-o", out.name, *argv], input=stdin, env=case.env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
             out.seek(0)
             peaks.append(int(out.read().split()[-1]) / 1024)
     return max(peaks)
 
 
-def measure(cases: list[Case], runs: int, warmup: int = 3) -> None:
+def measure(cases: list[Case], runs: int, warmup: int = 2) -> None:
     for case in cases:
         check(case)
-        for _ in range(warmup):
+        for _ in range(min(warmup, case.runs or warmup)):
             if case.before:
                 case.before()
             run_once(case)
-    for _ in range(runs):
+    for number in range(runs):
+        print(f"bench: round {number + 1}/{runs}", file=sys.stderr, end="\r")
         for case in cases:
+            if case.runs is not None and number >= case.runs:
+                continue
             if case.before:
                 case.before()
             case.times.append(run_once(case))
+    print(file=sys.stderr)
     for case in cases:
         case.rss = peak_rss(case)
 
 
-def write_config(path: Path, accounts: int) -> str:
-    """Ten accounts per provider; returns the host of the last provider (the one the request names)."""
-    providers = max(1, accounts // 10)
-    with path.open("w") as out:
-        for p in range(providers):
-            out.write(f'[[git_provider]]\ndomain = "host-{p}.example.com"\naccounts = [\n')
-            for a in range(min(10, accounts)):
-                out.write(f'  {{ username = "user-{p}-{a}", token = "token-{p}-{a}" }},\n')
-            out.write("]\n")
-    path.chmod(0o600)
-    return f"host-{providers - 1}.example.com"
+# --- configs ----------------------------------------------------------------------------------------
+
+def git_toml(tables: int, per_table: int) -> tuple[str, str, str]:
+    """``tables`` [[git_provider]] tables of ``per_table`` accounts; (text, last host, its first user)."""
+    parts = []
+    for p in range(tables):
+        users = ", ".join(f'{{ username = "user-{p}-{a}", token = "token-{p}-{a}" }}' for a in range(per_table))
+        parts.append(f'[[git_provider]]\ndomain = "host-{p}.example.com"\naccounts = [{users}]\n')
+    return "".join(parts), f"host-{tables - 1}.example.com", f"user-{tables - 1}-0"
 
 
-def install(prefix: Path, bindir: Path, home: Path) -> Path:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEPASS_", "XDG_"))}
-    env["HOME"] = str(home)
-    done = subprocess.run([str(ROOT / "install"), "--prefix", str(prefix), "--bin-dir", str(bindir), "--no-wire"],
-                          env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"bench: ./install failed: {done.stderr.strip()}")
-    return bindir / "git-credential-gatepass"
+def docker_toml(registries: int) -> str:
+    return "".join(f'[[docker_registry]]\ndomain = "reg-{p}.example.com"\n'
+                   f'accounts = [{{ username = "u-{p}", token = "t-{p}" }}]\n' for p in range(registries))
 
 
-def build_cases(work: Path, helper: Path, python: str, sizes: list[int]) -> tuple[list[Case], Callable[[], None]]:
-    home = work / "home"
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
-           "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache"),
-           "XDG_DATA_HOME": str(home / ".local" / "share"), "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_CONFIG_GLOBAL": str(home / ".gitconfig")}
-    git = shutil.which("git") or "/usr/bin/git"
-    cases = [Case("python -I -S -c pass", "", [python, "-I", "-S", "-c", "pass"], b"", env),
-             Case("python -I -c pass", "", [python, "-I", "-c", "pass"], b"", env)]
-    request = b"protocol=https\nhost=host-0.example.com\n\n"
-    store = work / "git-credentials"
+class Bench:
+    """What a row builder needs: launchers, a work directory, a base environment, cleanups."""
+
+    def __init__(self, work: Path, prefix: Path, bindir: Path) -> None:
+        self.work, self.prefix, self.bindir = work, prefix, bindir
+        self.python = str(prefix / "bin" / "python")  # the interpreter the launchers run, not a pyenv shim
+        home = work / "home"
+        self.env = {"PATH": f"{bindir}:{os.environ.get('PATH', '/usr/bin:/bin')}", "HOME": str(home),
+                    "LANG": "C.UTF-8", "XDG_CONFIG_HOME": str(home / ".config"),
+                    "XDG_CACHE_HOME": str(home / ".cache"), "XDG_DATA_HOME": str(home / ".local" / "share"),
+                    "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+                    "GIT_TERMINAL_PROMPT": "0"}
+        self.cleanups: list[Callable[[], None]] = []
+        self._count = 0
+
+    def launcher(self, kind: str = "install", helper: str = "git") -> str:
+        """``install``: ./install's launcher; ``pip``: the one pip (and pipx) wrote from the wheel."""
+        name = f"{helper}-credential-gatepass"
+        return str(self.bindir / name if kind == "install" else self.prefix / "bin" / name)
+
+    def cleanup(self, action: Callable[[], None]) -> None:
+        self.cleanups.append(action)
+
+    def home(self, text: str | None = None, **extra: str) -> dict[str, str]:
+        """A fresh environment with its own cache, data and config (``text`` as GATEPASS_CONFIG)."""
+        self._count += 1
+        home = self.work / f"h{self._count}"
+        env = dict(self.env, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
+                   XDG_CACHE_HOME=str(home / ".cache"), XDG_DATA_HOME=str(home / ".local" / "share"),
+                   GIT_CONFIG_GLOBAL=str(home / ".gitconfig"), GATEPASS_CONFIG="/dev/null", **extra)
+        if text is not None:
+            home.mkdir(parents=True)
+            config = home / "config.toml"
+            config.write_text(text)
+            config.chmod(0o600)
+            env["GATEPASS_CONFIG"] = str(config)
+        return env
+
+    def git_get(self, name: str, accounts: str, text: str, host: str, user: str, *, cold: bool = False,
+                launcher: str = "install", env: dict[str, str] | None = None, **kw) -> Case:  # type: ignore[no-untyped-def]
+        genv = self.home(text, **(env or {}))
+        case = Case(name, accounts, [[([self.launcher(launcher), "get"], f"protocol=https\nhost={host}\n\n".encode())]],
+                    genv, expect=f"username={user}".encode(), **kw)
+        case.before = self.empty_cache(genv) if cold else self.fill_cache(case)
+        return case
+
+    def docker(self, name: str, accounts: str, text: str, action: str, stdin: bytes = b"", **kw) -> Case:  # type: ignore[no-untyped-def]
+        env = self.home(text)
+        case = Case(name, accounts, [[([self.launcher("install", "docker"), action], stdin)]], env, **kw)
+        case.before = self.fill_cache(case)
+        return case
+
+    def command(self, name: str, accounts: str, argv: list[str], stdin: bytes = b"", env: dict[str, str] | None = None,
+                **kw) -> Case:  # type: ignore[no-untyped-def]
+        return Case(name, accounts, [[(argv, stdin)]], env or self.env, **kw)
+
+    @staticmethod
+    def empty_cache(env: dict[str, str]) -> Callable[[], None]:
+        return lambda: shutil.rmtree(Path(env["XDG_CACHE_HOME"]) / "gatepass", ignore_errors=True)
+
+    @staticmethod
+    def fill_cache(case: Case) -> Callable[[], None]:
+        """Before a warm run: make sure the parse cache is there (untimed); a cold row may share nothing."""
+        cache = Path(case.env["XDG_CACHE_HOME"]) / "gatepass"
+
+        def fill() -> None:
+            if not any(cache.glob("config-*")):
+                argv, stdin = case.steps[0][0]
+                subprocess.run(argv, input=stdin, env=case.env, capture_output=True, check=True)
+        return fill
+
+
+# --- rows ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    name: str
+    accounts: str
+    build: Callable[[Bench], Case | list[Case]]
+    target: float | None = None
+    group: str = "core"
+
+
+ROWS: list[Row] = []
+
+
+def row(name: str, accounts: str, build: Callable[[Bench], Case | list[Case]], target: float | None = None,
+        group: str = "core") -> None:
+    """Register a row; ``build`` returns its Case(s) (the name and target given here are applied)."""
+    ROWS.append(Row(name, accounts, build, target, group))
+
+
+def _git_store_peer(b: Bench) -> Case:
+    store = b.work / "git-credentials"
     store.write_text("https://user:secret@host-0.example.com\n")
     store.chmod(0o600)
-    cases.append(Case("git credential-store get", "1", [git, "credential-store", f"--file={store}", "get"], request,
-                      env, expect=b"username=user"))
-    sockets = work / "cache"
-    sockets.mkdir(mode=0o700)
-    socket = sockets / "socket"
-    subprocess.run([git, "credential-cache", f"--socket={socket}", "--timeout=3600", "store"], env=env, check=True,
-                   input=request.rstrip(b"\n") + b"\nusername=user\npassword=secret\n\n")
-
-    def stop_cache() -> None:
-        subprocess.run([git, "credential-cache", f"--socket={socket}", "exit"], env=env, check=False,
-                       capture_output=True)
-
-    cases.append(Case("git credential-cache get", "1", [git, "credential-cache", f"--socket={socket}", "get"],
-                      request, env, expect=b"username=user"))
-    for size in sizes:
-        config = work / f"config-{size}.toml"
-        host = write_config(config, size)
-        # One cache home per size: emptying it for a cold run leaves the other sizes' caches warm.
-        genv = dict(env, GATEPASS_CONFIG=str(config), XDG_CACHE_HOME=str(work / f"cache-{size}"))
-        cache_dir = work / f"cache-{size}" / "gatepass"
-        stdin = f"protocol=https\nhost={host}\n\n".encode()
-        user = f"username=user-{host.split('.')[0][5:]}-0".encode()
-        cases.append(Case("gatepass get, warm cache", f"{size:,}", [str(helper), "get"], stdin, genv, expect=user))
-        cases.append(Case("gatepass get, cold cache", f"{size:,}", [str(helper), "get"], stdin, genv, expect=user,
-                          before=lambda d=cache_dir: shutil.rmtree(d, ignore_errors=True)))
-    # Round-robin puts a cold run of the same size between two warm runs: refill before each warm run.
-    for case in cases:
-        if case.name.endswith("warm cache"):
-            case.before = _refill(case)
-    return cases, stop_cache
+    return b.command("", "", ["/usr/bin/git", "credential-store", f"--file={store}", "get"],
+                     b"protocol=https\nhost=host-0.example.com\n\n", expect=b"username=user")
 
 
-def _refill(case: Case) -> Callable[[], None]:
-    """Before a warm run: fill the parsed-config cache if the cold case emptied it (not timed)."""
-    cache_dir = Path(case.env["XDG_CACHE_HOME"]) / "gatepass"
-
-    def refill() -> None:
-        if not any(cache_dir.glob("config-*.cache")):
-            subprocess.run(case.argv, input=case.stdin, env=case.env, capture_output=True, check=True)
-    return refill
-
-
-def write_docker_config(path: Path, accounts: int) -> None:
-    with path.open("w") as out:
-        for p in range(max(1, accounts // 10)):
-            out.write(f'[[docker_registry]]\ndomain = "reg-{p}.example.com"\naccounts = [\n')
-            for a in range(10):
-                out.write(f'  {{ username = "u-{p}-{a}", token = "t-{p}-{a}" }},\n')
-            out.write("]\n")
-    path.chmod(0o600)
+def _git_cache_peer(b: Bench) -> Case:
+    socket = b.work / "cache" / "socket"
+    socket.parent.mkdir(mode=0o700)
+    git = ["/usr/bin/git", "credential-cache", f"--socket={socket}"]
+    subprocess.run([*git, "--timeout=3600", "store"], env=b.env, check=True,
+                   input=b"protocol=https\nhost=host-0.example.com\nusername=user\npassword=secret\n\n")
+    b.cleanup(lambda: subprocess.run([*git, "exit"], env=b.env, check=False, capture_output=True))
+    return b.command("", "", [*git, "get"], b"protocol=https\nhost=host-0.example.com\n\n", expect=b"username=user")
 
 
-def store_cases(work: Path, bindir: Path, prefix: Path, base_env: dict[str, str], ss_env: dict[str, str]) -> list[Case]:
-    """get from the store on each backend, docker list over 10,000 accounts, and keyring's own CLI."""
-    cases = []
-    request = b"protocol=https\nhost=stored.example.com\n\n"
+def _pip_template_launcher(b: Bench) -> Case:
+    """The console_scripts launcher pip/distlib generate (imports re, runs site): the 'before' of the pip row."""
+    script = b.work / "console-script-git-credential-gatepass"
+    script.write_text(f"#!{b.python}\n# -*- coding: utf-8 -*-\nimport re\nimport sys\n"
+                      "from gatepass.protocol.git import main\nif __name__ == '__main__':\n"
+                      "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit(main())\n")
+    script.chmod(0o755)
+    text, host, user = git_toml(100, 10)
+    case = b.git_get("", "", text, host, user)
+    case.steps = [[([str(script), "get"], case.steps[0][0][1])]]
+    return case
+
+
+def _accounts(size: int, cold: bool) -> Callable[[Bench], Case]:
+    runs = {10_000: 15, 100_000: 5}.get(size) if cold else None
+    return lambda b: b.git_get("", "", *git_toml(max(1, size // 10), min(10, size)), cold=cold, runs=runs)
+
+
+def _four_at_once(b: Bench) -> Case:
+    text, host, user = git_toml(10_000, 1)
+    case = b.git_get("", "", text, host, user, cold=True, runs=8)
+    case.steps = [case.steps[0] * 4]
+    return case
+
+
+def _git_op(helper: str) -> Callable[[Bench], Case]:
+    """`git credential fill` then `approve`, as one clone does, with ``helper`` (or none) answering."""
+    def build(b: Bench) -> Case:
+        env = b.home(git_toml(100, 10)[0] if helper == "gatepass" else None)
+        store = Path(env["HOME"]) / ".git-credentials"
+        store.parent.mkdir(parents=True, exist_ok=True)
+        store.write_text("https://user-99-0:token-99-0@host-99.example.com\n")
+        store.chmod(0o600)
+        config = ["-c", "credential.helper="] + (["-c", f"credential.helper={helper}"] if helper else [])
+        ask = b"protocol=https\nhost=host-99.example.com\n"
+        full = ask + b"username=user-99-0\npassword=token-99-0\n"
+        fill = ["/usr/bin/git", *config, "credential", "fill"]
+        approve = ["/usr/bin/git", *config, "credential", "approve"]
+        case = Case("", "", [[(fill, full if not helper else ask)], [(approve, full)]], env,
+                    expect=b"username=user-99-0")
+        if helper == "gatepass":
+            case.before = Bench.fill_cache(Case("", "", [[([b.launcher(), "get"], ask + b"\n")]], env))
+        return case
+    return build
+
+
+def _store_cases(b: Bench) -> list[Case]:
+    """get from the store on each backend, and keyring's own CLI, on a private Secret Service."""
+    sys.path.insert(0, str(ROOT))
+    from tests.support.secret_service import private_secret_service
+
+    stack = contextlib.ExitStack()
+    b.cleanup(stack.close)
+    ss_env = stack.enter_context(private_secret_service())
     approve = b"protocol=https\nhost=stored.example.com\nusername=stored\npassword=stored-secret\n\n"
-    helper = str(bindir / "git-credential-gatepass")
-    variants = [("encrypted file, machine key", {"GATEPASS_STORE_BACKEND": "encrypted-file"}),
-                ("encrypted file, passphrase", {"GATEPASS_STORE_BACKEND": "encrypted-file",
-                                                "GATEPASS_STORE_PASSPHRASE": "bench-passphrase"}),
-                ("Secret Service", {"GATEPASS_STORE_BACKEND": "secret-service", **ss_env})]
-    for number, (label, extra) in enumerate(variants):
-        home = work / f"store-home-{number}"
-        env = dict(base_env, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"),
-                   XDG_DATA_HOME=str(home / ".local" / "share"), GATEPASS_CONFIG="/dev/null", **extra)
-        subprocess.run([helper, "store"], input=approve, env=env, check=True, capture_output=True)
-        cases.append(Case(f"gatepass get, store: {label}", "1", [helper, "get"], request, env,
-                          expect=b"username=stored"))
-    docker_config = work / "docker-10000.toml"
-    write_docker_config(docker_config, 10_000)
-    denv = dict(base_env, GATEPASS_CONFIG=str(docker_config), XDG_CACHE_HOME=str(work / "cache-docker"),
-                XDG_DATA_HOME=str(work / "docker-data"))
-    cases.append(Case("docker-credential-gatepass list", "10,000", [str(bindir / "docker-credential-gatepass"), "list"],
-                      b"", denv))
-    keyring_cli = prefix / "bin" / "keyring"
-    kenv = dict(base_env, **ss_env)
-    subprocess.run([str(keyring_cli), "set", "bench-service", "bench-user"], input=b"kr-secret\n", env=kenv, check=True)
-    cases.append(Case("keyring get (Secret Service)", "1", [str(keyring_cli), "get", "bench-service", "bench-user"],
-                      b"", kenv, expect=b"kr-secret"))
+    cases = []
+    for label, extra in [("encrypted file, machine key", {"GATEPASS_STORE_BACKEND": "encrypted-file"}),
+                         ("encrypted file, passphrase", {"GATEPASS_STORE_BACKEND": "encrypted-file",
+                                                         "GATEPASS_STORE_PASSPHRASE": "bench-passphrase"}),
+                         ("Secret Service", {"GATEPASS_STORE_BACKEND": "secret-service", **ss_env})]:
+        env = b.home(None, **extra)
+        subprocess.run([b.launcher(), "store"], input=approve, env=env, check=True, capture_output=True)
+        cases.append(b.command(f"gatepass get, store: {label}", "1", [b.launcher(), "get"],
+                               b"protocol=https\nhost=stored.example.com\n\n", env, expect=b"username=stored"))
+    keyring = str(b.prefix / "bin" / "keyring")
+    kenv = dict(b.env, **ss_env)
+    subprocess.run([keyring, "set", "bench-service", "bench-user"], input=b"kr-secret\n", env=kenv, check=True)
+    cases.append(b.command("keyring get (Secret Service)", "1", [keyring, "get", "bench-service", "bench-user"],
+                           env=kenv, expect=b"kr-secret"))
+    b.ss_env = ss_env  # type: ignore[attr-defined]  # the Go secretservice peer uses the same bus
     return cases
 
 
-def peer_cases(work: Path, base_env: dict[str, str], ss_env: dict[str, str]) -> tuple[list[Case], Callable[[], None]]:
-    """Debian's Go helpers from docker-credential-helpers, when installed."""
-    cases: list[Case] = []
+def _peers(b: Bench) -> list[Case]:
+    """Debian's Go helpers, unpacked privately (apt-get download + dpkg -x), never installed."""
+    root = b.work / "peers"
+    root.mkdir()
+    debs = root / "debs"
+    debs.mkdir()
+    done = subprocess.run(["apt-get", "download", "golang-docker-credential-helpers", "pass"], cwd=debs,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"bench: peers skipped (apt-get download: {done.stderr.strip()[-200:]})", file=sys.stderr)
+        return []
+    for deb in debs.glob("*.deb"):
+        subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True)
+    usr = root / "usr" / "bin"
     payload = b'{"ServerURL":"registry.example.com","Username":"u","Secret":"go-secret"}'
-    secretservice = shutil.which("docker-credential-secretservice")
-    if secretservice:
-        env = dict(base_env, **ss_env)
-        subprocess.run([secretservice, "store"], input=payload, env=env, check=True)
-        cases.append(Case("docker-credential-secretservice get (Go)", "1", [secretservice, "get"],
-                          b"registry.example.com", env, expect=b'{"ServerURL":"registry.example.com","Username":"u",'
-                                                                b'"Secret":"go-secret"}'))
-    gnupg = work / "gnupg"
-    penv = dict(base_env, GNUPGHOME=str(gnupg), PASSWORD_STORE_DIR=str(work / "password-store"))
+    answer = payload
+    cases = []
+    ss_env = getattr(b, "ss_env", None)
+    if ss_env is not None:
+        env = dict(b.env, **ss_env)
+        helper = str(usr / "docker-credential-secretservice")
+        subprocess.run([helper, "store"], input=payload, env=env, check=True)
+        cases.append(b.command("docker-credential-secretservice get (Go)", "1", [helper, "get"],
+                               b"registry.example.com", env, expect=answer))
+    penv = dict(b.env, PATH=f"{usr}:{b.env['PATH']}", GNUPGHOME=str(root / "gnupg"),
+                PASSWORD_STORE_DIR=str(root / "password-store"))
+    (root / "gnupg").mkdir(mode=0o700)
+    b.cleanup(lambda: subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=penv, capture_output=True, check=False))
+    subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "bench@example.invalid", "default",
+                    "default", "never"], env=penv, check=True, capture_output=True)
+    subprocess.run([str(usr / "pass"), "init", "bench@example.invalid"], env=penv, check=True, capture_output=True)
+    helper = str(usr / "docker-credential-pass")
+    subprocess.run([helper, "store"], input=payload, env=penv, check=True)
+    cases.append(b.command("docker-credential-pass get (Go)", "1", [helper, "get"], b"registry.example.com", penv,
+                           expect=answer))
+    return cases
 
-    def stop_agent() -> None:
-        if shutil.which("gpgconf"):
-            subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=penv, capture_output=True, check=False)
 
-    passhelper = shutil.which("docker-credential-pass")
-    if passhelper and shutil.which("pass") and shutil.which("gpg"):
-        gnupg.mkdir(mode=0o700)
-        subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "bench@example.invalid", "default",
-                        "default", "never"], env=penv, check=True, capture_output=True)
-        subprocess.run(["pass", "init", "bench@example.invalid"], env=penv, check=True, capture_output=True)
-        subprocess.run([passhelper, "store"], input=payload, env=penv, check=True)
-        cases.append(Case("docker-credential-pass get (Go)", "1", [passhelper, "get"], b"registry.example.com", penv,
-                          expect=b'{"ServerURL":"registry.example.com","Username":"u","Secret":"go-secret"}'))
-    return cases, stop_agent
+def _baseline(flags: list[str]) -> Callable[[Bench], Case]:
+    return lambda b: b.command("", "", [b.python, *flags, "-c", "pass"])
 
+
+row("python -I -S -c pass", "", _baseline(["-I", "-S"]))
+row(BASELINE, "", _baseline(["-I"]))
+row("git credential-store get", "1", _git_store_peer, group="peers")
+row("git credential-cache get", "1", _git_cache_peer, group="peers")
+row("gatepass get, warm, ./install launcher", "1,000", _accounts(1_000, False), target=1.10)
+row("gatepass get, warm, pip/pipx launcher", "1,000", lambda b: b.git_get("", "", *git_toml(100, 10), launcher="pip"),
+    target=1.15)
+row("gatepass get, warm, console_scripts template", "1,000", _pip_template_launcher)
+for _size in (10, 10_000, 100_000):
+    row("gatepass get, warm, ./install launcher", f"{_size:,}", _accounts(_size, False))
+for _size in (10, 1_000, 10_000, 100_000):
+    row("gatepass get, cold", f"{_size:,}", _accounts(_size, True))
+row("gatepass get, cold", "10,000 tables", lambda b: b.git_get("", "", *git_toml(10_000, 1), cold=True, runs=15), target=10)
+row("gatepass get, cold", "100,000 tables", lambda b: b.git_get("", "", *git_toml(100_000, 1), cold=True, runs=5),
+    target=60)
+row("4 x gatepass get at once, cold", "10,000 tables", _four_at_once)
+row("docker-credential-gatepass list", "10,000 registries",
+    lambda b: b.docker("", "", docker_toml(10_000), "list"), target=1.5)
+row("git credential fill+approve, no helper", "", _git_op(""), group="gitop")
+row("git credential fill+approve, helper store", "1", _git_op("store"), group="gitop")
+row("git credential fill+approve, helper gatepass", "1,000", _git_op("gatepass"), group="gitop")
+row("stores", "", _store_cases, group="stores")
+row("peers", "", _peers, group="peers")
+
+
+# --- output -----------------------------------------------------------------------------------------
 
 def table(cases: list[Case], markdown: bool) -> list[str]:
-    base = statistics.median(next(c for c in cases if c.name == "python -I -c pass").times)
-    header = ("case", "accounts", "median ms", "p10-p90 ms", "x python -I", "peak RSS MiB")
+    base = statistics.median(next(c for c in cases if c.name == BASELINE).times)
+    header = ("case", "accounts", "median ms", "p10-p90 ms", "x python -I", "target", "peak RSS MiB")
     rows = []
     for c in cases:
-        deciles = statistics.quantiles(c.times, n=10)
+        deciles = statistics.quantiles(c.times, n=10) if len(c.times) > 1 else [c.times[0]] * 9
         median = statistics.median(c.times)
-        rows.append((c.name, c.accounts, f"{median:.1f}", f"{deciles[0]:.1f}-{deciles[-1]:.1f}",
-                     f"{median / base:.2f}", f"{c.rss:.1f}"))
+        ratio = median / base
+        target = "" if c.target is None else f"{c.target:g}x {'met' if ratio <= c.target else 'MISSED'}"
+        rows.append((c.name, c.accounts, f"{median:.1f}", f"{deciles[0]:.1f}-{deciles[-1]:.1f}", f"{ratio:.2f}",
+                     target, f"{c.rss:.1f}"))
     if markdown:
-        return ["| " + " | ".join(header) + " |", "|" + "|".join(["---", "--:", "--:", "--:", "--:", "--:"]) + "|",
+        return ["| " + " | ".join(header) + " |", "|" + "|".join(["---", "--:", "--:", "--:", "--:", "--", "--:"]) + "|",
                 *("| " + " | ".join(r) + " |" for r in rows)]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     return ["  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True)))
             for r in [header, *rows]]
+
+
+def derived(cases: list[Case]) -> list[str]:
+    """Figures that compare rows: git operation overhead and the concurrent cold start."""
+    by = {(c.name, c.accounts): statistics.median(c.times) for c in cases}
+    lines = []
+    alone = by.get(("git credential fill+approve, no helper", ""))
+    store = by.get(("git credential fill+approve, helper store", "1"))
+    ours = by.get(("git credential fill+approve, helper gatepass", "1,000"))
+    if None not in (alone, store, ours):
+        ratio = (ours - alone) / max(store - alone, 0.1)  # type: ignore[operator]
+        lines.append(f"git operation overhead (fill+approve minus git alone): gatepass +{ours - alone:.1f} ms, "  # type: ignore[operator]
+                     f"store +{store - alone:.1f} ms: {ratio:.2f}x of store's (target <= 1.5x: "  # type: ignore[operator]
+                     f"{'met' if ratio <= 1.5 else 'MISSED'})")
+    four = by.get(("4 x gatepass get at once, cold", "10,000 tables"))
+    one = by.get(("gatepass get, cold", "10,000 tables"))
+    if four is not None and one is not None:
+        lines.append(f"4 helpers at once on a cold cache: {four:.0f} ms, {four / one:.2f}x one cold get "
+                     f"(parse once: the other three wait for it and read the cache)")
+    return lines
 
 
 def machine(python: str, runs: int) -> str:
@@ -286,79 +449,57 @@ def machine(python: str, runs: int) -> str:
                              capture_output=True, text=True, check=True).stdout.strip()
     git = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
     return (f"{time.strftime('%Y-%m-%d %H:%M %Z')}, {os.uname().machine}, {os.cpu_count()} cpus, "
-            f"Linux {platform.release()}, Python {version}, {git}; {runs} runs per case, round-robin")
+            f"Linux {platform.release()}, Python {version}, {git}; {runs} runs per case (fewer for slow rows), "
+            f"round-robin")
 
 
-def extra_cases(args: argparse.Namespace, work: Path, prefix: Path, env: dict[str, str],
-                cleanups: list[Callable[[], None]]) -> list[Case]:
-    """Store, docker list, keyring and peer cases, with a private Secret Service for the run."""
-    import contextlib
-
-    sys.path.insert(0, str(ROOT))
-    from tests.support.secret_service import private_secret_service
-
-    if args.install_peers:
-        wanted = ["golang-docker-credential-helpers", "pass"]
-        absent = [p for p in wanted if subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True,
-                                                      text=True).stdout != "install ok installed"]
-        if absent:
-            subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *absent], check=True,
-                           capture_output=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
-            cleanups.append(lambda: subprocess.run(["apt-get", "remove", "-y", "-qq", *absent], check=False,
-                                                   capture_output=True))
-    stack = contextlib.ExitStack()
-    cleanups.append(stack.close)
-    ss_env = stack.enter_context(private_secret_service())
-    cases = store_cases(work, work / "bin", prefix, env, ss_env)
-    if args.peers:
-        peers, stop_agent = peer_cases(work, env, ss_env)
-        cleanups.append(stop_agent)
-        if not peers:
-            print("bench: no Go helpers found; add --install-peers", file=sys.stderr)
-        cases += peers
-    return cases
+def install(prefix: Path, bindir: Path, home: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEPASS_", "XDG_"))}
+    env["HOME"] = str(home)
+    done = subprocess.run([str(ROOT / "install"), "--prefix", str(prefix), "--bin-dir", str(bindir), "--no-wire"],
+                          env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"bench: ./install failed: {done.stderr.strip()}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=30, help="timed runs per case (default 30)")
-    parser.add_argument("--full", action="store_true", help="also 100,000 accounts")
+    parser.add_argument("--runs", type=int, default=30, help="timed runs per row (default 30; slow rows fewer)")
+    parser.add_argument("--only", help="rows whose name, accounts or group match this regex (the baselines always run)")
+    parser.add_argument("--skip", help="leave out rows matching this regex (e.g. 'peers|stores')")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
     parser.add_argument("--prefix", type=Path, help="install into (or reuse) this venv instead of a temporary one")
-    parser.add_argument("--stores", action="store_true", help="also the store backends, docker list and keyring get")
-    parser.add_argument("--peers", action="store_true", help="also Debian's Go docker credential helpers (implies --stores)")
-    parser.add_argument("--install-peers", action="store_true",
-                        help="apt-get install golang-docker-credential-helpers pass for this run, remove them after")
     args = parser.parse_args()
     if args.runs < 2:
         parser.error("--runs must be at least 2")
     work = Path(tempfile.mkdtemp(prefix="gatepass-bench-"))
-    stop: Callable[[], None] = lambda: None  # noqa: E731
-    cleanups: list[Callable[[], None]] = []
-    args.peers = args.peers or args.install_peers
-    args.stores = args.stores or args.peers
+    bench: Bench | None = None
     try:
         prefix = args.prefix.resolve() if args.prefix else work / "venv"
-        helper = install(prefix, work / "bin", work / "home")
-        python = str(prefix / "bin" / "python")  # the interpreter the launchers run, not a pyenv shim
-        sizes = [10, 1_000, 10_000] + ([100_000] if args.full else [])
-        cases, stop = build_cases(work, helper, python, sizes)
-        if args.stores:
-            cases += extra_cases(args, work, prefix, cases[0].env, cleanups)
-        print(f"bench: {len(cases)} cases x {args.runs} runs ...", file=sys.stderr)
+        install(prefix, work / "bin", work / "home")
+        bench = Bench(work, prefix, work / "bin")
+        cases: list[Case] = []
+        for r in ROWS:
+            text = f"{r.name} {r.accounts} {r.group}"
+            if r.group != "core" or r.name not in ("python -I -S -c pass", BASELINE):
+                if (args.only and not re.search(args.only, text)) or (args.skip and re.search(args.skip, text)):
+                    continue
+            built = r.build(bench)
+            for case in built if isinstance(built, list) else [built]:
+                case.name, case.accounts = case.name or r.name, case.accounts or r.accounts
+                case.target = case.target if case.target is not None else r.target
+                cases.append(case)
+        print(f"bench: {len(cases)} rows x {args.runs} runs ...", file=sys.stderr)
         measure(cases, args.runs)
-        about = machine(python, args.runs)
+        about = machine(bench.python, args.runs)
     finally:
-        stop()
-        for cleanup in reversed(cleanups):
-            cleanup()
+        for action in reversed(bench.cleanups if bench else []):
+            action()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"_{about}_" if args.markdown else f"# {about}")
-    if args.markdown:
-        print()
+    print(f"_{about}_\n" if args.markdown else f"# {about}")
     print("\n".join(table(cases, args.markdown)))
-    if not os.access(GNU_TIME, os.X_OK):
-        print("(peak RSS needs GNU time: apt-get install time)")
+    print()
+    print("\n".join(derived(cases)))
     return 0
 
 
