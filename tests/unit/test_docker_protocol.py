@@ -7,6 +7,8 @@ import json
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gatepass.protocol import docker
 from tests.conftest import write_config
@@ -99,6 +101,31 @@ def test_output_is_valid_json_for_any_secret():
         line = docker.render_credentials("s", "u", value)
         assert line.endswith("\n") and "\n" not in line[:-1]
         assert json.loads(line)["Secret"] == value
+
+
+# Any code point, lone surrogates included: docker's JSON can carry "\ud800" and Go's json accepts it.
+TEXT = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=()))
+
+
+@settings(max_examples=500, deadline=None)
+@given(TEXT, TEXT, TEXT, st.dictionaries(TEXT, TEXT, max_size=5))
+def test_json_output_is_byte_identical_to_json_dumps(server, username, secret, entries):
+    compact = {"separators": (",", ":")}
+    expected = json.dumps({"ServerURL": server, "Username": username, "Secret": secret}, **compact) + "\n"
+    assert docker.render_credentials(server, username, secret) == expected
+    assert docker.render_list(entries) == json.dumps(entries, **compact) + "\n"
+    assert json.loads(expected)["Secret"] == secret  # and it reads back to the same text
+
+
+def test_a_secret_with_a_lone_surrogate_round_trips():
+    """#15: store accepted a lone surrogate, then the hand-written JSON writer crashed get on it (UnicodeEncodeError)."""
+    body = b'{"ServerURL": "r.example", "Username": "u\\udfff", "Secret": "a\\ud800b"}'
+    assert run(["store"], body) == (0, "", "")
+    code, out, err = run(["get"], b"r.example")
+    assert (code, err) == (0, "")
+    assert out == '{"ServerURL":"r.example","Username":"u\\udfff","Secret":"a\\ud800b"}\n'
+    assert json.loads(out)["Secret"] == "a\ud800b"
+    assert json.loads(run(["list"], Unreadable())[1])["r.example"] == "u\udfff"
 
 
 def store(server: str, username: str, secret: str, **extra: str) -> tuple[int, str, str]:
