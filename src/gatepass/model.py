@@ -32,7 +32,7 @@ class Account:
     def __init__(self, *, kind: str, domain: str, host: str, port: int | None, secure: bool,
                  username: str, secret_kind: str, secret_ref: object, layer: str, rank: int,
                  file: str, ttl: int | None = None, organizations: tuple[str, ...] = (),
-                 line: int = 0, order: int = 0) -> None:
+                 line: int | tuple[str, int, int] = 0, order: int = 0) -> None:
         self.kind = kind                  # "git" | "docker"
         self.domain = domain              # as written in the config, for people
         self.host = host                  # normalised; may be "*.example.com"
@@ -46,7 +46,7 @@ class Account:
         self.layer = layer
         self.rank = rank                  # layer precedence, higher wins
         self.file = file
-        self.line = line
+        self.line = line                  # or a (table, index, position) locator: see line_number()
         self.order = order                # position across the layer's files, for "file order"
 
     def to_tuple(self) -> tuple[object, ...]:
@@ -64,7 +64,17 @@ class Account:
     @property
     def where(self) -> str:
         """``file:line`` (or the backend, for stored entries), for messages and ``explain``."""
-        return f"{self.file}:{self.line}" if self.line else self.file
+        line = self.line_number()
+        return f"{self.file}:{line}" if line else self.file
+
+    def line_number(self) -> int:
+        """The line the account starts on (0: none). A config parse leaves a (table, index, position)
+        locator, turned into a line only when shown: most helper calls never show one (#14)."""
+        if isinstance(self.line, tuple):
+            from gatepass.config.lines import account_line
+
+            self.line = account_line(self.file, *self.line)
+        return self.line
 
     def label(self) -> str:
         return f"{self.username}@{self.domain}"

@@ -61,7 +61,7 @@ def provenance(account: Account) -> dict[str, object]:
         entry = getattr(account, "entry", None)
         return {"layer": "store", "where": account.where, "file": None, "line": None,
                 "backend": getattr(entry, "backend", None)}
-    return {"layer": account.layer, "where": account.where, "file": account.file, "line": account.line or None}
+    return {"layer": account.layer, "where": account.where, "file": account.file, "line": account.line_number() or None}
 
 
 def source_kind(account: Account) -> str:

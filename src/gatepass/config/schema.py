@@ -207,10 +207,10 @@ def _account(kind, domain, host, port, secure, orgs, entry, where, key, position
     if "organizations" in entry:
         orgs = _organizations(entry["organizations"], where, f"{key}.organizations")
     order[0] += 1
-    line = where.lines.key(where.table, where.index, "username", position)
     return Account(kind=kind, domain=domain, host=host, port=port, secure=secure, username=username,
                    secret_kind=secret_kind, secret_ref=ref, ttl=ttl, organizations=orgs, layer=layer,
-                   rank=rank, file=path, line=line, order=order[0])
+                   rank=rank, file=path, line=(where.table, where.index, position),  # shown lazily: lines.py
+                   order=order[0])
 
 
 def _preset(entry: dict, where: _Where, key: str) -> dict:  # type: ignore[type-arg]

@@ -1,16 +1,20 @@
-"""Reading TOML text into a tree, with errors that give a line but never the text around it."""
+"""Reading TOML text into a tree, with errors that give a line but never the text around it.
+
+The parser is tomli when installed (a dependency): its compiled wheel parsed the same trees 2.1-3.6x
+faster than the standard library's tomllib, which is tomli's pure-Python copy and the fallback (#14;
+tests/unit/test_config.py compares both on the fixtures).
+"""
 
 from __future__ import annotations
 
 import re
-import sys
 
 from gatepass.errors import ConfigError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - the pyproject requires tomli here
+try:
     import tomli as tomllib
+except ImportError:  # pragma: no cover - tomli is a dependency; a distro package may leave it out
+    import tomllib  # type: ignore[no-redef]
 
 _AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)|\s*\(at end of document\)")
 
