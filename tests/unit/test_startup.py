@@ -1,4 +1,4 @@
-"""The helpers' hot path stays lean: answering ``get`` imports none of click, keyring, cryptography, tomllib."""
+"""The helpers' hot path stays lean: answering ``get`` imports none of click, keyring, cryptography, a TOML parser."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ out = io.BytesIO()
 helper.main(["get"], io.BytesIO({stdin!r}), out, io.BytesIO(), os.environ)
 assert out.getvalue(), "no answer"
 print(" ".join(sorted(m for m in {heavy!r} if m in sys.modules)))
-print("tomllib" in sys.modules)
+print("tomli" in sys.modules or "tomllib" in sys.modules)
 """
 
 

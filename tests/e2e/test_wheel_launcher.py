@@ -1,0 +1,72 @@
+"""The helpers as pip and pipx install them from the wheel (non-editable): a plain script, no ``re``, no
+entry-point lookup, and a ``get`` answered from the parse cache imports nothing heavy (#14)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_config
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+ROOT = Path(__file__).resolve().parents[2]
+HELPERS = ("git-credential-gatepass", "docker-credential-gatepass")
+# pip's console_scripts launcher imports re; the rest must wait for a cache miss (DESIGN "start fast").
+HEAVY = ("re", "click", "keyring", "cryptography", "jeepney", "tomllib", "tomli", "json", "typing", "importlib.metadata")
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("wheel")
+    source = root / "source"  # a copy: building in the checkout would leave build/ there
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(ROOT / "bin", source / "bin")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(root / "dist"), str(source)], env=env, check=True,
+                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "venv")], check=True)
+    wheel = next((root / "dist").glob("gatepass-*.whl"))
+    # --no-deps: a get answered from the cache needs none of them (the first, cold run falls back to tomllib).
+    subprocess.run([*pip, "--python", str(root / "venv" / "bin" / "python"), "install", "--no-deps", "--no-index",
+                    str(wheel)], env=env, check=True, capture_output=True)
+    return root / "venv"
+
+
+def test_wheel_launchers_are_plain_scripts_on_the_venv_python(venv):
+    for name in HELPERS:
+        text = (venv / "bin" / name).read_text()
+        assert text.splitlines()[0] == f"#!{venv}/bin/python"
+        assert "import re" not in text and "importlib.metadata" not in text and "entry_points" not in text
+        assert os.access(venv / "bin" / name, os.X_OK)
+
+
+@pytest.mark.parametrize("name, stdin, answer", [
+    ("git-credential-gatepass", b"protocol=https\nhost=github.com\n", b"username=bot\npassword=tok-1\n"),
+    ("docker-credential-gatepass", b"r.example", b'{"ServerURL":"r.example","Username":"d","Secret":"tok-2"}\n'),
+])
+def test_wheel_launcher_get_imports_nothing_heavy(venv, tmp_path, name, stdin, answer):
+    config = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="bot", token="tok-1"}]\n'
+                          '[[docker_registry]]\ndomain="r.example"\naccounts=[{username="d", token="tok-2"}]\n')
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "GATEPASS_CONFIG": str(config),
+           "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    helper = str(venv / "bin" / name)
+    for _ in range(2):  # the first run fills the parsed-config cache, the second is answered from it
+        done = subprocess.run([helper, "get"], input=stdin, env=env, capture_output=True, check=True)
+        assert done.stdout == answer
+    # Run through its own #! line: no -I there, so PYTHONPROFILEIMPORTTIME reaches the interpreter.
+    done = subprocess.run([helper, "get"], input=stdin, env=dict(env, PYTHONPROFILEIMPORTTIME="1"),
+                          capture_output=True, check=True)
+    assert done.stdout == answer
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.decode().splitlines()
+                if line.startswith("import time:")}
+    assert f"gatepass.protocol.{name.split('-')[0]}" in imported
+    assert sorted(m for m in imported if m in HEAVY or m.split(".")[0] in HEAVY) == []
