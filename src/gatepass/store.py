@@ -74,7 +74,7 @@ class Store:
 
         moment = now()
         found: list[Account] = []
-        for order, entry in enumerate(self.index.entries()):
+        for order, entry in enumerate(self.index.entries(hosts)):
             if entry.kind != kind or (entry.expiry is not None and entry.expiry < moment):
                 continue
             account = StoredAccount(entry, order)

@@ -258,3 +258,26 @@ def test_lone_surrogates_from_docker_json_round_trip(tmp_path):
     index = Index(str(tmp_path / "index"))
     index.upsert(Entry("docker", "", "r.example", "", user))
     assert [e.username for e in Index(str(tmp_path / "index")).entries()] == [user]
+
+
+# -- a get reads only its own host's lines (#14) -------------------------------------------------
+
+@given(st.lists(st.sampled_from(["a.example", "a.example:8443", "b.example", "xa.example", "a.example.evil",
+                                 "[::1]:5000", "tab\thost"]), max_size=12),
+       st.sampled_from(["a.example", "b.example", "[::1]", "tab\thost"]))
+def test_entries_for_hosts_are_exactly_the_filtered_whole(tmp_path_factory, hosts, wanted):
+    path = str(tmp_path_factory.mktemp("i") / "index")
+    Index(path).update(lambda _: [git(f"u{i}", host=h, path=wanted if i % 3 == 0 else "") for i, h in enumerate(hosts)])
+    whole = Index(path).entries()
+    some = Index(path).entries([wanted])
+    # A superset of the host's entries, in index order (the caller compares the parsed host field).
+    assert [e for e in whole if e.host.rsplit(":", 1)[0] == wanted or e.host == wanted] == \
+        [e for e in some if e.host.rsplit(":", 1)[0] == wanted or e.host == wanted]
+    assert all(e in whole for e in some)
+
+
+def test_a_damaged_line_of_another_host_is_still_an_error(tmp_path):
+    path = tmp_path / "index"
+    path.write_bytes(HEADER.encode() + b"\n" + git("u", host="a.example").to_line().encode() + b"\ngit\thttps\n")
+    with pytest.raises(StoreUnavailableError, match="damaged"):
+        Index(str(path)).entries(["a.example"])

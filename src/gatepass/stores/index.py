@@ -39,7 +39,7 @@ FIELDS = ("kind", "protocol", "host", "path", "username", "created", "updated", 
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Collection, Mapping
 
 
 class Entry:
@@ -105,8 +105,10 @@ class Index:
     def __init__(self, where: Mapping[str, str] | str | os.PathLike[str]) -> None:
         self.path = os.fspath(where) if isinstance(where, (str, os.PathLike)) else index_path(where)
 
-    def entries(self) -> list[Entry]:
-        """Every entry; an absent index is empty, a damaged one is a clear error (never "not found")."""
+    def entries(self, hosts: Collection[str] | None = None) -> list[Entry]:
+        """Every entry (only lines that can hold one of ``hosts``, when given: a ``get`` parses the lines
+        of its own host, not the whole store, #14); an absent index is empty, a damaged one is a clear
+        error (never "not found")."""
         try:
             with open(self.path, "rb") as handle:
                 data = handle.read()
@@ -123,8 +125,16 @@ class Index:
             raise StoreUnavailableError(f"{self.path} is not a gatepass index; move it aside")
         if lines[-1] != "":
             raise StoreUnavailableError(f"{self.path} is truncated; move it aside and log in again")
+        body = lines[1:-1]
+        if hosts is not None:
+            # A line whose host field is ``host`` or ``host:port`` holds the escaped host as a substring;
+            # the caller still compares the parsed field. Every line keeps the field-count check.
+            if any(line and line.count("\t") != len(FIELDS) - 1 for line in body):
+                raise StoreUnavailableError(f"{self.path} is damaged; move it aside and log in again")
+            needles = [records.escape(host) for host in hosts]
+            body = [line for line in body if any(needle in line for needle in needles)]
         try:
-            return [Entry.from_line(line) for line in lines[1:] if line]
+            return [Entry.from_line(line) for line in body if line]
         except ValueError:
             raise StoreUnavailableError(f"{self.path} is damaged; move it aside and log in again") from None
 
