@@ -149,15 +149,18 @@ def _first_readable(request: Request, accounts: list[Account], store: Store, rep
     return None
 
 
-def remember(request: Request, entry: Entry, secret: str, env: Mapping[str, str], report: Callable[[str], None],
-             refresh: str | None = None) -> None:
+def remember(request: Request, username: str, entry: Callable[[], Entry], secret: str, env: Mapping[str, str],
+             report: Callable[[str], None], refresh: str | None = None) -> None:
     """Save into the store layer, unless the config layers already answer ``request`` (as ``get`` will
-    see it) with this very username and secret: the config stays the single source of it."""
+    see it) with this very username and secret: the config stays the single source of it.
+
+    ``entry`` makes the index entry only when there is something to save: after a ``get`` the config
+    answered (every git operation), ``store`` imports nothing of the store (#14)."""
     store, accounts, engines = _gather(request, env, report, False)
     configured = _first_readable(request, accounts, store, lambda message: None, engines)
-    if configured is not None and (configured[0].username, configured[1].value) == (entry.username, secret):
+    if configured is not None and (configured[0].username, configured[1].value) == (username, secret):
         return
-    store.save(entry, secret, refresh)
+    store.save(entry(), secret, refresh)
 
 
 def store_for(host: str, env: Mapping[str, str], report: Callable[[str], None]) -> Store:

@@ -54,3 +54,17 @@ def test_store_answer_loads_neither_click_nor_keyring_nor_jeepney(tmp_path):
     code = PROBE.format(module="git", stdin=b"protocol=https\nhost=s.example\n", heavy=heavy)
     out = subprocess.run([sys.executable, "-I", "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[0] == ""
+
+
+def test_store_of_what_the_config_gives_touches_nothing_of_the_store(tmp_path):
+    """git approves after every operation: when the config answered, store stops before the store (#14)."""
+    path = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n')
+    env = dict(os.environ, GATEPASS_CONFIG=str(path), XDG_DATA_HOME=str(tmp_path / "data"))
+    code = ("import io, os, sys\nfrom gatepass.protocol import git\n"
+            "git.main(['store'], io.BytesIO(b'protocol=https\\nhost=github.com\\nusername=a\\npassword=t\\n'), "
+            "io.BytesIO(), io.BytesIO(), os.environ)\n"
+            "print(sorted(m for m in sys.modules if m.startswith('gatepass.stores') or m in ('json', 're', 'typing')))")
+    for _ in range(2):  # the second is answered from the parse cache
+        out = subprocess.run([sys.executable, "-I", "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert not (tmp_path / "data").exists()

@@ -132,7 +132,7 @@ def _store(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None
 
     server, username, secret = read_credentials(stdin, env)
     request = to_request_for_store(server)
-    app.remember(request, _entry(request, username), secret, env, report)  # docker's get names no user
+    app.remember(request, username, lambda: _entry(request, username), secret, env, report)  # get names no user
     return ""
 
 

@@ -156,8 +156,8 @@ def _store(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str]
     expiry = _expiry(attrs)
     if expiry is not None and expiry < int(time.time()):
         return b""
-    app.remember(request_for_user(request, attrs["username"]), _entry(attrs, request), attrs["password"], env, report,
-                 attrs.get("oauth_refresh_token"))
+    app.remember(request_for_user(request, attrs["username"]), attrs["username"], lambda: _entry(attrs, request),
+                 attrs["password"], env, report, attrs.get("oauth_refresh_token"))
     return b""
 
 
