@@ -15,7 +15,7 @@ from tests.conftest import write_config
 
 CONFIG = """
 [[image_registry]]
-accounts = [{ username = "hub", token = "tok-\\"hub\\"\\n" }]
+accounts = [{ username = "hub", token = "tok-\\"hub\\"\\\\" }]
 [[docker_registry]]
 domain = "http://127.0.0.1:5000"
 accounts = [{ username = "local", token = "tok-local" }]
@@ -50,7 +50,7 @@ def config(tmp_path, monkeypatch):
 def test_docker_hub_is_one_registry(server):
     code, out, err = run(["get"], server.encode())
     assert code == 0 and err == ""
-    assert json.loads(out) == {"ServerURL": server.strip(), "Username": "hub", "Secret": 'tok-"hub"\n'}
+    assert json.loads(out) == {"ServerURL": server.strip(), "Username": "hub", "Secret": 'tok-"hub"\\'}  # a token is one line now
 
 
 @pytest.mark.parametrize("server", ["docker.io.evil.io", "evildocker.io", "index.docker.io.evil", "docker.io:5000",
