@@ -46,7 +46,8 @@ def docker_request(host: str = REGISTRY) -> Request:
 
 
 def boto3_password(moto: MotoServer, registry_id: str, region: str) -> str:
-    client = boto3.client("ecr", region_name=region, endpoint_url=moto.url)
+    client = boto3.client("ecr", region_name=region, endpoint_url=moto.url, aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
     data = client.get_authorization_token(registryIds=[registry_id])["authorizationData"][0]
     user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
     assert user == "AWS"

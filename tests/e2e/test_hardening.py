@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gatepass.hostkey import create_key
 from gatepass.sealing import parse_recipient, seal
@@ -52,6 +54,13 @@ def canary_env(isolated_env, tmp_path):
     lines = seal(CANARY + "-tampered", mine, "git", "https", "sealed.example", "t").splitlines()
     lines[-2] = lines[-2][:-4] + ("AAAA" if not lines[-2].endswith("AAAA") else "BBBB")
     tampered = "\n".join(lines) + "\n"
+    # minted kinds (issue #18): a "key" file holding the canary, a real key whose API is unreachable
+    not_a_key, app_key = tmp_path / "notakey.pem", tmp_path / "app.pem"
+    not_a_key.write_text(f"{CANARY}-pem\n")
+    not_a_key.chmod(0o600)
+    app_key.write_bytes(rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
+    app_key.chmod(0o600)
     write_config(isolated_env["GATEPASS_USER_CONFIG"], f"""
 [[git_provider]]
 domain = "inline.example"
@@ -71,11 +80,22 @@ accounts = [{{ username = "f", token_file = "{tmp_path}" }}, {{ username = "g", 
 [[docker_registry]]
 domain = "reg.example"
 accounts = [{{ username = "d", token = "{CANARY}-docker" }}]
+[[git_provider]]
+domain = "app.example"
+accounts = [
+  {{ username = "x-access-token", github_app = {{ app_id = 1, private_key_file = "{not_a_key}", api_url = "http://127.0.0.1:9" }} }},
+  {{ username = "y", github_app = {{ app_id = 1, private_key_file = "{app_key}", api_url = "http://127.0.0.1:9" }} }}]
+[[docker_registry]]
+domain = "*.dkr.ecr.*.amazonaws.com"
+accounts = [{{ username = "AWS", aws_ecr = {{ region = "eu-west-1" }} }}]
 """)
     write_config(Path(isolated_env["GATEPASS_HOST_CONFIG"]).parent / "host.d" / "broken.toml",
                  f'[[git_provider]]\ndomain = "x"\naccounts = [{{ username = "b", token = "{CANARY}-broken", bad = 1 }}]\n'
                  f'[[git_provider]\ntoken = "{CANARY}-syntax"\n')
-    env = dict(os.environ, GATEPASS_HOST_KEY=str(tmp_path / "mine.key"), GATEPASS_STORE_BACKEND="encrypted-file")
+    env = dict(os.environ, GATEPASS_HOST_KEY=str(tmp_path / "mine.key"), GATEPASS_STORE_BACKEND="encrypted-file",
+               AWS_ACCESS_KEY_ID=f"{CANARY}-akid", AWS_SECRET_ACCESS_KEY=f"{CANARY}-aws-secret",
+               AWS_ENDPOINT_URL="http://127.0.0.1:9", AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+               AWS_EC2_METADATA_DISABLED="true")
     return env, argv_log
 
 
@@ -85,13 +105,15 @@ def test_canary_never_leaks_on_any_error_path(canary_env, tmp_path, isolated_env
     git_requests = [b"protocol=https\nhost=cmd.example\n", b"protocol=https\nhost=sealed.example\n",
                     b"protocol=https\nhost=file.example\n", b"protocol=https\r\nhost=inline.example\n",
                     b"protocol=https\nhost=inline.example\x00\n", b"protocol=http\nhost=inline.example\n",
-                    f"protocol=https\nhost=x\nusername=u\npassword={CANARY}-typed\n".encode()]
+                    f"protocol=https\nhost=x\nusername=u\npassword={CANARY}-typed\n".encode(),
+                    b"protocol=https\nhost=app.example\npath=acme/x.git\n"]
     for request in git_requests:
         for action in ("get", "store", "erase"):
             done = helper("git-credential-gatepass", [action], request, env)
             outputs.append(done.stderr)
             assert CANARY.encode() not in done.stdout or action == "get"
-    for args, stdin in ((["get"], b"reg.example.evil"), (["store"], f'{{"ServerURL": "", "Secret": "{CANARY}-d"}}'.encode()),
+    for args, stdin in ((["get"], b"reg.example.evil"), (["get"], b"123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
+                        (["store"], f'{{"ServerURL": "", "Secret": "{CANARY}-d"}}'.encode()),
                         (["store"], f'{{"ServerURL": "r", "Username": "", "Secret": "{CANARY}-d"}}'.encode()),
                         (["store"], f'not json {CANARY}'.encode()), (["erase"], b""), (["list"], b""), (["bogus"], b"")):
         done = helper("docker-credential-gatepass", args, stdin, env)
@@ -117,6 +139,12 @@ def test_canary_never_leaks_on_any_error_path(canary_env, tmp_path, isolated_env
         assert CANARY.encode() not in output, output
     for words in (b"sealed for another host", b"sealed for a different account", b"tampered or corrupt"):
         assert words in b"".join(outputs)
+    assert b"no unencrypted PEM private key" in b"".join(outputs)  # the minted kinds were really tried
+    assert b"GitHub could not be reached" in b"".join(outputs)
+    assert b"AWS" in b"".join(outputs)
+    key_body = "".join((tmp_path / "app.pem").read_text().splitlines()[1:-1])
+    for output in outputs:
+        assert key_body[:32].encode() not in output and b"PRIVATE KEY" not in output
     assert CANARY not in argv_log.read_text()
     home = Path(isolated_env["HOME"])
     for path, data in written_files(home).items():

@@ -142,6 +142,11 @@ class GitServer:
         with self._server.lock:
             return list(self._server.log)
 
+    def set_user(self, name: str, secret: str) -> None:
+        """Accept ``name`` with ``secret`` from now on (and only that secret): a freshly minted token."""
+        with self._server.lock:
+            self._server.users[name] = secret
+
     def users_seen(self) -> set[str]:
         return {user for _, _, status, user in self.log if user and status < 400}
 

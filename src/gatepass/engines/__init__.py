@@ -5,14 +5,14 @@ An engine account is an Account whose ``secret_kind`` is the engine's name (one 
 values (the parsed-config cache marshals it). Each engine is a module ``gatepass.engines.<kind>``,
 imported only when such an account is tried, exposing::
 
-    cache_key(account, request) -> tuple[str, ...]   # cheap: no I/O, no heavy import
-    fetch(account, request, env) -> (value, expiry_unix)
+    cache_key(account, request, *, env, settings) -> tuple[str, ...]   # cheap: no I/O, no heavy import
+    fetch(account, request, env, *, settings) -> (value, expiry_unix)
 
 An engine configured by a top-level table (vault: ``[vault]``, whose address may also come from
-``VAULT_ADDR``) names it in ``SETTINGS_TABLE``; it then gets ``env=`` and ``settings=`` keywords
-in ``cache_key`` and ``settings=`` in ``fetch``: the table from the highest layer that has one,
-``{}`` when none does. ``fetch`` raises ``SecretUnavailableError`` with one line naming the
-problem and never the value; it must end within its own deadline.
+``VAULT_ADDR``) names it in ``SETTINGS_TABLE``; ``settings`` is then the table from the highest
+layer that has one, ``{}`` when none does (and always ``{}`` for the others). ``fetch`` raises
+``SecretUnavailableError`` with one line naming the problem and never the value; it must end
+within its own deadline.
 
 :func:`read_engine` answers from :mod:`gatepass.engines.tokencache` first: a warm ``get`` imports
 the engine module (which must keep its client and JSON imports inside ``fetch``) and reads one
@@ -65,11 +65,9 @@ def read_engine(account: Account, request: Request | None, env: Mapping[str, str
     module = importlib.import_module(f"gatepass.engines.{kind}")
     request = request if request is not None else request_for(account)
     table_name = getattr(module, "SETTINGS_TABLE", None)
-    if table_name:
-        table = dict((settings or {}).get(table_name, {}))
-        key = (kind, *module.cache_key(account, request, env=env, settings=table))
-    else:
-        key = (kind, *module.cache_key(account, request))
+    table = dict((settings or {}).get(table_name, {})) if table_name else {}
+    # env too for engines without a table: aws_ecr's identity includes AWS_PROFILE / AWS_ACCESS_KEY_ID.
+    key = (kind, *module.cache_key(account, request, env=env, settings=table))
     hit = tokencache.get(env, key, now)
     if hit is not None:
         return Secret(hit[0], hit[1])
@@ -78,8 +76,7 @@ def read_engine(account: Account, request: Request | None, env: Mapping[str, str
         if hit is not None:
             return Secret(hit[0], hit[1])
         try:
-            value, expiry = (module.fetch(account, request, env, settings=table) if table_name
-                             else module.fetch(account, request, env))
+            value, expiry = module.fetch(account, request, env, settings=table)
         except GatepassError as exc:
             raise SecretUnavailableError(str(exc)) from None
         tokencache.put(env, key, value, expiry, now)

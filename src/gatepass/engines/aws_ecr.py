@@ -60,12 +60,16 @@ def _region(spec: Mapping[str, object], host: str) -> str | None:
     return parts[1] if parts else None
 
 
-def cache_key(account: Account, request: Request) -> tuple[str, ...]:
-    """One token per registry and identity (the configured profile and role, and the account)."""
-    spec = spec_of(account)
+def cache_key(account: Account, request: Request, env: Mapping[str, str] | None = None,
+              settings: Mapping[str, object] | None = None) -> tuple[str, ...]:
+    """One token per registry and identity: the configured profile and role, the ambient AWS
+    identity the chain starts from (``AWS_PROFILE``, ``AWS_ACCESS_KEY_ID``: names, never the
+    secret key), the endpoint, and the account's place."""
+    spec, env = spec_of(account), env or {}
     registry = request.host if request.port is None else f"{request.host}:{request.port}"
     return ("aws_ecr", registry, _region(spec, request.host) or "", str(spec.get("profile") or ""),
-            str(spec.get("role_arn") or ""), account.file, account.username)
+            str(spec.get("role_arn") or ""), env.get("AWS_PROFILE", ""), env.get("AWS_ACCESS_KEY_ID", ""),
+            _endpoint(env, "ECR") or "", account.file, account.username)
 
 
 def _endpoint(env: Mapping[str, str], service: str) -> str | None:
@@ -108,7 +112,7 @@ def _code(exc: Exception) -> str:
 
 
 def fetch(account: Account, request: Request, env: Mapping[str, str],
-          now: float | None = None) -> tuple[str, int]:
+          settings: Mapping[str, object] | None = None) -> tuple[str, int]:
     """(the registry password, unix expiry) from GetAuthorizationToken."""
     import base64
 
@@ -134,7 +138,7 @@ def fetch(account: Account, request: Request, env: Mapping[str, str],
     _, sep, password = decoded.partition(":")
     if not sep or not password:
         raise SecretUnavailableError("AWS answered GetAuthorizationToken without a usable token")
-    return password, expiry_of(data.get("expiresAt"), time.time() if now is None else now)
+    return password, expiry_of(data.get("expiresAt"), time.time())
 
 
 def expiry_of(expires_at: object, now: float) -> int:

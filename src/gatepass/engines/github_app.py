@@ -63,7 +63,8 @@ def owner_and_repo(account: Account, request: Request) -> tuple[str | None, str 
     return None, None
 
 
-def cache_key(account: Account, request: Request) -> tuple[str, ...]:
+def cache_key(account: Account, request: Request, env: Mapping[str, str] | None = None,
+              settings: Mapping[str, object] | None = None) -> tuple[str, ...]:
     """One token per installation: an explicit ``installation_id``, else the request's owner."""
     spec = spec_of(account)
     base = ("github_app", api_url(spec), str(spec["app_id"]))
@@ -127,13 +128,13 @@ def app_jwt(app_id: str, pem: bytes, path: str, now: float) -> str:
 
 
 def fetch(account: Account, request: Request, env: Mapping[str, str],
-          now: float | None = None) -> tuple[str, int]:
+          settings: Mapping[str, object] | None = None) -> tuple[str, int]:
     """(installation token, unix time to stop using it: 5 minutes before ``expires_at``)."""
     from gatepass.engines import github_http as http
     from gatepass.secrets import token_file_path
 
     spec = spec_of(account)
-    moment = time.time() if now is None else now
+    moment = time.time()
     path = token_file_path(account.file, str(spec["private_key_file"]))
     jwt = app_jwt(str(spec["app_id"]), read_private_key(path), path, moment)
     base = api_url(spec)
