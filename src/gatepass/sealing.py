@@ -224,6 +224,30 @@ def open_value(value: str, want: tuple[str, str, str, str], identities: Sequence
     return text
 
 
+def recipient_types(recipients: Sequence[object]) -> list[str]:
+    """The stanza type each pyrage recipient writes (``X25519`` or ``ssh-ed25519``), sorted."""
+    import pyrage
+
+    return sorted("X25519" if isinstance(r, pyrage.x25519.Recipient) else "ssh-ed25519" for r in recipients)
+
+
+def reusable(value: str, token: str, want: tuple[str, str, str, str], recipients: Sequence[object],
+             identities: Sequence[object]) -> bool:
+    """Whether ``value`` already seals ``token`` for ``want`` to recipients like ``recipients``.
+
+    age output is randomized, so provisioning keeps an existing value when this holds instead of
+    sealing anew: it opens here (``identities``) to exactly this token and account, and its stanza
+    types match the recipients' one for one. Replacing one X25519 recipient by another of the
+    same type is not seen: seal without reuse after such a change.
+    """
+    try:
+        opened = open_value(value, want, identities, "")
+    except SealError:
+        return False
+    types = sorted(stanza_types(value))
+    return opened == token and bool(types) and types == recipient_types(recipients)
+
+
 def open_for(account: Account, value: str, env: object) -> str:
     """The token of a sealed ``account``, opened with this host's identities (``gatepass.hostkey``)."""
     from gatepass.hostkey import load_identities

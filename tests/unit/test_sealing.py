@@ -293,3 +293,23 @@ def test_old_unknown_or_multiline_token_values_are_config_errors_never_inline_to
     assert loaded.accounts == [] and len(loaded.errors) == 1
     message = str(loaded.errors[0])
     assert words in message and "token" in message and "secretish" not in message and "tok-one" not in message
+
+
+def test_cli_seal_reuse_keeps_a_value_only_when_it_opens_here_to_the_same_token_and_account(hosts, tmp_path, monkeypatch):
+    monkeypatch.setenv("GATEPASS_HOST_KEY", hosts["a"][0])
+    runner = CliRunner()
+    config = tmp_path / "global.toml"
+    args = ["seal", "--to", hosts["a"][1], "--kind", "git", "--domain", "github.com", "--username", "deploy",
+            "--reuse", str(config)]
+
+    def sealed(token: str, extra: tuple[str, ...] = ()) -> str:
+        return runner.invoke(cli, [*args, *extra], input=token + "\n", catch_exceptions=False).stdout
+
+    first = sealed(TOKEN)  # no file yet: sealed anew
+    write_config(config, f"[[git_provider]]\naccounts = [{{ username = \"deploy\", token = '''\n{first}''' }}]\n", 0o644)
+    assert sealed(TOKEN) == first
+    assert sealed(TOKEN + "-new") != first
+    assert sealed(TOKEN, ("--scheme", "http")) != first  # another binding
+    assert sealed(TOKEN, ("--to", hosts["b"][1])) != first  # a recipient more
+    monkeypatch.setenv("GATEPASS_HOST_KEY", hosts["b"][0])  # cannot open it here: seal anew
+    assert sealed(TOKEN) != first

@@ -35,6 +35,22 @@ def _binding(kind: str, domain: str, scheme: str | None) -> tuple[str, str]:
     return chosen, host if port is None else f"{host}:{port}"
 
 
+def _existing(path: str, want: tuple[str, str, str, str]) -> str | None:
+    """The sealed value ``path`` (a config file) holds for this account, if any."""
+    import os
+
+    from gatepass.config.layers import _stat, parse_files
+    from gatepass.sealing import binding
+
+    if not os.path.exists(path):
+        return None
+    config = parse_files([("host", 1, path)], [("host", path, _stat(path))])
+    for account in config.accounts:
+        if account.secret_kind == "sealed" and binding(account) == want:
+            return str(account.secret_ref)
+    return None
+
+
 @click.command()
 @click.option("--to", "recipients", multiple=True, required=True, metavar="RECIPIENT",
               help="An age1... key, a whole ssh-ed25519 public key line, or a file of them (repeat for several hosts).")
@@ -43,22 +59,42 @@ def _binding(kind: str, domain: str, scheme: str | None) -> tuple[str, str]:
 @click.option("--username", required=True, help="The account's username.")
 @click.option("--scheme", type=click.Choice(["https", "http"]), default=None,
               help="http for a git provider with https = false (default https; a docker http:// domain says it).")
-def seal(recipients: tuple[str, ...], kind: str, domain: str, username: str, scheme: str | None) -> None:
+@click.option("--reuse", "reuse", default=None, metavar="CONFIG",
+              help="Print the value CONFIG already holds for this account when it opens here to this very token "
+                   "(for idempotent provisioning: age output is randomized).")
+def seal(recipients: tuple[str, ...], kind: str, domain: str, username: str, scheme: str | None,
+         reuse: str | None) -> None:
     """Read a token on stdin and print it as an ASCII-armored age file that only the given hosts
     can open, and only for this kind, scheme, domain and username (a copy on another account fails).
 
     Paste the output into the config as a TOML multi-line string (token = \"\"\" ... \"\"\").
     The token is never taken from the command line; the sealed value may sit in a world-readable
-    file. Stock `age -d -i KEY` opens it; its plaintext format is in the README.
+    file. Stock `age -d -i KEY` opens it; its plaintext format is in the README. With --reuse, a
+    value CONFIG already holds is printed unchanged when this host's identity opens it to the same
+    token and account and its recipients' types match --to (provisioning stays idempotent).
 
     \b
     Example:
       printf %s "$TOKEN" | gatepass seal --to age1qy... --to /etc/ssh/ssh_host_ed25519_key.pub \\
           --kind git --domain github.com --username deploy-bot
     """
-    from gatepass.sealing import parse_recipient
+    from gatepass.sealing import parse_recipient, reusable
     from gatepass.sealing import seal as seal_token
 
     chosen, where = _binding(kind, domain, scheme)
     keys = [key for text in recipients for key in parse_recipient(text)]
-    click.echo(seal_token(_read_token(), keys, kind, chosen, where, username), nl=False)
+    token = _read_token()
+    want = (kind, chosen, where, username)
+    old = _existing(reuse, want) if reuse else None
+    if old is not None:
+        from gatepass.cli.common import env
+        from gatepass.hostkey import HostKeyError, load_identities
+
+        try:
+            identities = load_identities(env())[0]
+        except HostKeyError:
+            identities = []
+        if identities and reusable(old, token, want, keys, identities):
+            click.echo(old if old.endswith("\n") else old + "\n", nl=False)
+            return
+    click.echo(seal_token(token, keys, kind, chosen, where, username), nl=False)

@@ -1,0 +1,98 @@
+"""The Ansible role: the example playbook against localhost, unprivileged under a temporary gatepass_root.
+
+Real ansible-core (the venv's ansible-playbook, -c local), the real gatepass executables, then the
+git helper reading the files the role wrote. Proves: no plaintext token in any file or in the
+playbook's output, a second run changes nothing, a changed token changes exactly its sealed value.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = ROOT / "deploy" / "ansible" / "example.yml"
+TOKEN = "tok-ansible-canary-0b7e"
+REGISTRY_TOKEN = "tok-registry-canary-4c2d"
+
+
+def play(tmp_path: Path, env: dict[str, str], token: str) -> str:
+    """Run the example playbook once (extra vars from a 0600 file: no token in argv); its output."""
+    extra = tmp_path / "vars.json"
+    extra.write_text(json.dumps({
+        "gatepass_root": str(tmp_path / "root"), "gatepass_bin": str(BIN), "ansible_python_interpreter": sys.executable,
+        "gatepass_example_domain": "git.example", "gatepass_example_username": "deploy",
+        "gatepass_example_token": token, "gatepass_example_registry_token": REGISTRY_TOKEN,
+        "gatepass_example_users": [getpass.getuser()]}))
+    extra.chmod(0o600)
+    done = subprocess.run([str(BIN / "ansible-playbook"), "-c", "local", "-i", "localhost,", str(PLAYBOOK),
+                           "-e", f"@{extra}"], env=env, capture_output=True, text=True, timeout=500)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert token not in output and REGISTRY_TOKEN not in output
+    return output
+
+
+def recap(output: str) -> dict[str, int]:
+    line = re.search(r"^localhost\s*:(.*)$", output, re.M)
+    assert line, output[-2000:]
+    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line.group(1))}
+
+
+def helper_get(root: Path, env: dict[str, str]) -> str:
+    etc = root / "etc" / "gatepass"
+    env = dict(env, GATEPASS_GLOBAL_CONFIG=str(etc / "global.toml"), GATEPASS_HOST_CONFIG=str(etc / "host.toml"),
+               GATEPASS_HOST_KEY=str(etc / "host.key"))
+    done = subprocess.run([str(BIN / "git-credential-gatepass"), "get"], input="protocol=https\nhost=git.example\n",
+                          env=env, capture_output=True, text=True, timeout=60)
+    return done.stdout
+
+
+def files_under(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text(errors="replace") for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_example_playbook_twice_then_the_helper_answers_and_a_new_token_changes_one_value(tmp_path, isolated_env):
+    env = dict(os.environ, LC_ALL="C.UTF-8", ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
+               ANSIBLE_HOME=str(tmp_path / "ansible-home"), ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
+               DOCKER_CONFIG=str(Path(isolated_env["HOME"]) / ".docker"))
+    root = tmp_path / "root"
+    first = play(tmp_path, env, TOKEN)
+    assert recap(first)["changed"] > 0 and "gatepass host key of localhost: age1" in first
+    etc = root / "etc" / "gatepass"
+    written = files_under(root)
+    assert set(written) == {"etc/gatepass/global.toml", "etc/gatepass/host.d/50-example.toml",
+                            "etc/gatepass/host.key", "etc/gatepass/host.key.pub"}
+    for text in written.values():
+        assert TOKEN not in text and REGISTRY_TOKEN not in text
+    assert (etc / "host.key").stat().st_mode & 0o777 == 0o600
+    assert "-----BEGIN AGE ENCRYPTED FILE-----" in written["etc/gatepass/global.toml"]
+    assert helper_get(root, env) == f"username=deploy\npassword={TOKEN}\n"
+    gitconfig = Path(isolated_env["GIT_CONFIG_GLOBAL"]).read_text()
+    assert "git-credential-gatepass" in gitconfig
+
+    second = play(tmp_path, env, TOKEN)
+    assert recap(second)["changed"] == 0, second[-3000:]
+    assert files_under(root) == written
+
+    third = play(tmp_path, env, TOKEN + "-rotated")
+    assert recap(third)["changed"] == 1
+    after = files_under(root)
+    changed = [name for name in written if written[name] != after[name]]
+    assert changed == ["etc/gatepass/global.toml"]
+    old_lines, new_lines = written[changed[0]].splitlines(), after[changed[0]].splitlines()
+    armor = [i for i, line in enumerate(old_lines) if line.startswith("-----")]
+    assert old_lines[:armor[0] + 1] == new_lines[:armor[0] + 1]  # the file around the value is the same
+    assert old_lines[armor[1]:] == new_lines[len(new_lines) - (len(old_lines) - armor[1]):]
+    assert helper_get(root, env) == f"username=deploy\npassword={TOKEN}-rotated\n"
+    for text in after.values():
+        assert TOKEN not in text and REGISTRY_TOKEN not in text
