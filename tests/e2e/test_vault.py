@@ -300,3 +300,24 @@ def test_a_warm_get_imports_no_http_client_nor_json(openbao, tmp_path, isolated_
                            check=True).stdout.strip() for _ in range(2)]
     assert "http.client" in runs[0]  # the miss fetched over HTTP
     assert runs[1] == ""
+
+
+def test_tls_with_the_servers_ca_file_and_a_clear_error_without_it(tmp_path, isolated_env):
+    with __import__("tempfile").TemporaryDirectory(prefix="gp-bao-tls-") as work:
+        own = OpenBao(work, tls=True).start()
+        try:
+            own.enable_approle()
+            fleet = Fleet(own, tmp_path)
+            git_config(isolated_env, fleet, "git.example", fleet.account())
+            done = helper_get("git.example")  # the system CAs do not know the dev server's CA
+            assert done.stdout == "" and "CERTIFICATE_VERIFY_FAILED" in done.stderr
+            assert fleet.canary not in done.stderr
+            config = Path(isolated_env["GATEPASS_USER_CONFIG"])
+            config.write_text(config.read_text().replace("[vault]\n", f'[vault]\nca_file = "{own.ca_file}"\n'))
+            assert answer_of(helper_get("git.example"))["password"] == fleet.canary
+            git_config(isolated_env, fleet, "git.example", fleet.account())  # no ca_file: VAULT_CACERT does it
+            done = helper_get("git.example", dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cold"),
+                                                  VAULT_CACERT=str(own.ca_file)))
+            assert answer_of(done)["password"] == fleet.canary
+        finally:
+            own.stop()

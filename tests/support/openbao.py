@@ -36,11 +36,12 @@ def free_port() -> int:
 
 
 class OpenBao:
-    """One dev server; ``api`` calls it as root."""
+    """One dev server; ``api`` calls it as root. ``tls``: ``-dev-tls``, its CA in ``ca_file``."""
 
-    def __init__(self, workdir: str) -> None:
-        self.workdir, self.port = workdir, free_port()
-        self.address = f"http://127.0.0.1:{self.port}"
+    def __init__(self, workdir: str, tls: bool = False) -> None:
+        self.workdir, self.port, self.tls = workdir, free_port(), tls
+        self.address = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.ca_file = os.path.join(workdir, "vault-ca.pem") if tls else None
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> OpenBao:
@@ -48,8 +49,9 @@ class OpenBao:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
         env["HOME"] = self.workdir  # the dev server writes a token helper file into HOME
         log = open(os.path.join(self.workdir, "bao.log"), "wb")
+        tls = ["-dev-tls", f"-dev-tls-cert-dir={self.workdir}"] if self.tls else []
         self.proc = subprocess.Popen([BAO, "server", "-dev", f"-dev-listen-address=127.0.0.1:{self.port}",
-                                      f"-dev-root-token-id={ROOT_TOKEN}"], stdout=log, stderr=subprocess.STDOUT,
+                                      f"-dev-root-token-id={ROOT_TOKEN}", *tls], stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=env, cwd=self.workdir)
         log.close()
         deadline = time.monotonic() + timeout
@@ -59,7 +61,7 @@ class OpenBao:
             try:
                 if self.api("GET", "sys/health", token=None)[0] == 200:
                     return self
-            except OSError:
+            except (OSError, ValueError):  # not listening yet; with TLS, its CA file not written yet
                 pass
             time.sleep(0.05)
         self.stop()
@@ -84,7 +86,12 @@ class OpenBao:
         if token:
             request.add_header("X-Vault-Token", token)
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            context = None
+            if self.ca_file:
+                import ssl
+
+                context = ssl.create_default_context(cafile=self.ca_file)
+            with urllib.request.urlopen(request, timeout=10, context=context) as response:
                 text = response.read()
                 return response.status, json.loads(text) if text.strip() else {}
         except urllib.error.HTTPError as exc:

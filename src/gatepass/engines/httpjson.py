@@ -45,9 +45,10 @@ def _connection(url: str, ca_file: str | None, timeout: float) -> tuple[http.cli
     return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=context), target
 
 
-def _shutdown(connection: http.client.HTTPConnection) -> None:
+def _shutdown(connection: http.client.HTTPConnection, fired: list[bool]) -> None:
     import socket
 
+    fired.append(True)
     sock = connection.sock
     if sock is not None:
         try:
@@ -74,7 +75,8 @@ def call(method: str, url: str, *, headers: Mapping[str, str] | None = None, bod
     sent = {"Accept": "application/json", **(headers or {})}
     if data is not None:
         sent["Content-Type"] = "application/json"
-    watchdog = threading.Timer(remaining, _shutdown, (connection,))
+    fired: list[bool] = []  # the watchdog cut the connection: whatever was read is not the answer
+    watchdog = threading.Timer(remaining, _shutdown, (connection, fired))
     watchdog.daemon = True
     watchdog.start()
     try:
@@ -99,6 +101,8 @@ def call(method: str, url: str, *, headers: Mapping[str, str] | None = None, bod
     finally:
         watchdog.cancel()
         connection.close()
+    if fired:
+        raise SecretUnavailableError(f"{host} did not answer in time (total {TOTAL_TIMEOUT:g}s)")
     if len(payload) > max_bytes:
         raise SecretUnavailableError(f"{host} answered with more than {max_bytes} bytes; refused")
     if not payload.strip():
