@@ -110,10 +110,15 @@ def read(account: Account, store: Store, request: Request | None = None, engines
 
 
 def keyring_service(account: Account) -> str:
-    """Where ``gatepass login`` keeps the token of a config account that names none."""
+    """Where ``gatepass login`` keeps the token of a config account that names none: the service name
+    its store entry gets (``Entry.service``), from the normalized host, never the domain as written,
+    so ``GitHub.com`` or ``github.com:443`` in a config finds what ``login git github.com`` saved."""
+    from gatepass.hosts import join_host_port
+
     scheme = "https" if account.secure else "http"
-    where = account.domain if account.kind == "docker" else f"{scheme}://{account.domain}"
-    return f"gatepass:{account.kind}:{where}"
+    default = account.port == (443 if account.secure else 80)  # a login names no default port
+    host = join_host_port(account.host, None if default else account.port)
+    return f"gatepass:{account.kind}:{host if account.kind == 'docker' else f'{scheme}://{host}'}"
 
 
 def answer(request: Request, env: Mapping[str, str], report: Callable[[str], None], *, with_store: bool = True

@@ -42,7 +42,7 @@ class Account:
         self.secret_kind = secret_kind
         self.secret_ref = secret_ref
         self.ttl = ttl
-        self.organizations = organizations  # lowercased; empty = unscoped
+        self.organizations = organizations  # as written (matched case-insensitively); empty = unscoped
         self.layer = layer
         self.rank = rank                  # layer precedence, higher wins
         self.file = file

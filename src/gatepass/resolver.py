@@ -68,7 +68,7 @@ def judge(account: Account, request: Request) -> Candidate:
     if org is None:
         return Candidate(account, True, "match", f"scoped to {orgs}; no path sent, so after unscoped accounts",
                          TIER_SCOPED_NO_PATH)
-    if org in account.organizations:
+    if org in (o.lower() for o in account.organizations):  # org is lowercased; the config keeps its case
         return Candidate(account, True, "match", f"organization {org} is in its scope", TIER_SCOPED)
     return Candidate(account, False, "organization", f"organization {org} is not in {orgs}")
 

@@ -113,8 +113,11 @@ def test_a_plaintext_or_unknown_helper_after_gatepass_is_a_fix(config, after, fi
 def test_executables_missing_from_path(config, monkeypatch):
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     lines, _ = doctor(code=1)
-    assert "FIX  git-credential-gatepass is not on PATH (nor in git --exec-path); run ./install" in lines
-    assert "FIX  docker-credential-gatepass is not on PATH; run ./install" in lines
+    # this venv was made by pip (./test), not ./install: the advice fits pip and pipx (issue 13 item 9)
+    advice = f"reinstall (pip install --force-reinstall gatepass) and put {os.path.dirname(sys.executable)} on PATH"
+    assert f"FIX  git-credential-gatepass is not on PATH (nor in git --exec-path); {advice}" in lines
+    assert f"FIX  docker-credential-gatepass is not on PATH; {advice}" in lines
+    assert "./install" not in "\n".join(lines)
 
 
 def test_an_older_docker_helper_first_on_path(config, tmp_path, monkeypatch):
@@ -124,7 +127,7 @@ def test_an_older_docker_helper_first_on_path(config, tmp_path, monkeypatch):
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
     lines, _ = doctor(code=1)
-    assert line_with(lines, f"{fake} says 'docker-credential-gatepass (gatepass) 0.0.1'").endswith("re-run ./install")
+    assert line_with(lines, f"{fake} says 'docker-credential-gatepass (gatepass) 0.0.1'").endswith("on PATH")
 
 
 def test_config_errors_and_loose_modes(config, isolated_env):

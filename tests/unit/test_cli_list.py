@@ -72,7 +72,7 @@ def test_list_json_has_every_layer_with_file_and_line(layers):
     assert by_user["hostbot"]["where"] == f"{layers['dropin']}:3" and by_user["hostbot"]["domain"] == "git.corp"
     assert by_user["fleet"]["where"] == f"{layers['global']}:2" and by_user["fleet"]["domain"] == "github.com"
     assert by_user["stored"]["file"] is None and by_user["stored"]["backend"] == "encrypted-file"
-    assert by_user["file"]["organizations"] == ["acme", "beta"]
+    assert by_user["file"]["organizations"] == ["acme", "Beta"]
     assert by_user["ci"]["kind"] == "docker"
 
 
@@ -90,11 +90,12 @@ def test_list_names_the_source_kind_and_whether_it_reads_now(layers):
 def test_list_text_is_a_table_and_unreadable_secrets_are_explained_on_stderr(layers):
     result = invoke("list")
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["KIND", "DOMAIN", "USERNAME", "LAYER", "SOURCE", "SECRET", "WHERE", "ORGANIZATIONS"]
-    assert lines[1].split()[:6] == ["git", "github.com", "stored", "store", "keyring", "ok"]
+    assert lines[0].split() == ["KIND", "PROTOCOL", "DOMAIN", "USERNAME", "LAYER", "SOURCE", "SECRET", "WHERE",
+                                "ORGANIZATIONS"]
+    assert lines[1].split()[:7] == ["git", "https", "github.com", "stored", "store", "keyring", "ok"]
     unset = next(line for line in lines if " unset " in line)
-    assert unset.split()[4:7] == ["env", "UNREADABLE", f"{layers['user']}:10"]
-    assert next(line for line in lines if " file " in line).endswith("acme,beta")
+    assert unset.split()[5:8] == ["env", "UNREADABLE", f"{layers['user']}:10"]
+    assert next(line for line in lines if " file " in line).endswith("acme,Beta")
     assert result.stderr.count("\n") == 3 and "NOT_SET_ANYWHERE" in result.stderr and "s@sealed.example" in result.stderr
 
 

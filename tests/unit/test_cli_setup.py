@@ -50,7 +50,7 @@ accounts = [{ username = "AWS", token = "tok-aws" }]
 """
 USERNAME_KEYS = {
     "credential.https://github.com/acme.username": "acme-bot",
-    "credential.https://github.com/beta.username": "acme-bot",
+    "credential.https://github.com/Beta.username": "acme-bot",  # as written: git matches the path case-sensitively
     "credential.https://git.corp:8443/team.username": "corp-bot",
     "credential.http://plain.corp/ops.username": "ops-bot",
     "credential.https://*.forge.corp/x.username": "wild",
@@ -129,6 +129,8 @@ def test_helper_must_be_an_absolute_path(config):
 def test_git_uses_the_username_keys_for_the_organization_path(config):
     invoke("git")
     urlmatch = ["git", "config", "--get-urlmatch", "credential.username"]
+    # git's URL match is case-sensitive in the path: a remote .../Beta/... needs the key written as Beta (issue 13 item 9)
+    assert subprocess.run([*urlmatch, "https://github.com/Beta/app.git"], capture_output=True, text=True).stdout == "acme-bot\n"
     assert subprocess.run([*urlmatch, "https://github.com/acme/app.git"], capture_output=True, text=True).stdout == "acme-bot\n"
     assert subprocess.run([*urlmatch, "https://github.com/other/app.git"], capture_output=True, text=True).stdout == ""
     assert subprocess.run([*urlmatch, "https://a.forge.corp/x/r"], capture_output=True, text=True).stdout == "wild\n"

@@ -51,7 +51,7 @@ def test_komodo_configs_load_unchanged(tmp_path, name):
     assert ("git", "github.com", "mbecker20") in kinds and ("docker", "docker.io", "mbecker2020") in kinds
     assert ("git", "localhost", "mbecker20") in kinds
     dockerhub = [a for a in config.accounts if a.kind == "docker" and a.host == "docker.io"]
-    assert dockerhub[0].organizations == ("dockerhuborganization",)
+    assert dockerhub[0].organizations == ("DockerhubOrganization",)  # as written; matched case-insensitively
 
 
 def test_provenance_file_and_line(tmp_path):

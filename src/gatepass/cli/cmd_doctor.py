@@ -49,23 +49,33 @@ def git_helper_path(environ: Mapping[str, str]) -> str | None:
     return shutil.which("git-credential-gatepass", path=environ.get("PATH"))
 
 
+def reinstall_advice() -> str:
+    """How to put the helpers back, for the way this gatepass was installed: ./install's venv carries
+    a ``.gatepass-source`` stamp; otherwise pip or pipx did it, and the helpers sit beside this Python."""
+    if os.path.exists(os.path.join(sys.prefix, ".gatepass-source")):
+        return "re-run ./install"
+    bin_dir = os.path.dirname(sys.executable)
+    how = "pipx reinstall gatepass" if "pipx" in sys.prefix.split(os.sep) else "pip install --force-reinstall gatepass"
+    return f"reinstall ({how}) and put {bin_dir} on PATH"
+
+
 def check_executables(environ: Mapping[str, str]) -> Iterator[Check]:
     git_helper = git_helper_path(environ)
     if git_helper is None:
-        yield "git-helper", False, "git-credential-gatepass is not on PATH (nor in git --exec-path); run ./install"
+        yield "git-helper", False, f"git-credential-gatepass is not on PATH (nor in git --exec-path); {reinstall_advice()}"
     else:
         done = _run([git_helper, "doctor"], environ)  # an unknown action: the helper starts and answers nothing
         ok = done is not None and done.returncode == 0 and not done.stdout
-        yield "git-helper", ok, f"git runs {git_helper}" if ok else f"{git_helper} does not start; re-run ./install"
+        yield "git-helper", ok, f"git runs {git_helper}" if ok else f"{git_helper} does not start; {reinstall_advice()}"
     docker_helper = shutil.which("docker-credential-gatepass", path=environ.get("PATH"))
     if docker_helper is None:
-        yield "docker-helper", False, "docker-credential-gatepass is not on PATH; run ./install"
+        yield "docker-helper", False, f"docker-credential-gatepass is not on PATH; {reinstall_advice()}"
         return
     done = _run([docker_helper, "version"], environ)
     said = done.stdout.strip() if done is not None else ""
     want = f"docker-credential-gatepass (gatepass) {__version__}"
     yield ("docker-helper", said == want, f"docker runs {docker_helper}" if said == want else
-           f"{docker_helper} says {said or 'nothing'!r}, not {want!r}: an older copy comes first on PATH; re-run ./install")
+           f"{docker_helper} says {said or 'nothing'!r}, not {want!r}: an older copy comes first on PATH; {reinstall_advice()}")
 
 
 def check_git(environ: Mapping[str, str], accounts: list[Account]) -> Iterator[Check]:

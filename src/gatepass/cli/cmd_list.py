@@ -8,19 +8,21 @@ from gatepass.cli.common import KINDS, load_all, print_json, provenance, readabl
 from gatepass.model import Account
 from gatepass.store import Store
 
-COLUMNS = ("KIND", "DOMAIN", "USERNAME", "LAYER", "SOURCE", "SECRET", "WHERE", "ORGANIZATIONS")
+COLUMNS = ("KIND", "PROTOCOL", "DOMAIN", "USERNAME", "LAYER", "SOURCE", "SECRET", "WHERE", "ORGANIZATIONS")
 
 
 def row_for(account: Account, store: Store, engines: dict[str, dict[str, object]] | None = None) -> dict[str, object]:
     """One account as ``--json`` shows it: never the secret, only its source kind and readability."""
     ok, why = readable(account, store, None, engines)
-    return {"kind": account.kind, "domain": account.domain, "username": account.username,
+    return {"kind": account.kind, "protocol": "https" if account.secure else "http", "domain": account.domain,
+            "username": account.username,
             "organizations": list(account.organizations), **provenance(account),
             "source": source_kind(account), "readable": ok, **({} if ok else {"problem": why})}
 
 
 def table(rows: list[dict[str, object]]) -> list[str]:
-    cells = [COLUMNS] + [(str(r["kind"]), str(r["domain"]), str(r["username"]), str(r["layer"]), str(r["source"]),
+    cells = [COLUMNS] + [(str(r["kind"]), str(r["protocol"]), str(r["domain"]), str(r["username"]), str(r["layer"]),
+                          str(r["source"]),
                           "ok" if r["readable"] else "UNREADABLE", str(r["where"]),
                           ",".join(r["organizations"]) or "-")  # type: ignore[arg-type]
                          for r in rows]
@@ -34,7 +36,8 @@ def table(rows: list[dict[str, object]]) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of accounts, for scripts.")
 def list_cmd(kind: str | None, as_json: bool) -> None:
     """List every account gatepass knows, highest precedence first (store, user, host, global; file
-    order within a layer): kind, domain, username, layer, the secret's source kind (inline, file,
+    order within a layer): kind, protocol (two accounts for one host over http and https differ
+    only there), domain, username, layer, the secret's source kind (inline, file,
     env, command, sealed, keyring), whether it can be read now (a token_command runs, as the
     helpers would run it), file:line and organizations. Tokens are never shown. Config errors
     go to stderr; every account that loads is still listed.

@@ -28,6 +28,28 @@ def entry_for(kind: str, domain: str, username: str) -> Entry:
     return Entry("git", scheme, join_host_port(host, port), "", username)
 
 
+def plain_http_if_configured(kind: str, domain: str) -> str:
+    """``http://DOMAIN`` when no scheme is written and the config serves that git host only over http.
+
+    A git login is for https unless told otherwise; but a provider with ``https = false`` answers
+    only http requests, so a login for it saved under https would never be asked for.
+    """
+    if kind != "git" or "://" in domain:
+        return domain
+    parsed = parse_authority(domain.rstrip("/"), "https")
+    if parsed is None:
+        return domain
+    from gatepass.cli.common import load_all
+
+    _, _, accounts = load_all("git", lambda message: None)
+    same_host = [a for a in accounts if a.layer != "store" and (a.host, a.port) == parsed]
+    for account in same_host:
+        if not any(a.secure for a in same_host):
+            warn(f"{account.where} serves {domain} over plain http (https = false): saving for http://{domain}")
+            return f"http://{domain}"
+    return domain
+
+
 @click.command()
 @click.argument("kind", type=KINDS)
 @click.argument("domain")
@@ -46,7 +68,7 @@ def login(kind: str, domain: str, username: str | None, token_stdin: bool) -> No
             raise GatepassError("--token-stdin needs --username")
         username = click.prompt("Username")
     assert username is not None
-    entry = entry_for(kind, domain, username)
+    entry = entry_for(kind, plain_http_if_configured(kind, domain), username)
     token = read_token(token_stdin)
     store = app.store_for(entry.host.rpartition(":")[0] or entry.host, env(), warn)
     store.save(entry, token)

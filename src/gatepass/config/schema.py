@@ -61,7 +61,9 @@ def _organizations(value: object, where: _Where, key: str) -> tuple[str, ...]:
     for item in value:  # type: ignore[attr-defined]
         if not isinstance(item, str) or not item:
             raise where.error("must be an array of non-empty strings", key, at="organizations")
-    return tuple(item.lower() for item in value)  # type: ignore[attr-defined]
+    # As written: `setup git` writes credential.<url>/ORG keys and git matches paths case-sensitively.
+    # Matching is case-insensitive (resolver.py), as GitHub and GitLab treat organization names.
+    return tuple(value)  # type: ignore[arg-type]
 
 
 def normalize_domain(kind: str, text: str) -> tuple[str, int | None, bool | None]:
