@@ -94,48 +94,36 @@ class Store:
         return secret
 
     def save(self, entry: Entry, secret: str, refresh: str | None = None) -> None:
-        """Put the secret in the configured backend, then record it (replacing the same key)."""
-        from gatepass.stores.index import now
-
+        """Put the secret in the configured backend, then record it (``Index.upsert``: the same key is
+        replaced, and the replaced entry's secret is deleted when the new one did not overwrite it)."""
         backend = self.backend()
         backend.set(entry.service(), entry.username, secret)
         if refresh is not None:
             backend.set(entry.service() + REFRESH_SUFFIX, entry.username, refresh)
         entry.backend, entry.refresh = backend.name, refresh is not None
-        entry.created = entry.updated = now()
+        entry.created = entry.updated = 0  # now, or the replaced entry's creation time
 
-        def change(entries: list[Entry]) -> list[Entry]:
-            kept = []
-            for old in entries:
-                if old.key() == entry.key():
-                    entry.created = old.created or entry.created
-                    if (old.backend, old.username) != (entry.backend, entry.username):
-                        self._forget_secret(old)  # the new secret did not overwrite the old item
-                else:
-                    kept.append(old)
-            return [*kept, entry]
+        def forget_replaced(old: Entry) -> None:
+            if (old.backend, old.username) != (entry.backend, entry.username):
+                self._forget_secret(old)  # the new secret did not overwrite the old item
+            elif old.refresh and not entry.refresh:
+                self.backend(old.backend).delete(old.service() + REFRESH_SUFFIX, old.username)
 
-        self.index.update(change)
+        self.index.upsert(entry, forget_replaced)
 
     def erase(self, matches: Callable[[Entry], bool], password: str | None = None) -> list[Entry]:
-        """Remove every matching entry (only those holding ``password`` when given) and their secrets."""
-        removed: list[Entry] = []
+        """Remove every matching entry (only those holding ``password`` when given) and their secrets.
 
-        def change(entries: list[Entry]) -> list[Entry]:
-            kept = []
+        Secrets go first, under the index lock (``Index.remove``): if a backend is locked, the error
+        leaves the index as it was, so no secret is left in a keyring with no entry pointing at it."""
+        def chosen(entry: Entry) -> bool:
+            return matches(entry) and (password is None or self._holds(entry, password))
+
+        def forget(entries: list[Entry]) -> None:
             for entry in entries:
-                if matches(entry) and (password is None or self._holds(entry, password)):
-                    removed.append(entry)
-                else:
-                    kept.append(entry)
-            # Secrets go first, still under the index lock: if a backend is locked, the error leaves the
-            # index as it was, so no secret is left in a keyring with no entry pointing at it.
-            for entry in removed:
                 self._forget_secret(entry)
-            return kept
 
-        self.index.update(change)
-        return removed
+        return self.index.remove(chosen, forget)
 
     def _holds(self, entry: Entry, password: str) -> bool:
         try:

@@ -4,7 +4,6 @@ nothing, and a writer killed with SIGKILL at any point leaves an index that pars
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from gatepass.errors import StoreUnavailableError
 from gatepass.files import Lock, PrivateFileError
 from gatepass.stores import records
 from gatepass.stores.index import HEADER, Entry, Index
+from tests.support import stepkill
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD_ENV = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
@@ -174,29 +174,9 @@ def test_fifty_parallel_writers_leave_fifty_entries(tmp_path):
     assert sorted(e.username for e in Index(path).entries()) == [f"user{i:02}" for i in range(50)]
 
 
-STOPPER = """
-import json, os, signal, sys
+UPSERT = """
 from gatepass.stores.index import Entry, Index
-path, user, stop_at = sys.argv[1:]
-calls = []
-
-def hooked(name, real):
-    def call(*args, **kwargs):
-        calls.append(name)
-        step = str(len(calls) - 1)
-        if stop_at == step + "-half":  # a write cut in the middle: half the bytes are on disk
-            data = memoryview(args[1])
-            real(args[0], data[:max(1, len(data) // 2)])
-            os.kill(os.getpid(), signal.SIGSTOP)
-        if stop_at == step:  # just before this call
-            os.kill(os.getpid(), signal.SIGSTOP)
-        return real(*args, **kwargs)
-    return call
-
-for name in ("open", "write", "fsync", "fchmod", "close", "replace", "rename", "link", "unlink"):
-    setattr(os, name, hooked(name, getattr(os, name)))
-Index(path).upsert(Entry("git", "https", "kill.example", "", user))
-print(json.dumps(calls))
+Index(sys.argv[1]).upsert(Entry("git", "https", "kill.example", "", sys.argv[2]))
 """
 SEED = ["seed0", "seed1", "seed2"]
 
@@ -213,25 +193,18 @@ def _users(path: str) -> list[str]:
 
 
 def test_sigkill_at_every_step_of_a_write_leaves_the_old_or_the_new_index(tmp_path):
-    """Deterministic, not a race: a traced run lists every file-system call one ``upsert`` makes; then,
-    for each call, a fresh writer stops itself (SIGSTOP) just before it (and, for writes, halfway
-    through it) and is SIGKILLed there. Before the rename the old index is whole, after it the new."""
-    traced = subprocess.run([sys.executable, "-c", STOPPER, _seeded(tmp_path / "trace"), "new", ""], env=CHILD_ENV,
-                            capture_output=True, text=True, check=True)
-    calls = json.loads(traced.stdout)
+    """Deterministic, not a race (tests/support/stepkill.py): a traced run lists every file-system call
+    one ``upsert`` makes; then, for each call (and halfway through each write), a fresh writer is
+    SIGKILLed just there. Before the rename the old index is whole, after it the new one."""
+    calls = stepkill.trace(UPSERT, [_seeded(tmp_path / "trace"), "new"], CHILD_ENV)
     renamed_at = next((i for i, name in enumerate(calls) if name in ("replace", "rename")), None)
     assert renamed_at is not None, f"upsert never renames a temp file over the index, so it is not atomic: {calls}"
-    points = [str(i) for i in range(len(calls))] + [f"{i}-half" for i, name in enumerate(calls) if name == "write"]
+    points = stepkill.points(calls)
     assert len(points) > 6 and any(p.endswith("-half") for p in points)
     for point in points:
         directory = tmp_path / f"kill-{point}"
         path = _seeded(directory)
-        child = subprocess.Popen([sys.executable, "-c", STOPPER, path, "new", point], env=CHILD_ENV,
-                                 stdout=subprocess.DEVNULL)
-        _, status = os.waitpid(child.pid, os.WUNTRACED)
-        assert os.WIFSTOPPED(status), f"the writer never reached step {point}"
-        child.kill()
-        child.wait()
+        stepkill.kill_at(point, UPSERT, [path, "new"], CHILD_ENV)
         step = int(point.partition("-")[0])
         assert _users(path) == (SEED if step <= renamed_at else sorted([*SEED, "new"])), point
         Index(path).upsert(git("after"))  # the next writer sweeps what the killed one left

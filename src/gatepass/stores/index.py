@@ -147,30 +147,36 @@ class Index:
             write_atomic(self.path, body.encode("utf-8", "surrogatepass"), error=StoreUnavailableError)
             return entries
 
-    def upsert(self, entry: Entry) -> Entry | None:
+    def upsert(self, entry: Entry, replaced: Callable[[Entry], None] | None = None) -> Entry | None:
         """Add ``entry``, replacing the one with the same ``key()`` (whose ``created`` it keeps); returns that one.
 
-        ``created``/``updated`` default to now. This touches only the index: the caller puts the
-        secret in ``entry.backend`` first, and removes a replaced entry's secret when its
-        (backend, service, username) differs.
+        ``updated`` defaults to now, ``created`` to the replaced entry's or now. The caller puts the
+        secret in ``entry.backend`` first; ``replaced(old)`` runs under the lock before the index is
+        written (``Store.save`` deletes the old secret there when it lives elsewhere), so a failure
+        leaves the old index and no secret without an entry.
         """
         moment = now()
         entry.updated = entry.updated or moment
-        replaced: list[Entry] = []
+        found: list[Entry] = []
 
         def change(entries: list[Entry]) -> list[Entry]:
-            replaced.clear()
+            found.clear()
             kept: list[Entry] = []
             for e in entries:
-                (replaced if e.key() == entry.key() else kept).append(e)
-            entry.created = (replaced[0].created if replaced else 0) or entry.created or moment
+                (found if e.key() == entry.key() else kept).append(e)
+            entry.created = (found[0].created if found else 0) or entry.created or moment
+            if found and replaced is not None:
+                replaced(found[0])
             return [*kept, entry]
 
         self.update(change)
-        return replaced[0] if replaced else None
+        return found[0] if found else None
 
-    def remove(self, matches: Callable[[Entry], bool]) -> list[Entry]:
-        """Remove every entry ``matches`` accepts; returns them (their secrets are the caller's to delete)."""
+    def remove(self, matches: Callable[[Entry], bool], removing: Callable[[list[Entry]], None] | None = None
+               ) -> list[Entry]:
+        """Remove every entry ``matches`` accepts; returns them. ``removing(entries)`` runs under the lock
+        before the index is written (``Store.erase`` deletes their secrets there): if it raises, the
+        index is left as it was, so no secret is left in a backend with no entry pointing at it."""
         removed: list[Entry] = []
 
         def change(entries: list[Entry]) -> list[Entry]:
@@ -178,6 +184,8 @@ class Index:
             kept: list[Entry] = []
             for e in entries:
                 (removed if matches(e) else kept).append(e)
+            if removed and removing is not None:
+                removing(removed)
             return kept
 
         self.update(change)
