@@ -24,12 +24,23 @@ ECR_PATTERN = "*.dkr.ecr.*.amazonaws.com"
 
 
 def normalize_host(host: str, *, wildcard: bool = False) -> str | None:
-    """Lowercase, strip one trailing dot, IDNA-encode; ``None`` when it is no host name at all.
+    """Lowercase, strip one trailing dot, IDNA-encode as curl does; ``None`` when it is no host name at all.
+
+    A name with any non-ASCII character goes through UTS #46 non-transitional processing (the
+    ``idna`` package; curl with libidn2 does the same), never Python's built-in IDNA2003 codec,
+    which maps ``ß`` to ``ss`` and ``ς`` to ``σ`` and so would hand ``classic``'s token to
+    ``claßic``. UTS #46 does its own case mapping, so such a name is not lowercased by Python first
+    (``str.lower`` turns ``ẞ`` into ``ß`` and a final ``Σ`` into ``ς``; UTS #46 gives ``ss`` and
+    ``σ``). A name ``idna`` refuses is no host: it gets no token (curl may still reach it through
+    its transitional fallback, but then with no token of ours). An ASCII name is compared as curl
+    sends it and never imports ``idna``: the warm helper stays import-free.
 
     >>> normalize_host("GitHub.COM.")
     'github.com'
     >>> normalize_host("bücher.example")
     'xn--bcher-kva.example'
+    >>> normalize_host("straße.example"), normalize_host("strasse.example")
+    ('xn--strae-oqa.example', 'strasse.example')
     >>> normalize_host("github.com@evil.io") is None
     True
     >>> normalize_host("*.example.com", wildcard=True)
@@ -38,22 +49,48 @@ def normalize_host(host: str, *, wildcard: bool = False) -> str | None:
     if host.startswith("[") and host.endswith("]"):  # IPv6 literal: compare as written, lowercased
         inner = host[1:-1].lower()
         return host.lower() if inner and all(c in "0123456789abcdef:." for c in inner) else None
-    host = host.lower()
-    if host.endswith("."):
-        host = host[:-1]
-    if wildcard and host == ECR_PATTERN:
-        return host
+    if wildcard and host.lower() in (ECR_PATTERN, ECR_PATTERN + "."):
+        return ECR_PATTERN
     prefix = ""
     if wildcard and host.startswith("*."):
         prefix, host = "*.", host[2:]
-    if not host.isascii():
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
+    if host.isascii():
+        host = host.lower()
+    else:
+        encoded = _uts46(host)
+        if encoded is None:
             return None
+        host = encoded
+    if host.endswith("."):
+        host = host[:-1]
     if not host or host.startswith(".") or ".." in host or not set(host) <= _HOST_CHARS:
         return None
     return prefix + host
+
+
+# The UTS #46 deviation characters: transitional processing (IDNA2003, Python's codec, older
+# browsers) maps them away, non-transitional processing keeps them.
+_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
+
+
+def _uts46(host: str) -> str | None:
+    """UTS #46 non-transitional A-label form (``idna`` imported only here), or ``None`` if invalid.
+
+    A name that holds a deviation character once mapped must be written exactly in its mapped
+    form (lowercase, NFC, nothing for UTS #46 to map): implementations disagree on such names
+    (curl's libidn2 2.3 maps ``ẞ`` to ``ss``, Unicode 15.1 tables map it to ``ß``; transitional
+    ones drop ``ß`` to ``ss`` altogether), so only the one spelling every implementation reads
+    the same way may match (docs/design.md "Resolution" 1).
+    """
+    import idna
+
+    try:
+        mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
+        if mapped != host and not _DEVIATIONS.isdisjoint(mapped):
+            return None
+        return idna.encode(mapped, transitional=False).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return None
 
 
 def split_host_port(text: str) -> tuple[str, int | None] | None:

@@ -96,11 +96,111 @@ class Request:
         self.exact_key = exact_key  # docker keys with another path: only an exact stored entry answers
 
     def first_segment(self) -> str | None:
-        """The organization a path names: its first segment, lowercased."""
+        """The organization the path names as the server will resolve it, lowercased.
+
+        ``None`` when no path was sent; :data:`NO_ORGANIZATION` when a path was sent but names no
+        organization unambiguously (see :func:`server_path`): then no scoped account answers.
+        """
         if not self.path:
             return None
-        segment = self.path.lstrip("/").partition("/")[0]
-        return segment.lower() or None
+        resolved = server_path(self.path)
+        if resolved is None:
+            return NO_ORGANIZATION
+        return _first(resolved).lower() or NO_ORGANIZATION
+
+
+# A segment can never hold "/": this value is no organization any account can be scoped to.
+NO_ORGANIZATION = "/"
+
+
+def percent_decode(text: str) -> str | None:
+    """Decode ``%XX`` escapes once (as UTF-8); ``None`` when the result is not UTF-8.
+
+    Hand-written rather than ``urllib.parse.unquote`` so the helpers' hot path imports nothing.
+
+    >>> percent_decode("acme/%2e%2E/other%2Fx"), percent_decode("%zz%4")
+    ('acme/../other/x', '%zz%4')
+    """
+    if "%" not in text:
+        return text
+    raw = text.encode("utf-8", "surrogateescape")
+    out = bytearray()
+    i = 0
+    while i < len(raw):
+        pair = raw[i + 1:i + 3]
+        if raw[i] == 0x25 and len(pair) == 2 and all(c in b"0123456789abcdefABCDEF" for c in pair):
+            out.append(int(pair, 16))
+            i += 3
+        else:
+            out.append(raw[i])
+            i += 1
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4 on an absolute path.
+
+    >>> remove_dot_segments("/acme/../other/./r.git"), remove_dot_segments("/a/b/.."), remove_dot_segments("/../x")
+    ('/other/r.git', '/a/', '/x')
+    """
+    output: list[str] = []
+    segments = path.split("/")[1:]
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment == "..":
+            if output:
+                output.pop()
+            if last:
+                output.append("")
+        elif segment == ".":
+            if last:
+                output.append("")
+        else:
+            output.append(segment)
+    return "/" + "/".join(output)
+
+
+def _dot_segment(segment: str) -> bool:
+    # ``..;x`` is ``..`` to servlet containers (path parameters); ``\`` a separator to some servers.
+    return segment.partition(";")[0] in (".", "..")
+
+
+def _first(path: str) -> str:
+    return path.lstrip("/").partition("/")[0]
+
+
+def server_path(path: str) -> str | None:
+    """The path as the server will resolve it, or ``None`` when that is ambiguous.
+
+    git sends the path percent-decoded once (``credential.c``); curl removes literal dot segments
+    and a server may decode again and then resolve them, so the first segment gatepass sees need
+    not be the one the server serves (``/acme/%2e%2e/other/x.git``). This decodes once more and
+    removes dot segments (RFC 3986 5.2.4). The result is ambiguous when decoding it again would
+    change its structure (an encoded slash, backslash or dot segment is left), when it holds a
+    backslash or a ``..;x`` segment (a dot segment to servlet containers), or when its first
+    segment differs from the undecoded path's: no organization decision is made that depends on
+    how many times the server decodes.
+
+    >>> server_path("acme/../other/x.git"), server_path("acme/./app.git")
+    ('/other/x.git', '/acme/app.git')
+    >>> [server_path(p) for p in ("acme/%2e%2e/other", "acme%2fother/x.git", "acme/%252e%252e/o", "acme/..;/o")]
+    [None, None, None, None]
+    """
+    decoded = percent_decode(path)
+    if decoded is None or "\\" in decoded:
+        return None
+    resolved = remove_dot_segments("/" + decoded.lstrip("/"))
+    again = percent_decode(resolved)
+    if again is None or again.count("/") != resolved.count("/") or "\\" in again:
+        return None
+    if any(_dot_segment(segment) for segment in again.split("/")):
+        return None
+    if _first(remove_dot_segments("/" + path.lstrip("/"))) != _first(resolved):
+        return None
+    return resolved
 
 
 class Candidate:

@@ -8,7 +8,7 @@ aliases (done by the caller's parsing), username, organizations, then order.
 from __future__ import annotations
 
 from gatepass.hosts import DEFAULT_PORTS, host_matches
-from gatepass.model import Account, Candidate, Request
+from gatepass.model import NO_ORGANIZATION, Account, Candidate, Request
 
 # Tiers, best first: scoped and matching the path's organization, unscoped, scoped with no path
 # sent (git without credential.useHttpPath), DESIGN.md step 5.
@@ -57,8 +57,11 @@ def judge(account: Account, request: Request) -> Candidate:
     if account.kind == "docker" and stored_path != request.path:
         return Candidate(account, False, "path", f"the key's path {request.path or '(none)'} is not "
                                                  f"{stored_path or '(none)'}")
-    if account.kind == "git" and stored_path and request.path is not None and stored_path != request.path:
-        return Candidate(account, False, "path", f"stored for path {stored_path}, not {request.path}")
+    if account.kind == "git" and stored_path and stored_path != request.path:
+        # A path-scoped entry answers its own path only: answering a path-less request (git without
+        # credential.useHttpPath) would give it to every repository on the host.
+        sent = f"not {request.path}" if request.path else "and git sent no path (credential.useHttpPath is off)"
+        return Candidate(account, False, "path", f"stored for path {stored_path}, {sent}")
     if request.username is not None and request.username != account.username:
         return Candidate(account, False, "username", f"the request names user {request.username}")
     if not account.organizations:
@@ -68,6 +71,9 @@ def judge(account: Account, request: Request) -> Candidate:
     if org is None:
         return Candidate(account, True, "match", f"scoped to {orgs}; no path sent, so after unscoped accounts",
                          TIER_SCOPED_NO_PATH)
+    if org == NO_ORGANIZATION:
+        return Candidate(account, False, "organization", f"the path {request.path} names no organization "
+                         "unambiguously (an encoded slash or dot segment); only unscoped accounts answer it")
     if org in (o.lower() for o in account.organizations):  # org is lowercased; the config keeps its case
         return Candidate(account, True, "match", f"organization {org} is in its scope", TIER_SCOPED)
     return Candidate(account, False, "organization", f"organization {org} is not in {orgs}")

@@ -1,6 +1,9 @@
 """Reading an account's secret from where its config says: inline, a file, an environment variable.
 
-Errors name the account, the file and line it comes from and what to do; never the value.
+Errors name the account, the file and line it comes from and what to do; never the value, and
+never the value of ``token_env`` or of a ``token_file`` that cannot be opened either: a token
+pasted there by mistake would otherwise be echoed to a terminal or a CI log. A ``token_file``
+that opens is a path, and is named.
 Command-sourced (``token_command``), sealed and engine (``gatepass.engines``) tokens are opened by
 their own modules, imported only when such an account is tried; keyring-held ones come through the store (``app.read``).
 """
@@ -49,7 +52,7 @@ def _read_token_file(account: Account, path: str) -> str:
         # O_NONBLOCK: a FIFO put where a file should be must not hang the helper.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError as exc:
-        raise _fail(account, f"token_file {path} cannot be opened ({exc.strerror})") from None
+        raise _fail(account, f"its token_file cannot be opened ({exc.strerror}); check the path written there") from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise _fail(account, f"token_file {path} is not a regular file")
@@ -84,7 +87,7 @@ def read_secret(account: Account, env, request: Request | None = None,  # type: 
     if kind == "env":
         value = env.get(str(ref))
         if not value:
-            raise _fail(account, f"environment variable {ref} is not set; export it or use token_file")
+            raise _fail(account, "the environment variable its token_env names is not set; export it or use token_file")
         return Secret(value)
     if kind == "command":
         from gatepass.token_command import run_token_command

@@ -126,7 +126,7 @@ def test_machine_key_with_loose_mode_is_refused(tmp_path):
 def test_passphrase_from_env_variable_and_file(tmp_path):
     assert from_settings({"HOME": str(tmp_path), "GATEPASS_STORE_PASSPHRASE": "pw"}, {}).passphrase == "pw"
     assert from_settings({"HOME": str(tmp_path), "MY_PW": "named"}, {"passphrase_env": "MY_PW"}).passphrase == "named"
-    with pytest.raises(StoreUnavailableError, match="passphrase_env names MY_PW, which is not set"):
+    with pytest.raises(StoreUnavailableError, match="passphrase_env names is not set"):
         from_settings({"HOME": str(tmp_path)}, {"passphrase_env": "MY_PW"})
     secret_file = tmp_path / "pass"
     secret_file.write_text("from-file\nignored\n")
@@ -136,7 +136,7 @@ def test_passphrase_from_env_variable_and_file(tmp_path):
     secret_file.chmod(0o644)
     with pytest.raises(StoreUnavailableError, match="chmod 600"):
         from_settings({"HOME": str(tmp_path)}, {"passphrase_file": str(secret_file)})
-    with pytest.raises(StoreUnavailableError, match="cannot read passphrase file"):
+    with pytest.raises(StoreUnavailableError, match="cannot read the \\[store\\] passphrase_file"):
         from_settings({"HOME": str(tmp_path)}, {"passphrase_file": str(tmp_path / "absent")})
 
 

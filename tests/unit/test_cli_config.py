@@ -58,8 +58,8 @@ def test_missing_env_var_and_unreadable_token_file_are_errors(user, monkeypatch)
     monkeypatch.delenv("OPS_TOKEN")
     (user.parent / "ci.token").unlink()
     result = check(code=1)
-    assert f"error: {user}:7: account ops@github.com: environment variable OPS_TOKEN is not set" in result.stderr
-    assert f"error: {user}:6: account ci@github.com: token_file {user.parent / 'ci.token'} cannot be opened" in result.stderr
+    assert f"error: {user}:7: account ops@github.com: the environment variable its token_env names is not set" in result.stderr
+    assert f"error: {user}:6: account ci@github.com: its token_file cannot be opened" in result.stderr
     (user.parent / "ci.token").mkdir()
     assert "is not a regular file" in check(code=1).stderr
 

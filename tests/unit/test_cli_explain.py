@@ -129,7 +129,7 @@ def test_scoped_match_first_and_unreadable_secret_named(config, monkeypatch):
     result = invoke("https://github.com/acme/app.git")
     data = explain_json("https://github.com/acme/app.git")
     assert verdicts(data)[:3] == [("acme-bot", "unreadable secret"), ("acme-two", "chosen"), ("me", "precedence")]
-    assert "ACME_TOKEN is not set" in data["candidates"][0]["reason"]
+    assert "the environment variable its token_env names is not set" in data["candidates"][0]["reason"]
     assert data["candidates"][2]["reason"].startswith("organization-scoped match first: acme-two@github.com")
     assert "acme-bot@github.com" in result.stdout and "unreadable secret: " in result.stdout
     monkeypatch.setenv("ACME_TOKEN", "tok-acme")

@@ -82,7 +82,7 @@ def test_list_names_the_source_kind_and_whether_it_reads_now(layers):
         "stored": ("keyring", True), "inline": ("inline", True), "file": ("file", True), "env": ("env", True),
         "cmd": ("command", True), "keyring": ("keyring", False), "unset": ("env", False), "s": ("sealed", False),
         "ci": ("inline", True), "hostbot": ("inline", True), "fleet": ("inline", True)}
-    assert "NOT_SET_ANYWHERE is not set" in by_user["unset"]["problem"]
+    assert "the environment variable its token_env names is not set" in by_user["unset"]["problem"]
     assert "gatepass login git github.com --username keyring" in by_user["keyring"]["problem"]
     assert "problem" not in by_user["inline"]
 
@@ -96,7 +96,7 @@ def test_list_text_is_a_table_and_unreadable_secrets_are_explained_on_stderr(lay
     unset = next(line for line in lines if " unset " in line)
     assert unset.split()[5:8] == ["env", "UNREADABLE", f"{layers['user']}:10"]
     assert next(line for line in lines if " file " in line).endswith("acme,Beta")
-    assert result.stderr.count("\n") == 3 and "NOT_SET_ANYWHERE" in result.stderr and "s@sealed.example" in result.stderr
+    assert result.stderr.count("\n") == 3 and "unset@github.com" in result.stderr and "s@sealed.example" in result.stderr
 
 
 def test_list_kind_filter(layers):

@@ -11,6 +11,7 @@ import click
 
 from gatepass.cli import gitconfig, targets
 from gatepass.cli.common import KINDS, engine_detail, env, load_all, print_json, provenance, readable, source_kind
+from gatepass.cli.terminal import printable
 from gatepass.errors import GatepassError, NotFoundError
 from gatepass.model import Account, Candidate, Request
 from gatepass.resolver import TIER_SCOPED, TIER_UNSCOPED, rank
@@ -127,6 +128,10 @@ def describe(request: Request) -> str:
     return " ".join(parts)
 
 
+def _echo(line: str) -> None:
+    click.echo(printable(line))  # usernames, paths and reasons may hold control characters
+
+
 @click.command()
 @click.argument("target")
 @click.option("--kind", type=KINDS, help="git or docker; guessed when not given (see below).")
@@ -167,19 +172,19 @@ def explain(target: str, kind: str | None, use_http_path: bool | None, as_json: 
                                 "path": request.path, "username": request.username, "exact_key": request.exact_key},
                     "notes": notes, "chosen": chosen, "candidates": rows})
         return
-    click.echo(f"{kind} request: {describe(request)}")
+    _echo(f"{kind} request: {describe(request)}")
     for note in notes:
-        click.echo(f"  {note}")
+        _echo(f"  {note}")
     if chosen is None:
-        click.echo("no account answers: git would ask the next helper or prompt; docker gets 'credentials not found'")
+        _echo("no account answers: git would ask the next helper or prompt; docker gets 'credentials not found'")
     else:
-        click.echo(f"chosen: {chosen['username']}@{chosen['domain']} from {chosen['where']} "
-                   f"(layer {chosen['layer']}), secret source: {chosen['source']}"
-                   + (f" {chosen['engine']}" if "engine" in chosen else ""))
+        _echo(f"chosen: {chosen['username']}@{chosen['domain']} from {chosen['where']} "
+              f"(layer {chosen['layer']}), secret source: {chosen['source']}"
+              + (f" {chosen['engine']}" if "engine" in chosen else ""))
     for item in rows:
         mark = "->" if item["verdict"] == "chosen" else "  "
         source = f"{item['source']} {item['engine']}" if "engine" in item else item["source"]
-        click.echo(f"{mark} {item['username']}@{item['domain']} [{item['layer']} {item['where']}, {source}]: "
-                   f"{item['verdict']}: {item['reason']}")
+        _echo(f"{mark} {item['username']}@{item['domain']} [{item['layer']} {item['where']}, {source}]: "
+              f"{item['verdict']}: {item['reason']}")
     if hidden:
-        click.echo(f"   ({hidden} accounts on other hosts not shown; --json lists them)")
+        _echo(f"   ({hidden} accounts on other hosts not shown; --json lists them)")

@@ -13,6 +13,7 @@ from gatepass import app
 from gatepass.cli.cmd_login import entry_for
 from gatepass.cli.common import env, warn
 from gatepass.cli.interrupts import deferred_interrupts
+from gatepass.cli.terminal import printable
 from gatepass.errors import GatepassError
 from gatepass.files import write_atomic
 from gatepass.stores.index import Entry
@@ -31,7 +32,10 @@ def import_group() -> None:
 
 def _save(found: list[tuple[Entry, str]], dry_run: bool, what: str) -> None:
     for entry, _ in found:
-        click.echo(f"{'would import' if dry_run else 'importing'} {entry.kind} {entry.username}@{entry.host}", err=True)
+        scope = f"/{entry.path} (only for that path; git sends it with credential.useHttpPath=true)" \
+            if entry.kind == "git" and entry.path else ""
+        click.echo(printable(f"{'would import' if dry_run else 'importing'} {entry.kind} "
+                             f"{entry.username}@{entry.host}{scope}"), err=True)
     if not dry_run and found:
         store = app.open_store(env(), app.load(env(), warn))
         for entry, secret in found:
@@ -96,7 +100,11 @@ def docker_config(file: str | None, dry_run: bool, remove: bool) -> None:
 
 
 def git_credential_lines(text: str) -> list[tuple[int, Entry, str]]:
-    """(line index, entry, password) for each ``scheme://user:password@host[/path]`` line."""
+    """(line index, entry, password) for each ``scheme://user:password@host[/path]`` line.
+
+    A line with a path becomes a path-scoped entry: it answers git only for that repository path
+    (as git's own store does with ``credential.useHttpPath``), never for the whole host.
+    """
     found = []
     for number, line in enumerate(text.split("\n")):
         line = line.strip()

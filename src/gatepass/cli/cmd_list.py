@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gatepass.cli.common import KINDS, load_all, print_json, provenance, readable, source_kind
+from gatepass.cli.terminal import printable
 from gatepass.model import Account
 from gatepass.store import Store
 
@@ -21,11 +22,12 @@ def row_for(account: Account, store: Store, engines: dict[str, dict[str, object]
 
 
 def table(rows: list[dict[str, object]]) -> list[str]:
-    cells = [COLUMNS] + [(str(r["kind"]), str(r["protocol"]), str(r["domain"]), str(r["username"]), str(r["layer"]),
-                          str(r["source"]),
-                          "ok" if r["readable"] else "UNREADABLE", str(r["where"]),
-                          ",".join(r["organizations"]) or "-")  # type: ignore[arg-type]
-                         for r in rows]
+    cells: list[tuple[str, ...]] = [COLUMNS]
+    for r in rows:
+        organizations = ",".join(r["organizations"]) or "-"  # type: ignore[arg-type]
+        cells.append(tuple(printable(cell) for cell in (
+            str(r["kind"]), str(r["protocol"]), str(r["domain"]), str(r["username"]), str(r["layer"]),
+            str(r["source"]), "ok" if r["readable"] else "UNREADABLE", str(r["where"]), organizations)))
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS) - 1)]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]
             for row in cells]
@@ -58,4 +60,4 @@ def list_cmd(kind: str | None, as_json: bool) -> None:
             click.echo(line.rstrip())
         unreadable = [r for r in rows if not r["readable"]]
         for r in unreadable:
-            click.echo(f"gatepass: {r['problem']}", err=True)
+            click.echo(printable(f"gatepass: {r['problem']}"), err=True)

@@ -7,7 +7,7 @@ import click
 from gatepass import app
 from gatepass.cli.common import KINDS, env, read_token, warn
 from gatepass.errors import GatepassError
-from gatepass.hosts import join_host_port, parse_authority, parse_docker_server
+from gatepass.hosts import join_host_port, parse_authority, parse_docker_server, split_host_port
 from gatepass.stores.index import Entry
 
 
@@ -70,7 +70,7 @@ def login(kind: str, domain: str, username: str | None, token_stdin: bool) -> No
     assert username is not None
     entry = entry_for(kind, plain_http_if_configured(kind, domain), username)
     token = read_token(token_stdin)
-    store = app.store_for(entry.host.rpartition(":")[0] or entry.host, env(), warn)
+    store = app.store_for((split_host_port(entry.host) or (entry.host, None))[0], env(), warn)
     store.save(entry, token)
     click.echo(f"saved {kind} token for {username} on {entry.host} in {entry.backend}", err=True)
 

@@ -79,6 +79,7 @@ def normalize_domain(kind: str, text: str) -> tuple[str, int | None, bool | None
         for prefix in ("http://", "https://"):
             if text.lower().startswith(prefix):
                 scheme, text = prefix[:-3], text[len(prefix):]
+                break  # one scheme only: "http://https://x" is an error below, not x
         text = text[:-1] if text.endswith("/") else text
     if "://" in text or "/" in text or "@" in text:
         raise ValueError("must be host[:port], with no scheme, path or user" +

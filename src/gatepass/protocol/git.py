@@ -24,6 +24,9 @@ MAX_LINES = 4096
 # Keys whose values we keep; everything else (capability[], wwwauth[], state[]...) is ignored.
 KEPT = frozenset({"protocol", "host", "path", "username", "password", "password_expiry_utc",
                   "oauth_refresh_token", "ephemeral", "url"})
+# Keys git writes once per request: a second one is a smuggling symptom (a URL's newline became an
+# attribute, CVE-2020-5260), so the request gets no answer rather than "last value wins".
+SINGLE = frozenset({"protocol", "host", "path"})
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -47,7 +50,8 @@ def read_request(stream: BinaryIO, env: Mapping[str, str] | None = None) -> byte
 
 
 def parse_request(data: bytes) -> dict[str, str]:
-    """Parse ``key=value`` lines into a dict (last value wins, as in git's credential.c).
+    """Parse ``key=value`` lines into a dict (last value wins, as in git's credential.c, except that a
+    repeated ``protocol``, ``host`` or ``path`` refuses the whole request).
 
     >>> parse_request(b"protocol=https\\nhost=example.com\\ncapability[]=authtype\\n")
     {'protocol': 'https', 'host': 'example.com'}
@@ -65,6 +69,8 @@ def parse_request(data: bytes) -> dict[str, str]:
         key, sep, value = line.partition("=")
         if not sep:
             raise InvalidRequestError("request line without '='; ignored")
+        if key in SINGLE and key in attrs:
+            raise InvalidRequestError(f"request repeats {key}=, which git never does; ignored")
         if key in KEPT:
             attrs[key] = value
     return attrs
@@ -175,18 +181,19 @@ def _erase(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str]
 
     if not any(attrs.get(k) for k in ("protocol", "host", "path")) and "username" not in attrs:
         return b""
-    want = _entry(attrs, to_request(attrs)) if attrs.get("protocol") and attrs.get("host") else None
-    if want is None:
+    if not attrs.get("protocol") or not attrs.get("host"):
         return b""  # git always sends protocol and host; anything less is too broad to act on
+    request = to_request(attrs)
+    want = _entry(attrs, request)
 
     def matches(entry: Entry) -> bool:
         return (entry.kind == "git" and entry.protocol == want.protocol and entry.host == want.host
                 and ("path" not in attrs or entry.path == want.path)
                 and ("username" not in attrs or entry.username == want.username))
 
-    removed = app.store_for(want.host, env, report).erase(matches, attrs.get("password"))
+    removed = app.store_for(request.host, env, report).erase(matches, attrs.get("password"))  # host, not host:port
     if not removed and "password" in attrs and "username" in attrs:
-        _say_config_rejected(to_request(attrs), attrs["username"], attrs["password"], env, report)
+        _say_config_rejected(request, attrs["username"], attrs["password"], env, report)
     return b""
 
 

@@ -189,7 +189,7 @@ def _passphrase(env: Mapping[str, str], settings: Mapping[str, object]) -> str |
     if settings.get("passphrase_env"):
         value = env.get(str(settings["passphrase_env"]))
         if not value:
-            raise StoreUnavailableError(f"[store] passphrase_env names {settings['passphrase_env']}, which is not set")
+            raise StoreUnavailableError("the variable [store] passphrase_env names is not set; export it")
         return value
     if settings.get("passphrase_file"):
         return _read_passphrase_file(str(settings["passphrase_file"]))
@@ -203,7 +203,8 @@ def _read_passphrase_file(path: str) -> str:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
-        raise StoreUnavailableError(f"cannot read passphrase file {path} ({exc.strerror})") from None
+        # Not named: a passphrase pasted into passphrase_file by mistake must not be echoed.
+        raise StoreUnavailableError(f"cannot read the [store] passphrase_file ({exc.strerror}); check its path") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
