@@ -20,6 +20,13 @@ from gatepass.protocol import git
 from gatepass.resolver import rank
 from tests.conftest import write_config
 
+
+def _account(username: str, organizations: tuple[str, ...], *, host: str = "github.com", order: int = 1) -> Account:
+    return Account(kind="git", domain=host, host=host, port=None, secure=True, username=username,
+                   secret_kind="inline", secret_ref="t", layer="user", rank=2, file="/u.toml",
+                   organizations=organizations, line=order, order=order)
+
+
 # --- item 1: IDNA as curl does it (UTS #46 non-transitional), never IDNA2003 ------------------
 
 
@@ -54,8 +61,7 @@ def test_names_uts46_refuses_are_no_host(host):
 
 
 def test_the_lookalike_gets_no_account():
-    account = Account("git", "git.classic-corp.example", "git.classic-corp.example", None, True, "bot",
-                      "inline", "t", None, (), "user", 2, "/u.toml", 1, 1)
+    account = _account("bot", (), host="git.classic-corp.example")
     request = Request("git", "https", normalize_host("git.claßic-corp.example") or "", None)
     assert rank(request, [account])[0] == []
 
@@ -86,14 +92,8 @@ def test_login_opens_the_store_for_the_host_of_an_ipv6_literal(isolated_env, mon
 # --- item 4: organization scope on the path the server resolves ----------------------------------
 
 
-def _scoped(org: str, username: str, order: int) -> Account:
-    return Account("git", "github.com", "github.com", None, True, username, "inline", "t", None, (org,), "user", 2,
-                   "/u.toml", order, order)
-
-
-ACCOUNTS = [_scoped("acme", "acme-bot", 1), _scoped("other", "other-bot", 2),
-            Account("git", "github.com", "github.com", None, True, "plain", "inline", "t", None, (), "user", 2,
-                    "/u.toml", 3, 3)]
+ACCOUNTS = [_account("acme-bot", ("acme",), order=1), _account("other-bot", ("other",), order=2),
+            _account("plain", (), order=3)]
 
 
 def _answers(path: str | None) -> list[str]:
