@@ -313,3 +313,20 @@ def test_cli_seal_reuse_keeps_a_value_only_when_it_opens_here_to_the_same_token_
     assert sealed(TOKEN, ("--to", hosts["b"][1])) != first  # a recipient more
     monkeypatch.setenv("GATEPASS_HOST_KEY", hosts["b"][0])  # cannot open it here: seal anew
     assert sealed(TOKEN) != first
+
+
+def test_warm_get_of_a_sealed_account_imports_pyrage_and_nothing_heavy_and_others_never_import_it(hosts, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.unit.test_startup import HEAVY, PROBE
+
+    value = sealed_to(hosts["a"][1], account=("git", "https", "sealed.example", "deploy"))
+    config = write_config(tmp_path / "c.toml", f"[[git_provider]]\ndomain = \"sealed.example\"\naccounts = [{{ username = \"deploy\", "
+                          f"token = '''\n{value}''' }}]\n[[git_provider]]\naccounts = [{{ username = \"a\", token = \"t\" }}]\n")
+    env = dict(os.environ, GATEPASS_CONFIG=str(config), GATEPASS_HOST_KEY=hosts["a"][0], XDG_CACHE_HOME=str(tmp_path / "cache"))
+    for host, wants_pyrage in ((b"sealed.example", True), (b"github.com", False)):
+        code = PROBE.format(module="git", stdin=b"protocol=https\nhost=" + host + b"\n", heavy=(*HEAVY, "pyrage", "tomli"))
+        for _ in range(2):  # the second run is warm
+            out = subprocess.run([sys.executable, "-I", "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.split("\n")[:2] == ["pyrage" if wants_pyrage else "", "False"]
