@@ -108,16 +108,21 @@ def parse_identities(path: str, data: bytes) -> list[object]:
 
 
 def public_key(path: str, identities: list[object] | None = None) -> str | None:
-    """The public key(s) of the identity at ``path``: its ``.pub`` when there, else derived from an age key."""
+    """The public key(s) of the identity at ``path``: derived from an age identity when it was read,
+    else its ``.pub`` (an ssh key, or a key this user may not read); None when neither is there."""
+    publics = [str(i.to_public()) for i in identities or [] if hasattr(i, "to_public")]
+    if publics:
+        return ", ".join(publics)
     try:
         with open(path + ".pub", "rb") as pub:
-            text = pub.read(4096).decode("ascii", "replace").strip()
-        if text.startswith(("age1", "ssh-")):
-            return " ".join(text.splitlines()[0].split()[:2]) if text.startswith("ssh-") else text.splitlines()[0]
+            lines = pub.read(4096).decode("ascii", "replace").strip().splitlines()
     except OSError:
-        pass
-    publics = [str(i.to_public()) for i in identities or [] if hasattr(i, "to_public")]
-    return ", ".join(publics) or None
+        return None
+    if lines and lines[0].startswith("age1"):
+        return lines[0].strip()
+    if lines and lines[0].startswith("ssh-"):
+        return " ".join(lines[0].split()[:2])  # the comment is left out: it may name a person
+    return None
 
 
 def load_identities(env: Mapping[str, str]) -> tuple[list[object], str]:

@@ -330,3 +330,13 @@ def test_warm_get_of_a_sealed_account_imports_pyrage_and_nothing_heavy_and_other
         for _ in range(2):  # the second run is warm
             out = subprocess.run([sys.executable, "-I", "-c", code], env=env, capture_output=True, text=True, check=True)
         assert out.stdout.split("\n")[:2] == ["pyrage" if wants_pyrage else "", "False"]
+
+
+def test_host_key_prints_the_key_it_holds_not_a_stale_pub_and_the_pub_when_unreadable(hosts, tmp_path, monkeypatch):
+    path, public = hosts["a"]
+    with open(path + ".pub", "w") as stale:
+        stale.write(hosts["b"][1] + "\n")
+    monkeypatch.setenv("GATEPASS_HOST_KEY", path)
+    assert CliRunner().invoke(cli, ["host-key"], catch_exceptions=False).stdout.strip() == public
+    os.chmod(path, 0o644)  # refused as an identity: only the .pub can say the public key
+    assert CliRunner().invoke(cli, ["host-key"], catch_exceptions=False).stdout.strip() == hosts["b"][1]
