@@ -413,7 +413,7 @@ def table(cases: list[Case], markdown: bool) -> list[str]:
         deciles = statistics.quantiles(c.times, n=10) if len(c.times) > 1 else [c.times[0]] * 9
         median = statistics.median(c.times)
         ratio = median / base
-        target = "" if c.target is None else f"{c.target:g}x {'met' if ratio <= c.target else 'MISSED'}"
+        target = "" if c.target is None else f"{c.target:.2f}x {'met' if ratio <= c.target else 'MISSED'}"
         rows.append((c.name, c.accounts, f"{median:.1f}", f"{deciles[0]:.1f}-{deciles[-1]:.1f}", f"{ratio:.2f}",
                      target, f"{c.rss:.1f}"))
     if markdown:
