@@ -203,3 +203,26 @@ def test_read_secret_names_the_account_and_never_the_value(fake_engine):
     with pytest.raises(SecretUnavailableError) as caught:
         read_secret(account, os.environ)
     assert str(caught.value).endswith("account bot@github.com: vault: engine down")
+
+
+def test_another_users_planted_entry_is_ignored_and_nothing_is_cached_beside_it(fake_engine, monkeypatch):
+    """A second local user creates the cache directory first (a shared sticky XDG_CACHE_HOME) and
+    plants an entry under the right name: the victim fetches from the engine and caches nothing there."""
+    import marshal
+
+    from tests.support.local_user import local_user, shared_dir
+
+    fake, account = fake_engine
+    with local_user() as attacker, shared_dir(0o1777) as shared:
+        env = dict(os.environ, XDG_CACHE_HOME=os.path.join(shared, "cache"))
+        key = ("vault", "fake", "None")
+        path = tokencache.path_for(env, key)
+        forged = marshal.dumps((tokencache.FORMAT, key, "attacker-token", 2**40, 0))
+        attacker.run(["mkdir", "-p", os.path.dirname(path)])
+        attacker.run(["python3", "-c", f"open({path!r}, 'wb').write({forged!r})"])
+        attacker.run(["chmod", "0600", path])
+        assert read_engine(account, None, env, {}).value == "value-1"
+        assert read_engine(account, None, env, {}).value == "value-2"  # nothing cached in the attacker's directory
+        names = sorted(os.listdir(os.path.dirname(path)))
+        assert names == [os.path.basename(path), os.path.basename(path) + ".lock"]  # no entry of ours
+        assert open(path, "rb").read() == forged

@@ -5,11 +5,11 @@ parts (never the parts: a path or URL says nothing a listing should show). Each 
 tuple ``(FORMAT, key, value, expiry, written)``; the key is stored and compared, so a hash
 collision or a renamed file can never answer for another key.
 
-Read-back is trusted only when the file is a regular file owned by the effective user, private
-(no group or other bits), in a directory chain that no other user can write (owned by this user
-or root, not group/world-writable unless sticky); anything else is a miss, and ``put`` replaces
-it. An entry is a miss once ``expiry`` has passed, and also when it was written "in the future"
-(the clock went back, or it was not written by us). Writes are atomic (temp, fsync, rename);
+Read-back goes through ``gatepass.files.open_trusted`` (a regular file owned by the effective
+user, in a directory chain that no other user can write) and must also be private (no group or
+other bits); anything else is a miss, and ``put`` replaces it. An entry is a miss once
+``expiry`` has passed, and also when it was written "in the future" (the clock went back, or it
+was not written by us). Writes are atomic (temp, fsync, rename);
 expired entries are deleted on the next ``put``. ``lock`` is a per-key flock (single flight);
 when the cache directory cannot be used, the caller simply runs without cache or lock.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import marshal
 import os
-import stat
+import sys
 import time
 
 from gatepass.files import PrivateFileError
@@ -42,12 +42,12 @@ def directory(env: Mapping[str, str]) -> str:
 def _sha256_hex(data: bytes) -> str:
     # The C module directly: ``hashlib`` loads OpenSSL's binding, a few ms a warm get does not need.
     try:
-        from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]  # Python >= 3.12
-    except ImportError:
-        try:
-            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]  # Python 3.11
-        except ImportError:  # pragma: no cover - a build without the builtin hashes
-            from hashlib import sha256  # type: ignore[no-redef,unused-ignore]
+        if sys.version_info >= (3, 12):
+            from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]
+        else:
+            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+    except ImportError:  # pragma: no cover - a build without the builtin hashes
+        from hashlib import sha256  # type: ignore[no-redef,unused-ignore]
     return str(sha256(data).hexdigest())
 
 
@@ -57,43 +57,23 @@ def path_for(env: Mapping[str, str], key: tuple[str, ...]) -> str:
     return os.path.join(directory(env), digest)
 
 
-def trusted_dir(path: str) -> bool:
-    """Whether no user but us (or root) can write ``path`` or any directory above it."""
-    euid = os.geteuid()
-    path = os.path.abspath(path)
-    while True:
-        try:
-            st = os.lstat(path)
-        except OSError:
-            return False
-        if stat.S_ISLNK(st.st_mode):
-            return trusted_dir(os.path.realpath(path))
-        if st.st_uid not in (euid, 0):
-            return False
-        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not st.st_mode & stat.S_ISVTX:
-            return False
-        parent = os.path.dirname(path)
-        if parent == path:
-            return True
-        path = parent
-
-
 def _load(path: str) -> tuple[object, ...] | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError:
+    """The entry at ``path`` when gatepass.files trusts it (ours, a directory chain no one else can
+    write) and it is private (no group or other bits at all: it holds a secret), else None."""
+    from gatepass.files import open_trusted
+
+    opened = open_trusted(path, MAX_ENTRY_BYTES)
+    if opened is None:
         return None
+    fd, st = opened
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        if st.st_mode & 0o077:
             return None
         data = os.read(fd, MAX_ENTRY_BYTES + 1)
     except OSError:
         return None
     finally:
         os.close(fd)
-    if len(data) > MAX_ENTRY_BYTES or not trusted_dir(os.path.dirname(path)):
-        return None
     try:
         entry = marshal.loads(data)
     except (EOFError, ValueError, TypeError):
@@ -118,13 +98,22 @@ def get(env: Mapping[str, str], key: tuple[str, ...], now: Callable[[], float] =
 
 def put(env: Mapping[str, str], key: tuple[str, ...], value: str, expiry: int,
         now: Callable[[], float] = time.time) -> None:
-    """Cache ``value`` until ``expiry``; a cache that cannot be written only costs the next fetch."""
-    from gatepass.files import write_atomic
+    """Cache ``value`` until ``expiry``; a cache that cannot be written only costs the next fetch.
+
+    Never into a directory another user could change: there the value could be swapped or the
+    entry moved, so nothing is cached at all."""
+    from gatepass.files import directory_problem, private_dir, write_atomic
 
     moment = now()
     if expiry <= moment:
         return
     path = path_for(env, key)
+    try:
+        private_dir(os.path.dirname(path))
+    except PrivateFileError:
+        return
+    if directory_problem(os.path.dirname(path)):
+        return
     try:
         write_atomic(path, marshal.dumps((FORMAT, tuple(key), value, int(expiry), int(moment))))
     except PrivateFileError:
