@@ -185,7 +185,10 @@ def create_key(path: str, group: str | None = None) -> str:
         raise GatepassError(f"{path} exists already; gatepass never replaces a host key")
     directory = os.path.dirname(os.path.abspath(path))
     try:
-        os.makedirs(directory, mode=0o755 if gid is not None else 0o700, exist_ok=True)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, mode=0o700)
+            if gid is not None:  # the group must reach the key; the umask may have taken more than 0o022
+                os.chmod(directory, 0o755)
     except OSError as exc:
         raise GatepassError(f"cannot create {directory} ({exc.strerror})") from None
     identity = pyrage.x25519.Identity.generate()
