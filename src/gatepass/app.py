@@ -109,6 +109,14 @@ def read(account: Account, store: Store, request: Request | None = None, engines
     return read_secret(account, store.env, request, engines)
 
 
+def forget_engine_value(account: Account, request: Request, env: Mapping[str, str], value: str) -> bool:
+    """A server rejected ``value`` of an engine account: drop it from the engine cache (gatepass.engines.forget)."""
+    from gatepass.engines import forget
+
+    config = load(env, lambda message: None, host_keys(request.host))
+    return forget(account, request, env, config.engines, value)
+
+
 def keyring_service(account: Account) -> str:
     """Where ``gatepass login`` keeps the token of a config account that names none: the service name
     its store entry gets (``Entry.service``), from the normalized host, never the domain as written,

@@ -321,3 +321,19 @@ def test_tls_with_the_servers_ca_file_and_a_clear_error_without_it(tmp_path, iso
             assert answer_of(done)["password"] == fleet.canary
         finally:
             own.stop()
+
+
+def test_a_rotated_token_rejected_by_the_server_is_read_afresh_at_once(openbao, tmp_path, isolated_env):  # noqa: F811
+    """Rotation before the ttl: the server rejects the cached value, git erases it, gatepass drops it
+    from the engine cache, and the next clone reads the new value from OpenBao (no waiting out the ttl)."""
+    fleet = Fleet(openbao, tmp_path)
+    with GitServer(str(tmp_path / "srv"), {"deploy": fleet.canary}) as server:
+        git_config(isolated_env, fleet, f"127.0.0.1:{server.port}", fleet.account(ttl=3600))
+        git("clone", "-q", server.url + "repo.git", str(tmp_path / "one"))
+        rotated = unique("canary-rotated")
+        openbao.kv_put(f"{fleet.name}/github", token=rotated)
+        server.set_user("deploy", rotated)
+        failed = git("clone", "-q", server.url + "repo.git", str(tmp_path / "two"), check=False)
+        assert failed.returncode != 0 and "the next request reads it from the engine again" in failed.stderr
+        assert fleet.canary not in failed.stderr and rotated not in failed.stderr
+        git("clone", "-q", server.url + "repo.git", str(tmp_path / "three"))

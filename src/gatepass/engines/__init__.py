@@ -46,6 +46,28 @@ def request_for(account: Account) -> Request:
     return Request(account.kind, "https" if account.secure else "http", account.host, account.port)
 
 
+def forget(account: Account, request: Request | None, env: Mapping[str, str],
+           settings: Mapping[str, Mapping[str, object]] | None, value: str) -> bool:
+    """Drop the cached value of an engine account when it is ``value`` (a server rejected it: git's
+    ``erase``), so the next request reads the engine again instead of waiting out the ttl."""
+    import sys
+
+    from gatepass.engines import tokencache
+
+    name = f"gatepass.engines.{account.secret_kind}"
+    __import__(name)
+    module = sys.modules[name]
+    request = request if request is not None else request_for(account)
+    table_name = getattr(module, "SETTINGS_TABLE", None)
+    table = dict((settings or {}).get(table_name, {})) if table_name else {}
+    key = (account.secret_kind, *module.cache_key(account, request, env=env, settings=table))
+    hit = tokencache.get(env, key)
+    if hit is None or hit[0] != value:
+        return False
+    tokencache.drop(env, key)
+    return True
+
+
 def read_engine(account: Account, request: Request | None, env: Mapping[str, str],
                 settings: Mapping[str, Mapping[str, object]] | None = None,
                 now: Callable[[], float] = time.time) -> Secret:

@@ -209,6 +209,11 @@ def _say_config_rejected(request: Request, username: str, password: str, env: Ma
     found = app.answer(request_for_user(request, username), env, lambda message: None, with_store=False)
     if found is not None and found[1].value == password and found[0].layer != "store":
         account = found[0]
+        if isinstance(account.secret_ref, dict):  # an engine's cached value (gatepass.engines): read it afresh next time
+            if app.forget_engine_value(account, request_for_user(request, username), env, password):
+                report(f"the server rejected the token of {account.label()} from {account.secret_kind} "
+                       f"({account.where}); the next request reads it from the engine again")
+            return
         report(f"the server rejected the token of {account.label()} from {account.where}; fix it there "
                "(gatepass does not edit config files)")
 
