@@ -60,7 +60,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Setup, subprocess.C
     # nothing" is about ./install, not about edits made meanwhile.
     checkout = s.root / "checkout"
     shutil.copytree(ROOT / "src", checkout / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in ("install", "pyproject.toml", "README.md"):
+    for name in ("install", "pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, checkout / name)
     s.script = str(checkout / "install")
     subprocess.run(["git", "config", "--global", "--add", "credential.helper", "store"], env=s.env, check=True)

@@ -25,7 +25,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("wheel")
     source = root / "source"  # a copy: building in the checkout would leave build/ there
     shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, source / name)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
