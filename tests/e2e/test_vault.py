@@ -337,3 +337,20 @@ def test_a_rotated_token_rejected_by_the_server_is_read_afresh_at_once(openbao, 
         assert failed.returncode != 0 and "the next request reads it from the engine again" in failed.stderr
         assert fleet.canary not in failed.stderr and rotated not in failed.stderr
         git("clone", "-q", server.url + "repo.git", str(tmp_path / "three"))
+
+
+def test_a_non_kv2_engine_reads_data_field_and_its_lease_caps_the_ttl(openbao, tmp_path, isolated_env):  # noqa: F811
+    """KV v1 answers ``data.FIELD`` with a lease: the secret's own ``ttl`` (30 s) comes back as
+    lease_duration, shorter than the account's ttl (300 s), so the value expires with the lease."""
+    status, answer = openbao.api("POST", "sys/mounts/kv1", {"type": "kv", "options": {"version": "1"}})
+    assert status in (200, 204) or "path is already in use" in str(answer), answer
+    fleet = Fleet(openbao, tmp_path)
+    name = unique("v1")
+    openbao.ok("POST", f"kv1/{name}", {"token": fleet.canary, "ttl": "30s"})
+    openbao.policy(fleet.name, f'path "kv1/{name}" {{ capabilities = ["read"] }}')
+    fleet.path = f"kv1/{name}"
+    git_config(isolated_env, fleet, "git.example", fleet.account(ttl=300))
+    before = time.time()
+    answer = answer_of(helper_get("git.example"))
+    assert answer["password"] == fleet.canary
+    assert int(before) <= int(answer["password_expiry_utc"]) - 30 <= time.time()
