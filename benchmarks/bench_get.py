@@ -392,6 +392,29 @@ def _vault_warm(b: Bench) -> Case:
     return b.git_get("", "", text, "vault.example.com", "deploy")
 
 
+def _minted_github_app(b: Bench) -> Case:
+    """A warm get of a GitHub App token: minted once from a loopback API (tests/support/github_api.py,
+    which needs the dev venv's PyJWT), then answered from the engine token cache (issue #18)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    sys.path.insert(0, str(ROOT))
+    from tests.support.github_api import GitHubAPI
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = b.work / "app.pem"
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                      serialization.NoEncryption()))
+    pem.chmod(0o600)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    api = GitHubAPI("1", public, {"acme": 1}).__enter__()
+    b.cleanup(lambda: api.__exit__())
+    spec = f'github_app = {{ app_id = 1, private_key_file = "{pem}", api_url = "{api.url}" }}'
+    account = f'{{ username = "x-access-token", organizations = ["acme"], {spec} }}'
+    text = f'[[git_provider]]\ndomain = "git.example"\naccounts = [{account}]\n'
+    return b.git_get("", "", text, "git.example", "x-access-token")
+
+
 def _baseline(flags: list[str]) -> Callable[[Bench], Case]:
     return lambda b: b.command("", "", [b.python, *flags, "-c", "pass"])
 
@@ -405,6 +428,7 @@ row("gatepass get, warm, pip/pipx launcher", "1,000", lambda b: b.git_get("", ""
     target=1.15)
 row("gatepass get, warm, console_scripts template", "1,000", _pip_template_launcher)
 row("gatepass get, warm, vault-sourced", "1", _vault_warm, target=1.30, group="engines")
+row("gatepass get, warm, minted GitHub App token (cached)", "1", _minted_github_app, target=1.30, group="engines")
 for _size in (10, 10_000, 100_000):
     row("gatepass get, warm, ./install launcher", f"{_size:,}", _accounts(_size, False))
 for _size in (10, 1_000, 10_000, 100_000):

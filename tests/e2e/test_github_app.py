@@ -182,3 +182,10 @@ def test_a_server_dripping_its_answer_is_cut_off_at_the_total_deadline(key):
         stop.set()
         listener.close()
         thread.join(5)
+
+
+def test_a_token_shorter_lived_than_the_renewal_margin_is_used_until_it_expires(key):
+    path, public = key
+    with GitHubAPI(APP_ID, public, {"acme": 7}, lifetime=120) as api:
+        _, expiry = github_app.fetch(account(path, api.url), request("acme/x"), {})
+    assert time.time() + 60 < expiry <= time.time() + 120

@@ -73,6 +73,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return name if want is not None and hmac.compare_digest(want.encode(), secret.encode()) else None
 
     def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes, user: str | None) -> None:
+        with self.server.lock:  # logged before the answer leaves: a client that has it finds it in the log
+            self.server.log.append((self.command, self.path, status, user))
         self.send_response(status)
         for key, value in headers:
             self.send_header(key, value)
@@ -80,8 +82,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        with self.server.lock:
-            self.server.log.append((self.command, self.path, status, user))
 
     def handle_any(self) -> None:
         body = self._body()

@@ -45,14 +45,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: dict[str, object]) -> None:
         data = json.dumps(body).encode()
+        with self.server.lock:  # before the answer leaves: a client that has it sees the call counted
+            self.server.calls.append((self.command, self.path, status))
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("X-GitHub-Api-Version-Selected", "2022-11-28")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        with self.server.lock:
-            self.server.calls.append((self.command, self.path, status))
 
     def _error(self, status: int, message: str) -> None:
         self._send(status, {"message": message, "documentation_url": DOCS, "status": str(status)})

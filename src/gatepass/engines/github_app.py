@@ -146,7 +146,18 @@ def fetch(account: Account, request: Request, env: Mapping[str, str],
     token, expires_at = answer.get("token"), answer.get("expires_at")
     if not isinstance(token, str) or not token or not isinstance(expires_at, str):
         raise SecretUnavailableError(f"{base} answered the token request without token and expires_at")
-    return token, http.parse_time(expires_at) - EARLY_RENEWAL
+    return token, renew_at(http.parse_time(expires_at), moment)
+
+
+def renew_at(expires_at: int, now: float) -> int:
+    """5 minutes before ``expires_at``; a token that lives shorter than that (a clock off by an hour,
+    a test server) is used until ``expires_at`` itself rather than handed out already expired.
+
+    >>> renew_at(10_000, 5_000), renew_at(10_000, 9_900)
+    (9700, 10000)
+    """
+    early = expires_at - EARLY_RENEWAL
+    return early if early > now else expires_at
 
 
 def _safe_name(name: str) -> bool:
