@@ -226,3 +226,14 @@ def test_another_users_planted_entry_is_ignored_and_nothing_is_cached_beside_it(
         names = sorted(os.listdir(os.path.dirname(path)))
         assert names == [os.path.basename(path), os.path.basename(path) + ".lock"]  # no entry of ours
         assert open(path, "rb").read() == forged
+
+
+def test_a_vault_table_others_could_change_is_ignored(tmp_path, isolated_env):
+    """A group-writable file could point every user's AppRole login (and the host's secret_id) at
+    another server: its [vault] table is dropped with a line saying the fix."""
+    path = engine_config(tmp_path, 'vault = { path = "secret/data/x", field = "t" }',
+                         '[vault]\naddress = "https://evil.example"\nrole_id = "r"\nsecret_id_file = "/s"\n')
+    os.chmod(path, 0o664)
+    config = load_config(dict(os.environ, GATEPASS_CONFIG=path))
+    assert "vault" not in config.engines
+    assert any("vault: is ignored: other users can write the file; run: chmod go-w" in e for e in config.errors)

@@ -269,12 +269,34 @@ def _engine_tables(tree: dict, path: str, parsed: Parsed) -> None:  # type: igno
             continue
         problem = settings_problem(name, tree[name])
         if problem is None:
+            problem = _writers_problem(path)
+        if problem is None:
             parsed.engines[name] = dict(tree[name])
         else:
             sub, message = problem
-            if not sub:
+            if not sub and not message.startswith("is ignored"):
                 message = f"must be a table: write [{name}]"
             parsed.errors.append(ConfigError(message, path=path, key=f"{name}.{sub}".rstrip(".")))
+
+
+def _writers_problem(path: str) -> tuple[str, str] | None:
+    """Why an engine table in ``path`` must be ignored: another user could change the file or a
+    directory above it, and so point every user's engine login (with the host's secret_id) at
+    their own server (docs/design.md "Trust boundaries")."""
+    import os
+
+    from gatepass.files import directory_problem
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None  # read a moment ago: gone since, nothing to judge
+    if st.st_uid not in (0, os.geteuid()):
+        return "", f"is ignored: the file belongs to uid {st.st_uid}, who could redirect the engine login"
+    if st.st_mode & 0o022:
+        return "", f"is ignored: other users can write the file; run: chmod go-w {path}"
+    why = directory_problem(os.path.dirname(os.path.abspath(path)))
+    return ("", f"is ignored: {why}") if why else None
 
 
 def _store_table(table: object, path: str, parsed: Parsed) -> None:
