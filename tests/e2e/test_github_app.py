@@ -189,3 +189,26 @@ def test_a_token_shorter_lived_than_the_renewal_margin_is_used_until_it_expires(
     with GitHubAPI(APP_ID, public, {"acme": 7}, lifetime=120) as api:
         _, expiry = github_app.fetch(account(path, api.url), request("acme/x"), {})
     assert time.time() + 60 < expiry <= time.time() + 120
+
+
+def test_plain_http_api_url_to_another_host_is_refused_before_signing(key):
+    path, _ = key
+    with pytest.raises(SecretUnavailableError, match="api_url must start with https://"):
+        github_app.fetch(account(path, "http://ghe.example/api/v3"), request("acme/x"), {})
+
+
+def test_a_key_file_another_local_user_can_change_is_refused(tmp_path):
+    """A real second user who could swap the key (owner, or group write) makes gatepass refuse it."""
+    from tests.support.local_user import local_user, shared_dir
+
+    with local_user() as other, shared_dir() as shared:
+        key = Path(shared) / "app.pem"
+        app_key(key, 0o620)
+        os.chown(key, 0, other.gid)
+        assert other.run(["sh", "-c", f"printf x >> {key}"], check=False).returncode == 0  # the attack is real
+        with pytest.raises(SecretUnavailableError, match="open to other users"):
+            github_app.read_private_key(str(key))
+        os.chown(key, other.uid, other.gid)
+        key.chmod(0o600)
+        with pytest.raises(SecretUnavailableError, match="belongs to another user"):
+            github_app.read_private_key(str(key))

@@ -18,7 +18,9 @@ Decisions where docs/design.md is silent:
 - The private key file is read with the rules for any secret file: a regular file (a FIFO is
   refused before reading), owned by root or the effective user, not world-accessible nor
   group-writable, at most 64 KiB.
-- HTTP has bounded time: 2 s to connect, 5 s for the whole exchange, a 1 MiB answer cap.
+- ``api_url`` is https (plain http only to a loopback address): the JWT it carries can mint tokens
+  for 10 minutes. HTTP has bounded time: 2 s to connect, 5 s for the whole exchange, a 1 MiB
+  answer cap.
   Error text carries the status and GitHub's documented meaning, never a body, key or token.
 """
 
@@ -48,6 +50,24 @@ def spec_of(account: Account) -> dict[str, object]:
 
 def api_url(spec: Mapping[str, object]) -> str:
     return str(spec.get("api_url") or DEFAULT_API).rstrip("/")
+
+
+def check_api_url(url: str) -> None:
+    """The app's JWT mints tokens for 10 minutes: it goes over https, or plain http to this machine only.
+
+    >>> check_api_url("http://127.0.0.1:8080")
+    >>> check_api_url("http://ghe.example/api/v3")
+    Traceback (most recent call last):
+    gatepass.errors.SecretUnavailableError: api_url must start with https:// (plain http only to 127.0.0.1, ::1 or localhost)
+    """
+    scheme, _, rest = url.partition("://")
+    host = rest.partition("/")[0].rpartition("@")[2]
+    host = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
+    if scheme.lower() == "https" and host:
+        return
+    if scheme.lower() == "http" and host.lower() in ("127.0.0.1", "::1", "localhost"):
+        return
+    raise SecretUnavailableError("api_url must start with https:// (plain http only to 127.0.0.1, ::1 or localhost)")
 
 
 def owner_and_repo(account: Account, request: Request) -> tuple[str | None, str | None]:
@@ -134,6 +154,7 @@ def fetch(account: Account, request: Request, env: Mapping[str, str],
     from gatepass.secrets import token_file_path
 
     spec = spec_of(account)
+    check_api_url(api_url(spec))
     moment = time.time()
     path = token_file_path(account.file, str(spec["private_key_file"]))
     jwt = app_jwt(str(spec["app_id"]), read_private_key(path), path, moment)
