@@ -50,7 +50,7 @@ def helper_get(request: bytes) -> subprocess.CompletedProcess[bytes]:
                           timeout=60, env=os.environ.copy())
 
 
-def test_clone_through_a_minted_token_and_no_second_api_call_while_it_lives(servers, tmp_path):
+def test_clone_through_a_minted_token_and_no_second_api_call_while_it_lives(servers, tmp_path, isolated_env):
     git_server, api, minted, key = servers
     first = git("-c", "credential.useHttpPath=true", "clone", "-q", git_server.url + "acme/app.git",
                 str(tmp_path / "one"))
@@ -63,6 +63,11 @@ def test_clone_through_a_minted_token_and_no_second_api_call_while_it_lives(serv
     for done in (first, second):
         assert minted[0] not in done.stderr and "PRIVATE KEY" not in done.stderr
     assert minted[0] not in (tmp_path / "one" / ".git" / "config").read_text()
+    # git approved the token after the clone: it is what the config gives, so the store kept nothing,
+    # and the only file holding it is its 0600 engine cache entry
+    holders = [p for p in tmp_path.rglob("*") if p.is_file() and minted[0].encode() in p.read_bytes()]
+    assert all(str(p).startswith(isolated_env["HOME"]) for p in holders)  # HOME lies within tmp_path
+    assert [p.parent.name for p in holders] == ["tokens"] and holders[0].stat().st_mode & 0o777 == 0o600
 
 
 def test_without_use_http_path_the_single_scoped_org_is_looked_up(servers, tmp_path, isolated_env):
