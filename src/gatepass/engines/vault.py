@@ -17,14 +17,14 @@ drops it and logs in once more before reporting the policy error.
 Bounded: 2 s to connect, 5 s for the whole fetch (login and read together). A warm ``get``
 imports this module and reads one cache file: no HTTP client, no ``json``.
 
-Client choice, measured on the development machine (Python 3.11, 2 cores shared by a loaded
-build, load average ~20, so only the ratios mean much; medians of 15 fresh processes and of 30
-calls against a local OpenBao dev server): importing ``http.client`` + ``json`` + ``ssl`` cost
-~340 ms over ``python -I -c pass``, ``urllib.request`` + ``json`` ~570 ms, ``hvac`` (it pulls in
-``requests``) ~1,880 ms; an AppRole login plus one KV v2 read took 12 ms with ``http.client``,
-47 ms with ``urllib.request`` and 25 ms with hvac. So the standard library: a fifth of hvac's
-import cost on the miss path, no run-time dependency, and a hard total deadline (``requests``
-has per-operation timeouts only).
+Client choice, measured on the development machine (Python 3.11, 2 cores shared by eight builds,
+load average ~20, so CPU time and ratios; medians of 20 fresh processes and of 40 calls against a
+local OpenBao dev server): importing ``http.client`` + ``json`` + ``ssl`` + ``threading`` costs
++92 ms of CPU over ``python -I -c pass`` (40 ms), ``urllib.request`` + ``json`` +100 ms, ``hvac``
+(it pulls in ``requests``) +363 ms; an AppRole login plus one KV v2 read costs the client 2.4 ms
+of CPU with ``http.client``, 2.0 ms with ``urllib.request``, 5.6 ms with hvac. So the standard
+library: a quarter of hvac's import cost on the miss path, no run-time dependency, and a hard
+total deadline (``requests`` has per-operation timeouts only).
 The ``gatepass[vault]`` extra still installs hvac for people's own scripts; gatepass does not
 import it.
 """
