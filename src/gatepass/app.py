@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from gatepass.model import Account, Request
     from gatepass.store import Store
     from gatepass.stores.index import Entry
+    from gatepass.trace import Trace
 
     Engines = Mapping[str, Mapping[str, object]]  # Config.engines: "vault" -> the [vault] table
 
@@ -129,37 +130,57 @@ def keyring_service(account: Account) -> str:
     return f"gatepass:{account.kind}:{host if account.kind == 'docker' else f'{scheme}://{host}'}"
 
 
-def answer(request: Request, env: Mapping[str, str], report: Callable[[str], None], *, with_store: bool = True
-           ) -> tuple[Account, Secret] | None:
+def answer(request: Request, env: Mapping[str, str], report: Callable[[str], None], *, with_store: bool = True,
+           trace: Trace | None = None) -> tuple[Account, Secret] | None:
     """The chosen account and its secret, or ``None``: the first eligible account whose secret reads wins.
 
     An unreadable secret is reported and resolution moves on to the next candidate. When nothing
     answers and a store backend could not be read (locked, hung, damaged), that is the outcome:
     the first such ``StoreUnavailableError`` is raised, so docker shows it instead of "not found"
     and git prints it as its one line (docs/design.md: never silently "not found").
+    ``GATEPASS_ACCOUNT`` restricts the answer to that username; when it leaves nothing, one line says so.
     """
+    request.account = restriction(env)
     store_errors: list[StoreUnavailableError] = []
     store, accounts, engines = _gather(request, env, report, with_store, store_errors)
-    found = _first_readable(request, accounts, store, report, engines, store_errors)
+    found = _first_readable(request, accounts, store, report, engines, store_errors, trace)
     if found is None and store_errors:
         raise store_errors[0]
+    if found is None and request.account is not None:
+        report(f"GATEPASS_ACCOUNT={request.account}: no account of that username answers {request.host}; "
+               "unset it or name another")
     for message in dict.fromkeys(str(exc) for exc in store_errors):
         report(message)
     return found
 
 
 def _first_readable(request: Request, accounts: list[Account], store: Store, report: Callable[[str], None],
-                    engines: Engines, store_errors: list[StoreUnavailableError] | None = None
-                    ) -> tuple[Account, Secret] | None:
-    eligible, _ = rank(request, accounts)
+                    engines: Engines, store_errors: list[StoreUnavailableError] | None = None,
+                    trace: Trace | None = None) -> tuple[Account, Secret] | None:
+    eligible, ruled_out = rank(request, accounts)
+    if trace is not None:
+        trace.ranked(request, eligible, ruled_out)
     for candidate in eligible:
         try:
-            return candidate.account, read(candidate.account, store, request, engines)
+            secret = read(candidate.account, store, request, engines)
         except StoreUnavailableError as exc:
             _store_error(exc, report, store_errors)
+            if trace is not None:
+                trace.unreadable(candidate.account, str(exc))
         except SecretUnavailableError as exc:
             report(str(exc))
+            if trace is not None:
+                trace.unreadable(candidate.account, str(exc))
+        else:
+            if trace is not None:
+                trace.chose(candidate.account)
+            return candidate.account, secret
     return None
+
+
+def restriction(env: Mapping[str, str]) -> str | None:
+    """The username ``GATEPASS_ACCOUNT`` restricts every answer to, or None (unset or empty)."""
+    return env.get("GATEPASS_ACCOUNT") or None
 
 
 def remember(request: Request, username: str, entry: Callable[[], Entry], secret: str, env: Mapping[str, str],

@@ -84,9 +84,13 @@ class Account:
 
 
 class Request:
-    """What a helper was asked for: kind, scheme, host, port, optional path and username."""
+    """What a helper was asked for: kind, scheme, host, port, optional path and username.
 
-    __slots__ = ("kind", "scheme", "host", "port", "path", "username", "exact_key")
+    ``account`` is the ``GATEPASS_ACCOUNT`` restriction (a username every answer must have), set
+    apart from ``username`` so ``explain`` and traces can say which of the two ruled an account out.
+    """
+
+    __slots__ = ("kind", "scheme", "host", "port", "path", "username", "exact_key", "account")
 
     def __init__(self, kind: str, scheme: str | None, host: str, port: int | None,
                  path: str | None = None, username: str | None = None,
@@ -94,6 +98,7 @@ class Request:
         self.kind, self.scheme, self.host, self.port = kind, scheme, host, port
         self.path, self.username = path, username
         self.exact_key = exact_key  # docker keys with another path: only an exact stored entry answers
+        self.account: str | None = None
 
     def first_segment(self) -> str | None:
         """The organization the path names as the server will resolve it, lowercased.

@@ -64,6 +64,8 @@ def judge(account: Account, request: Request) -> Candidate:
         return Candidate(account, False, "path", f"stored for path {stored_path}, {sent}")
     if request.username is not None and request.username != account.username:
         return Candidate(account, False, "username", f"the request names user {request.username}")
+    if request.account is not None and request.account != account.username:
+        return Candidate(account, False, "account", f"GATEPASS_ACCOUNT={request.account} restricts answers to that user")
     if not account.organizations:
         return Candidate(account, True, "match", "unscoped account", TIER_UNSCOPED)
     org = request.first_segment()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from gatepass import app
 from gatepass.cli import gitconfig, targets
 from gatepass.cli.common import KINDS, engine_detail, env, load_all, print_json, provenance, readable, source_kind
 from gatepass.cli.terminal import printable
@@ -164,12 +165,16 @@ def explain(target: str, kind: str | None, use_http_path: bool | None, as_json: 
         guessed = f"kind: {kind}, guessed: {why} (--kind {'docker' if kind == 'git' else 'git'} for the other)"
     request, notes = git_request(target, use_http_path) if kind == "git" else docker_request(target)
     notes = ([guessed] if guessed else []) + notes
+    request.account = app.restriction(env())
+    if request.account:
+        notes.append(f"GATEPASS_ACCOUNT={request.account}: only that username may answer, as in the helpers")
     config, store, accounts = load_all(kind)
     chosen, rows, hidden = verdicts(request, accounts, store, None if as_json else MAX_OTHER_HOSTS, config.engines)
     if as_json:
         print_json({"kind": kind, "host": request.host,
                     "request": {"scheme": request.scheme, "host": request.host, "port": request.port,
-                                "path": request.path, "username": request.username, "exact_key": request.exact_key},
+                                "path": request.path, "username": request.username, "exact_key": request.exact_key,
+                                "account": request.account},
                     "notes": notes, "chosen": chosen, "candidates": rows})
         return
     _echo(f"{kind} request: {describe(request)}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from gatepass.cli.common import KINDS, load_all, print_json, provenance, readable, source_kind
+from gatepass import app
+from gatepass.cli.common import KINDS, env, load_all, print_json, provenance, readable, source_kind
 from gatepass.cli.terminal import printable
 from gatepass.model import Account
 from gatepass.store import Store
@@ -50,6 +51,10 @@ def list_cmd(kind: str | None, as_json: bool) -> None:
       gatepass list --json | jq -r '.[] | select(.readable | not) | .problem'
     """
     config, store, accounts = load_all(kind)
+    only = app.restriction(env())
+    if only:  # what the helpers would answer with: that user's accounts only
+        accounts = [account for account in accounts if account.username == only]
+        click.echo(printable(f"gatepass: GATEPASS_ACCOUNT={only}: listing only that user's accounts"), err=True)
     rows = [row_for(account, store, config.engines) for account in accounts]
     if as_json:
         print_json(rows)

@@ -28,6 +28,7 @@ COMMANDS = {  # name -> "module:attribute", imported lazily
     "doctor": "gatepass.cli.cmd_doctor:doctor",
     "host-key": "gatepass.cli.cmd_hostkey:host_key",
     "seal": "gatepass.cli.cmd_seal:seal",
+    "exec": "gatepass.cli.cmd_exec:exec_cmd",
 }
 
 
@@ -42,6 +43,7 @@ SHORT_HELP = {  # what `gatepass --help` lists, so it imports no command module
     "doctor": "Check versions, executables, store, config and wiring; one line each.",
     "host-key": "Print (or create) this host's key for sealed tokens.",
     "seal": "Seal a token read on stdin for one or more hosts.",
+    "exec": "Run one command with GATEPASS_ACCOUNT set (pick the account by username).",
 }
 
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from typing import BinaryIO
 
     from gatepass.stores.index import Entry
+    from gatepass.trace import Trace
 
 
 def render_credentials(server: str, username: str, secret: str) -> str:
@@ -73,11 +74,11 @@ def to_request(server: str) -> Request:
     return Request("docker", scheme, host, port, exact, None, exact)
 
 
-def _get(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
+def _get(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None], trace: Trace | None = None) -> str:
     from gatepass import app
 
     server = read_server(stdin, env)
-    found = app.answer(to_request(server), env, report)
+    found = app.answer(to_request(server), env, report, trace=trace)
     if found is None:
         raise NotFoundError(NOT_FOUND)
     account, secret = found
@@ -87,7 +88,9 @@ def _get(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None])
 def _list(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
     from gatepass import app
 
-    return render_list(app.docker_list(env, report))
+    listed = app.docker_list(env, report)
+    only = app.restriction(env)  # GATEPASS_ACCOUNT: list what get would answer, that user's keys only
+    return render_list({key: user for key, user in listed.items() if user == only} if only else listed)
 
 
 def read_credentials(stdin: BinaryIO, env: Mapping[str, str] | None = None) -> tuple[str, str, str]:
@@ -206,14 +209,30 @@ def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: B
     operation = OPERATIONS.get(argv[0])
     if operation is None:
         return reply(f"Unknown credential action `{argv[0]}`\n", 1)
+    trace = None
+    if env.get("GATEPASS_TRACE") and operation is not _version:  # tracing off imports nothing
+        import time
+
+        from gatepass import trace as tracing
+
+        trace = tracing.start(env, "docker", argv[0], time.time())
     try:
-        return reply(operation(stdin, env, report), 0)
+        output = operation(stdin, env, report, trace) if operation is _get else operation(stdin, env, report)
     except GatepassError as exc:
+        if trace is not None:
+            trace.outcome = "not found" if isinstance(exc, NotFoundError) else f"refused: {exc}"
         return reply(f"{exc}\n", 1)
     except Exception as exc:  # the one place an unexpected failure becomes one line
+        if trace is not None:
+            trace.outcome = f"internal error ({type(exc).__name__})"
         if env.get("GATEPASS_DEBUG"):
             raise
         return reply(f"gatepass internal error ({type(exc).__name__}); run with GATEPASS_DEBUG=1\n", 1)
+    finally:
+        if trace is not None:
+            trace.outcome = trace.outcome or ("answered" if operation is _get else "done")
+            trace.write(report)
+    return reply(output, 0)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from typing import BinaryIO
 
     from gatepass.stores.index import Entry
+    from gatepass.trace import Trace
 
 
 def read_request(stream: BinaryIO, env: Mapping[str, str] | None = None) -> bytes:
@@ -103,11 +104,12 @@ def render(username: str, password: str, expiry: int | None, refresh: str | None
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _get(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str], None]) -> bytes:
+def _get(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str], None],
+         trace: Trace | None = None) -> bytes:
     from gatepass import app
 
     request = to_request(attrs)
-    found = app.answer(request, env, report)
+    found = app.answer(request, env, report, trace=trace)
     if found is None:
         _say_why_not(request, env, report)
         return b""
@@ -229,19 +231,50 @@ def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: B
     operation = OPERATIONS.get(argv[-1] if argv else "")
     if operation is None:
         return 0  # gitcredentials(7): unknown operations are ignored, leaving room for new ones
+    trace = None
+    if env.get("GATEPASS_TRACE"):  # tracing off imports nothing (not even json)
+        from gatepass import trace as tracing
+
+        trace = tracing.start(env, "git", argv[-1], time.time())
     try:
-        output = operation(parse_request(read_request(stdin, env)), env, report)
+        return _run(operation, stdin, stdout, env, report, trace)
+    finally:
+        if trace is not None:
+            trace.write(report)
+
+
+def _run(operation: Callable[..., bytes], stdin: BinaryIO, stdout: BinaryIO, env: Mapping[str, str],
+         report: Callable[[str], None], trace: Trace | None) -> int:
+    attrs: dict[str, str] = {}
+    try:
+        attrs = parse_request(read_request(stdin, env))
+        output = operation(attrs, env, report, trace) if operation is _get else operation(attrs, env, report)
     except GatepassError as exc:
         report(str(exc))
+        _note(trace, attrs, f"refused: {exc}")
         return 0
     except Exception as exc:  # the one place an unexpected failure becomes one line
+        _note(trace, attrs, f"internal error ({type(exc).__name__})")
         if env.get("GATEPASS_DEBUG"):
             raise
         report(f"internal error ({type(exc).__name__}); run with GATEPASS_DEBUG=1 for details")
         return 1
+    _note(trace, attrs, ("answered" if output else "no answer") if operation is _get else "done")
     stdout.write(output)
     stdout.flush()
     return 0
+
+
+def _note(trace: Trace | None, attrs: dict[str, str], outcome: str) -> None:
+    """The outcome, and for store/erase (which rank nothing) the request, on the trace."""
+    if trace is None:
+        return
+    trace.outcome = outcome
+    if trace.request is None and attrs.get("protocol") and attrs.get("host"):
+        try:
+            trace.request = to_request(attrs)
+        except GatepassError:
+            pass
 
 
 if __name__ == "__main__":
