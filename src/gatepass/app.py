@@ -222,3 +222,22 @@ def docker_list(env: Mapping[str, str], report: Callable[[str], None]) -> dict[s
     for key, username in config.listing.items():
         listed.setdefault(key, username)
     return listed
+
+
+def docker_list_for(username: str, env: Mapping[str, str], report: Callable[[str], None]) -> dict[str, str]:
+    """:func:`docker_list` under ``GATEPASS_ACCOUNT=username``: the keys that user answers (every
+    layer is read: the cached listing names only each registry's first account)."""
+    from gatepass.hosts import docker_display_key
+
+    config = load(env, report)
+    listed: dict[str, str] = {}
+    try:
+        stored = open_store(env, config).accounts("docker")
+    except StoreUnavailableError as exc:
+        report(str(exc))
+        stored = []
+    for account in [*stored, *config.accounts]:
+        if account.kind == "docker" and account.username == username:
+            entry = getattr(account, "entry", None)
+            listed.setdefault(getattr(entry, "path", "") or docker_display_key(account.host, account.port), username)
+    return listed

@@ -88,9 +88,8 @@ def _get(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None],
 def _list(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
     from gatepass import app
 
-    listed = app.docker_list(env, report)
     only = app.restriction(env)  # GATEPASS_ACCOUNT: list what get would answer, that user's keys only
-    return render_list({key: user for key, user in listed.items() if user == only} if only else listed)
+    return render_list(app.docker_list_for(only, env, report) if only else app.docker_list(env, report))
 
 
 def read_credentials(stdin: BinaryIO, env: Mapping[str, str] | None = None) -> tuple[str, str, str]:
