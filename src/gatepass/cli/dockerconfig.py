@@ -175,9 +175,11 @@ def write_file(path: str, content: bytes, mode: int | None = None) -> None:
     write_atomic(real, content, mode)
 
 
-def back_up(path: str) -> str:
-    """Copy ``path`` as it is now to its 0600 backup beside it; returns the backup's path."""
+def back_up(path: str) -> tuple[str, bool]:
+    """Copy ``path`` as it is now to its 0600 backup beside it; returns the backup's path and whether
+    it replaced an earlier backup (the caller says so: never silently; issue #12 item 6)."""
     backup = path + BACKUP_SUFFIX
+    replaced = os.path.lexists(backup)
     with open(path, "rb") as handle:
         write_file(backup, handle.read(), 0o600)
-    return backup
+    return backup, replaced

@@ -62,7 +62,8 @@ def wire_docker(path: str, creds_store: bool | None, undo: bool) -> None:
         return
     with deferred_interrupts():
         if not undo and before is not None and (backup is None or not dockerconfig.uses_gatepass(current)):
-            say(f"backup: {dockerconfig.back_up(path)}")  # the state before this round of gatepass changes
+            made, replaced = dockerconfig.back_up(path)  # the state before this round of gatepass changes
+            say(f"backup: {made}" + (" (replacing the one taken before gatepass's previous round)" if replaced else ""))
         if undo and new == {} and backup is None and before is not None:
             os.unlink(os.path.realpath(path))  # setup created it: nothing was there before
             say(f"removed {path}, which gatepass setup had created")
