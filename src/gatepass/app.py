@@ -103,6 +103,8 @@ def read(account: Account, store: Store, request: Request | None = None, engines
     if account.secret_kind == "store":
         return store.read(account)
     if account.secret_kind == "keyring":
+        if account.untrusted:
+            read_secret(account, {})  # raises: a layer others can write may not name a keyring entry either
         value = store.backend().get(keyring_service(account), account.username)
         if value is None:
             read_secret(account, {})  # raises the "run gatepass login" error for this account

@@ -250,11 +250,19 @@ def file_problem(st: os.stat_result, max_bytes: int) -> str | None:
     return None
 
 
+# What this process ignored (one line each, with why), for ``doctor``: by the time it looks, the
+# file has been rebuilt.
+IGNORED: list[str] = []
+
+
 def open_trusted(path: str, max_bytes: int) -> tuple[int, os.stat_result] | None:
     """A read descriptor and its ``fstat`` for one of our own files, or None (missing or not to be
     trusted: the caller rebuilds it). Opened ``O_NOFOLLOW|O_NONBLOCK`` (a symlink or FIFO never
     blocks or redirects the read) and judged on the descriptor, not the path."""
-    return _open_checked(path, max_bytes)[0]
+    opened, why = _open_checked(path, max_bytes)
+    if why and why not in IGNORED:
+        IGNORED.append(why)
+    return opened
 
 
 def trust_problem(path: str, max_bytes: int) -> str | None:

@@ -24,7 +24,8 @@ class Account:
     """One username with one way to get its secret, on one domain, from one place."""
 
     __slots__ = ("kind", "domain", "host", "port", "secure", "username", "secret_kind",
-                 "secret_ref", "ttl", "organizations", "layer", "rank", "file", "line", "order")
+                 "secret_ref", "ttl", "organizations", "layer", "rank", "file", "line", "order",
+                 "untrusted", "source")
     # The constructor's keywords, in the order of the cache's tuples. Add a field: add it here,
     # to __slots__ and to __init__ (a keyword with a default keeps every caller working).
     FIELDS: ClassVar[tuple[str, ...]] = __slots__
@@ -32,7 +33,8 @@ class Account:
     def __init__(self, *, kind: str, domain: str, host: str, port: int | None, secure: bool,
                  username: str, secret_kind: str, secret_ref: object, layer: str, rank: int,
                  file: str, ttl: int | None = None, organizations: tuple[str, ...] = (),
-                 line: int | tuple[str, int, int] = 0, order: int = 0) -> None:
+                 line: int | tuple[str, int, int] = 0, order: int = 0, untrusted: str = "",
+                 source: tuple[int, ...] | None = None) -> None:
         self.kind = kind                  # "git" | "docker"
         self.domain = domain              # as written in the config, for people
         self.host = host                  # normalised; may be "*.example.com"
@@ -48,6 +50,8 @@ class Account:
         self.file = file
         self.line = line                  # or a (table, index, position) locator: see line_number()
         self.order = order                # position across the layer's files, for "file order"
+        self.untrusted = untrusted        # why its layer contributes no secret (others can write it), else ""
+        self.source = source              # identity of the file as parsed (config.cache.identity), or None
 
     def to_tuple(self) -> tuple[object, ...]:
         """The fields in ``FIELDS`` order, for the parsed-config cache (``marshal``)."""

@@ -79,6 +79,8 @@ def read_secret(account: Account, env, request: Request | None = None,  # type: 
     ``request`` is what a helper was asked (an engine may pick by it: github_app's installation
     follows the organization); ``engines`` are the config's engine tables (``Config.engines``).
     """
+    if account.untrusted:  # docs/design.md "Trust boundaries": a layer others can write gives no secret
+        raise _fail(account, f"its config layer contributes no secret: {account.untrusted}")
     kind, ref = account.secret_kind, account.secret_ref
     if kind == "inline":
         return Secret(str(ref))
@@ -94,7 +96,7 @@ def read_secret(account: Account, env, request: Request | None = None,  # type: 
 
         try:
             value, expiry = run_token_command(tuple(ref), account.ttl, account.file,  # type: ignore[arg-type]
-                                              account.username, env)
+                                              account.username, env, source=account.source)
         except SecretUnavailableError as exc:
             raise _fail(account, str(exc)) from None
         return Secret(value, expiry)

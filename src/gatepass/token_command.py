@@ -3,10 +3,15 @@
 The command is an argv list (never a shell string), run in the config file's directory with
 stdin from /dev/null, the caller's environment, its own process group and a timeout
 (``GATEPASS_COMMAND_TIMEOUT`` seconds, default 10; an unusable value means the default) after
-which the whole group is killed. Its stderr is discarded (it may echo the token); errors say
-only the exit status or the timeout. Only a config that other users cannot change may run
-commands: the file and its directory must belong to root or to this user and must not be group-
-or world-writable (a sticky directory such as /tmp excepted).
+which the whole group is killed; its output is capped at 64 KiB (ample for a token; more is an
+error, never buffered). Its stderr is discarded (it may echo the token); errors say only the exit
+status, the timeout or the cap. Only a config that other users cannot change may run commands: the
+file that was parsed (judged by the identity ``fstat`` gave on the descriptor parsed, recorded in
+the parse cache, never by a fresh look at the path, which a symlink flip could redirect: issue #12
+item 3) must belong to root or to this user, must not be group- or world-writable, must still be
+the file at its path, and no other user may write a directory above it (a sticky one such as /tmp
+excepted).
+
 
 With ``ttl`` (seconds, > 0) the token is cached per user in ``gatepass.engines.tokencache`` (the
 one expiry-aware cache: 0600 files, trusted read-back, expired entries deleted on the next
@@ -31,24 +36,48 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 3600.0
-KILL_GRACE = 2.0  # after the group is killed, how long its output may take to close
+KILL_GRACE = 2.0  # slack on top of the command timeout for a lock waiter
+MAX_OUTPUT = 64 * 1024
 
 
-def check_writers(config_file: str) -> None:
-    """SecretUnavailableError unless only root or this user can change ``config_file`` (file and directory)."""
-    euid = os.geteuid()
-    real = os.path.realpath(config_file)
-    for path in dict.fromkeys((config_file, os.path.dirname(config_file) or ".", real, os.path.dirname(real))):
+def check_writers(config_file: str, source: tuple[int, ...] | None = None) -> None:
+    """SecretUnavailableError unless only root or this user can change ``config_file``.
+
+    ``source`` is the identity (``config.cache.identity``) of the file as it was parsed: owner and
+    mode are judged on it, and the path must still lead to that very file. Without it (``config
+    check``) the path is looked at now.
+    """
+    from gatepass.files import directory_problem
+
+    if source is None:
         try:
-            st = os.stat(path)
+            st = os.stat(config_file)
+        except OSError as exc:
+            raise SecretUnavailableError(f"token_command refused: {config_file} cannot be checked ({exc.strerror})") from None
+        source = (st.st_dev, st.st_ino, st.st_uid, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    else:
+        try:
+            st = os.stat(config_file)
+            now: tuple[int, ...] | None = (st.st_dev, st.st_ino, st.st_uid, st.st_mode, st.st_size,
+                                           st.st_mtime_ns, st.st_ctime_ns)
         except OSError:
-            continue
-        if st.st_uid not in (0, euid):
-            raise SecretUnavailableError(f"token_command refused: {path} belongs to another user (uid {st.st_uid}), "
-                                         "who could change the command; it must belong to root or to you")
-        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not (stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX):
-            raise SecretUnavailableError(f"token_command refused: {path} is writable by other users; "
-                                         f"run: chmod go-w {path}")
+            now = None
+        if now != tuple(source):
+            raise SecretUnavailableError(f"token_command refused: {config_file} changed since it was read; "
+                                         "run the command again")
+    uid, mode = source[2], source[3]
+    if uid not in (0, os.geteuid()):
+        raise SecretUnavailableError(f"token_command refused: {config_file} belongs to another user (uid {uid}), "
+                                     "who could change the command; it must belong to root or to you")
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise SecretUnavailableError(f"token_command refused: {config_file} is writable by other users; "
+                                     f"run: chmod go-w {config_file}")
+    for directory in dict.fromkeys((os.path.dirname(os.path.abspath(config_file)),
+                                    os.path.dirname(os.path.realpath(config_file)))):
+        why = directory_problem(directory)
+        if why:
+            raise SecretUnavailableError(f"token_command refused: {why}, so others could change "
+                                         f"{config_file}; it must belong to root or to you")
 
 
 def command_timeout(env: Mapping[str, str]) -> float:
@@ -69,19 +98,29 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> bytes:
-    """Kill the command's process group; what it printed before, if its output closes in time."""
-    import subprocess
+def _collect(proc: subprocess.Popen[bytes], name: str, deadline: float) -> tuple[bytes, bool]:
+    """The command's output until it closes it, or what came before the deadline (then True).
+    More than MAX_OUTPUT bytes is an error at once: a token is short, and output is never buffered
+    without limit (issue #12 item 5)."""
+    import select
 
-    _kill_group(proc.pid)
-    try:
-        out, _ = proc.communicate(timeout=KILL_GRACE)
-        return out
-    except subprocess.TimeoutExpired:  # something left the group and holds the pipe: give up on it
-        if proc.stdout:
-            proc.stdout.close()
-        proc.wait()
-        return b""
+    assert proc.stdout is not None
+    fd, chunks, total = proc.stdout.fileno(), list[bytes](), 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return b"".join(chunks), True
+        if not select.select([fd], [], [], left)[0]:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return b"".join(chunks), False
+        total += len(chunk)
+        if total > MAX_OUTPUT:
+            _kill_group(proc.pid)
+            raise SecretUnavailableError(f"token_command {name} printed more than {MAX_OUTPUT // 1024} KiB; "
+                                         "it was stopped (a token is one short line)")
+        chunks.append(chunk)
 
 
 def _execute(argv: tuple[str, ...], config_file: str, env: Mapping[str, str], timeout: float) -> bytes:
@@ -94,18 +133,27 @@ def _execute(argv: tuple[str, ...], config_file: str, env: Mapping[str, str], ti
                                 cwd=os.path.dirname(os.path.abspath(config_file)))
     except OSError as exc:
         raise SecretUnavailableError(f"token_command {name} cannot run ({exc.strerror})") from None
+    deadline = time.monotonic() + timeout
     try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        exited = proc.poll()
-        out = _stop(proc)
-        if exited is None:  # still running at the deadline
-            raise SecretUnavailableError(f"token_command {name} timed out after {timeout:g}s; "
-                                         "it was stopped (GATEPASS_COMMAND_TIMEOUT sets the limit)") from None
-        # It exited by itself, but a process it left behind kept the output open: judge it by its status.
+        out, late = _collect(proc, name, deadline)
+        if not late:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:  # closed its output but goes on running
+                late = True
+        if late:
+            exited = proc.poll()
+            _kill_group(proc.pid)
+            if exited is None:  # still running at the deadline
+                raise SecretUnavailableError(f"token_command {name} timed out after {timeout:g}s; "
+                                             "it was stopped (GATEPASS_COMMAND_TIMEOUT sets the limit)")
+            # It exited by itself, but a process it left behind kept the output open: judge it by its status.
     finally:
-        if proc.poll() is None:  # interrupted (Ctrl-C): never leave the command running
-            _stop(proc)
+        if proc.poll() is None:  # interrupted (Ctrl-C) or over the cap: never leave the command running
+            _kill_group(proc.pid)
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
     if proc.returncode < 0:
         raise SecretUnavailableError(f"token_command {name} was killed by signal {-proc.returncode}")
     if proc.returncode != 0:
@@ -136,9 +184,11 @@ def cache_key(config_file: str, argv: tuple[str, ...], username: str, ttl: int) 
 
 
 def run_token_command(argv: tuple[str, ...], ttl: int | None, config_file: str, username: str,
-                      env: Mapping[str, str], now: Callable[[], float] = time.time) -> tuple[str, int | None]:
-    """(token, expiry or None) from the cache or a fresh run; SecretUnavailableError saying why not."""
-    check_writers(config_file)
+                      env: Mapping[str, str], now: Callable[[], float] = time.time,
+                      source: tuple[int, ...] | None = None) -> tuple[str, int | None]:
+    """(token, expiry or None) from the cache or a fresh run; SecretUnavailableError saying why not.
+    ``source``: the identity of the config file as it was parsed (see ``check_writers``)."""
+    check_writers(config_file, source)
     if not ttl or ttl <= 0:
         return fetch(argv, config_file, env), None
     from gatepass.engines import tokencache

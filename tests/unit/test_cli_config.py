@@ -81,14 +81,15 @@ def test_world_readable_inline_tokens_are_an_error_group_readable_is_fine(user):
     assert f"run: chmod 640 {user}" in check(code=1).stderr
 
 
-def test_token_file_readable_by_others_and_config_writable_by_others_are_warnings(user):
+def test_token_file_readable_by_others_is_a_warning_and_a_config_writable_by_others_an_error(user):
     (user.parent / "ci.token").chmod(0o644)
     result = check()
     assert f"warning: {user}:6: account ci@github.com: {user.parent / 'ci.token'}: token file is readable by other users; " \
            f"run: chmod o-r {user.parent / 'ci.token'}" in result.stderr
     assert "1 warning(s)" in result.stdout
-    user.chmod(0o602)
-    assert f"run: chmod o-w {user}" in check().stderr
+    user.chmod(0o602)  # issue #11 item 3: such a layer contributes no secret, an error
+    assert f"error: {user}: contributes no secret: {user} is writable by other users; run: chmod go-w {user}" \
+        in check(code=1).stderr
 
 
 def test_token_commands_are_checked_not_run(isolated_env, tmp_path):

@@ -79,8 +79,7 @@ def test_config_loader_any_text_never_raises_or_leaks(tmp_path, text):
     from gatepass.config.layers import parse_files
 
     path = write_config(tmp_path / "fuzz.toml", text)
-    key = [("config", str(path), (0, 0, 0, os.stat(path).st_mode, 0, 0))]
-    config = parse_files([("config", 0, str(path))], key)
+    config = parse_files([("config", 0, str(path))])
     for error in config.errors:
         assert "\n" not in error and error.startswith(str(path))
 
@@ -118,8 +117,7 @@ def test_config_loader_structured_fuzz(tmp_path, table, body, acc):
     body = dict(body, accounts=acc)
     text = f"[[{table}]]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in body.items())
     path = write_config(tmp_path / "fuzz.toml", text)
-    key = [("config", str(path), (0, 0, 0, os.stat(path).st_mode, 0, 0))]
-    config = parse_files([("config", 0, str(path))], key)
+    config = parse_files([("config", 0, str(path))])
     for error in config.errors:
         assert "CANARY" not in error and "\n" not in error and error.startswith(str(path))
     for account in config.accounts:

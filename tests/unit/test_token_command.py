@@ -196,7 +196,7 @@ def test_config_writable_by_others_may_not_run_commands(tmp_path):
         run(account)
     config.chmod(0o600)
     config.parent.chmod(0o777)
-    with pytest.raises(SecretUnavailableError, match=f"chmod go-w {config.parent}$"):
+    with pytest.raises(SecretUnavailableError, match=f"{config.parent} is writable by other users"):
         run(account)
     assert not (tmp_path / "ran").exists()
     config.parent.chmod(0o755)

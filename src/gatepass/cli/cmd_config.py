@@ -6,7 +6,6 @@ what it reports is what the files say at this moment.
 
 from __future__ import annotations
 
-import os
 import shutil
 from typing import NamedTuple
 
@@ -32,19 +31,14 @@ def config() -> None:
 
 def parse_now(files: list[tuple[str, int, str]]) -> Config:
     """Every layer file parsed and validated from disk (the cache is neither read nor written)."""
-    key: list[tuple[str, str, tuple[int, ...] | None]] = []
-    for layer, _, path in files:
-        try:
-            st = os.stat(path)
-            key.append((layer, path, (st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid, st.st_dev)))
-        except OSError:
-            key.append((layer, path, None))
-    return parse_files(files, key)
+    return parse_files(files)
 
 
 def check_account(account: Account, errors: list[str], warnings: list[str]) -> None:
     """What can be known about an account's secret without printing it or running anything
     (engines are not called: ``[vault]`` is checked once, by :func:`check_engines`)."""
+    if account.untrusted:  # its layer's error says it once (a layer others can write gives no secret)
+        return
     kind = account.secret_kind
     if kind in ("file", "env"):
         try:
@@ -105,10 +99,6 @@ def gather() -> Report:
         counts[account.file] = counts.get(account.file, 0) + 1
     found = [{"layer": layer, "path": path, "exists": exists, "accounts": counts.get(path, 0)}
              for layer, path, exists in parsed.files]
-    for item in found:
-        warning = modes.config_file_warning(str(item["path"])) if item["exists"] else None
-        if warning:
-            warnings.append(warning)
     typos, notes = lint([path for _, path, exists in parsed.files if exists])
     return Report(found, len(parsed.accounts), errors, warnings + typos, notes)
 

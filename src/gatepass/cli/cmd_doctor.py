@@ -147,6 +147,10 @@ def check_config() -> Iterator[Check]:
         yield "config", True, note
     for problem in modes.own_file_problems(env()):
         yield "modes", False, problem
+    from gatepass.config.cache import trust_report  # the caches' trust (issue #12): files it would ignore
+
+    for ok, line in trust_report(env()):
+        yield "cache", ok, line
 
 
 # --- store backend round trip ---------------------------------------------------------------------
@@ -186,6 +190,9 @@ def checks() -> Iterator[Check]:
     environ = env()
     yield "versions", True, f"gatepass {__version__} on Python {platform.python_version()} ({sys.executable})"
     yield from check_executables(environ)
+    from gatepass.files import IGNORED
+
+    IGNORED.clear()  # what this run's load ignores (and rebuilds) is reported by the "cache" check
     config, store, accounts = load_all(None, lambda message: None)  # config check below says it all, once
     yield from check_config()
     yield from check_store(store)

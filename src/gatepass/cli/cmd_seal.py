@@ -39,12 +39,12 @@ def _existing(path: str, want: tuple[str, str, str, str]) -> str | None:
     """The sealed value ``path`` (a config file) holds for this account, if any."""
     import os
 
-    from gatepass.config.layers import _stat, parse_files
+    from gatepass.config.layers import parse_files
     from gatepass.sealing import binding
 
     if not os.path.exists(path):
         return None
-    config = parse_files([("host", 1, path)], [("host", path, _stat(path))])
+    config = parse_files([("host", 1, path)])
     for account in config.accounts:
         if account.secret_kind == "sealed" and binding(account) == want:
             return str(account.secret_ref)

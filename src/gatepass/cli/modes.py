@@ -2,9 +2,9 @@
 
 The same rules as the helpers: a config holding inline tokens that the world can read is refused
 (``config/layers.py``; group-readable is fine, for a fleet file shared through a group), a config
-others can write may not run ``token_command`` (``token_command.check_writers``). Beyond what the
-helpers refuse, this warns about token files others can read and config files others can write,
-and checks gatepass's own files are 0600 in 0700 directories.
+others can write contributes no secret (``config/trust.py``; reported as a config error). Beyond
+what the helpers refuse, this warns about token files others can read and checks gatepass's own
+files are 0600 in 0700 directories.
 """
 
 from __future__ import annotations
@@ -28,13 +28,6 @@ def token_file_warning(path: str) -> str | None:
     if mode is None or not mode & stat.S_IROTH:
         return None
     return f"{path}: token file is readable by other users; run: chmod o-r {path}"
-
-
-def config_file_warning(path: str) -> str | None:
-    mode = _mode(path)
-    if mode is None or not mode & stat.S_IWOTH:
-        return None
-    return f"{path}: config file is writable by other users, who could point your accounts elsewhere; run: chmod o-w {path}"
 
 
 def own_file_problems(env: Mapping[str, str]) -> list[str]:

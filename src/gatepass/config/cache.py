@@ -1,15 +1,22 @@
 """The parsed-config cache: lets ``get`` skip the TOML parser, and most accounts, when nothing changed.
 
-One file per set of layer paths in ``$XDG_CACHE_HOME/gatepass/`` (0600 in a 0700 directory, per
-user, so it never holds an inline token at a looser mode than the file it came from). Layout:
-8 bytes giving the header's length, a marshal header (code stamp, the stat key of every layer
-file, config errors, ``[store]`` settings, the offset and length of each shard, the docker listing
-and the engine tables such as ``[vault]``), then the
-shards: marshal dicts from a host key (``github.com``, ``*.example.com``) to account tuples. A
-``get`` reads the header and the one or two shards its host can live in, so its cost barely
-grows with the number of accounts. The key holds path, inode, size, mtime, mode, owner and
-device of every layer file; any change, a new gatepass or an edited parsing module makes a miss.
-A cache that cannot be read or written is simply not used.
+One file per set of layer paths and installed code in ``$XDG_CACHE_HOME/gatepass/`` (0600 in a 0700
+directory, per user, so it never holds an inline token at a looser mode than the file it came
+from). Layout: 8 bytes giving the header's length, a marshal header (code stamp, the identity of
+every layer file, config errors, ``[store]`` settings, the offset and length of each shard, the
+docker listing and the engine tables such as ``[vault]``), then the shards: marshal dicts from a host key (``github.com``,
+``*.example.com``) to account tuples. A ``get`` reads the header and the one or two shards its host
+can live in, so its cost barely grows with the number of accounts.
+
+Trust (docs/design.md "Trust boundaries"; issue #12): the cache names commands to run and files to
+read, so it is read back only through ``gatepass.files.open_trusted`` (ours, not writable by
+others, in a directory chain no one else can write) and written only with its O_EXCL writer into
+such a directory; anything else is a miss. The identity of each layer file (``identity``: device,
+inode, owner, mode, size, mtime and ctime in ns) is the one ``fstat`` gave on the descriptor that
+was parsed; ctime catches ``touch -r``, ``cp -p`` and same-length edits that keep size, inode and
+mtime. A file changed too close to the parse to tell apart (``racy``, git's racy-git rule) is not
+cached. Any change, a new gatepass or an edited parsing module makes a miss; a cache that cannot
+be read or written is simply not used.
 """
 
 from __future__ import annotations
@@ -18,9 +25,16 @@ import marshal
 import os
 
 from gatepass import __version__
+from gatepass.errors import GatepassError
+from gatepass.files import directory_problem, open_trusted, private_dir, remove_stale_temps, write_atomic
 from gatepass.paths import cache_dir
 
-FORMAT = 3
+FORMAT = 4
+MAX_CACHE_BYTES = 256 * 1024 * 1024
+# How close to the parse a layer's mtime/ctime may be and still tell a later edit apart: the kernel
+# stamps files from a coarse clock (one tick, <= 10 ms); whole-second stamps (some filesystems) get 2 s.
+RACY_NS = 20_000_000
+RACY_WHOLE_SECOND_NS = 2_000_000_000
 ACCOUNTS_PER_SHARD = 256
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The code that shapes a parse: a changed module (a development checkout, an upgrade in place)
@@ -49,14 +63,49 @@ def fnv1a(text: str) -> int:
 
 
 def path_for(paths: list[str], env) -> str:  # type: ignore[no-untyped-def]
-    return os.path.join(cache_dir(env), "config-%016x.cache" % fnv1a("\0".join(paths)))
+    """One cache file per set of layer paths and per installed gatepass: two installs sharing a
+    cache directory must not overwrite each other's cache on every call (issue #12 item 7)."""
+    code = f"{_HERE}\0{__version__}\0{FORMAT}"
+    return os.path.join(cache_dir(env), "config-%016x.cache" % fnv1a("\0".join([code, *paths])))
+
+
+def identity(st: os.stat_result) -> tuple[int, ...]:
+    """What must not change for a parse to stand: device, inode, owner, mode, size, mtime, ctime (ns)."""
+    return (st.st_dev, st.st_ino, st.st_uid, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def current_key(files: list[tuple[str, int, str]]) -> list[tuple[str, str, tuple[int, ...] | None]]:
+    """(layer, path, identity or None) of every layer file now, to compare with the cache's."""
+    key: list[tuple[str, str, tuple[int, ...] | None]] = []
+    for layer, _, path in files:
+        try:
+            key.append((layer, path, identity(os.stat(path))))
+        except OSError:
+            key.append((layer, path, None))
+    return key
+
+
+def racy(key: list[tuple[str, str, tuple[int, ...] | None]], started_ns: int) -> bool:
+    """Whether a layer changed so close to ``started_ns`` (taken before the files were opened) that
+    an edit right after the parse could leave the same identity: then the parse is not cached."""
+    for _, _, ident in key:
+        if ident is None:
+            continue
+        mtime, ctime = ident[5], ident[6]
+        whole = mtime % 1_000_000_000 == 0 and ctime % 1_000_000_000 == 0
+        if max(mtime, ctime) >= started_ns - (RACY_WHOLE_SECOND_NS if whole else RACY_NS):
+            return True
+    return False
 
 
 def read(path: str, key: list, hosts: list[str] | None) -> tuple | None:  # type: ignore[type-arg]
     """(account tuples, errors, store, listing, engines) for ``hosts`` (every account when ``None``,
     none for ``[]``), or ``None`` on a miss. ``listing`` is what ``docker-credential-gatepass list`` shows."""
+    opened = open_trusted(path, MAX_CACHE_BYTES)
+    if opened is None:
+        return None
     try:
-        with open(path, "rb") as handle:
+        with os.fdopen(opened[0], "rb") as handle:
             size = int(handle.read(8), 16)
             header = marshal.loads(handle.read(size))
             if header[0] != _code_stamp() or header[1] != [tuple(k) for k in key]:
@@ -105,19 +154,37 @@ def write(path: str, key: list, accounts: list[tuple], errors: list[str], store:
         offset += len(blob)
     header = marshal.dumps((_code_stamp(), [tuple(k) for k in key], errors, store, shards,  # type: ignore[arg-type]
                             listing, engines))
+    data = b"".join([b"%08x" % len(header), header, *blobs])
     directory = os.path.dirname(path)
-    tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(b"%08x" % len(header))
-            handle.write(header)
-            for blob in blobs:
-                handle.write(blob)
-        os.replace(tmp, path)
-    except (OSError, ValueError):
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        private_dir(directory)
+        if directory_problem(directory):  # others could read it back forged, or see it: no cache here
+            return
+        write_atomic(path, data)
+    except GatepassError:
+        return
+    remove_stale_temps(path, locked=False)  # temps of writers killed mid-write (they hold inline tokens)
+
+
+def trust_report(env) -> list[tuple[bool, str]]:  # type: ignore[no-untyped-def]
+    """(ok, line) for ``doctor``: whether the parse cache of these layers is trusted, and each of
+    gatepass's own cache files that would be ignored (and rebuilt), with why."""
+    from gatepass.config.layers import layer_files
+    from gatepass.files import IGNORED, trust_problem
+
+    directory = cache_dir(env)
+    why = directory_problem(directory) if os.path.isdir(directory) else None
+    if why:
+        return [(False, f"caches in {directory} are not used: {why}; make each directory yours or root's, "
+                        "not writable by others")]
+    path = path_for([p for _, _, p in layer_files(env)], env)
+    problem = trust_problem(path, MAX_CACHE_BYTES)
+    state = "is trusted" if os.path.exists(path) else "is not written yet"
+    report = [(False, f"ignored, rebuilt on use: {problem}; remove it")] if problem else [(True, f"parse cache {path} {state}")]
+    report += [(False, f"ignored and rebuilt: {why}") for why in IGNORED if why != problem]
+    tokens = os.path.join(directory, "tokens")
+    for name in sorted(os.listdir(tokens)) if os.path.isdir(tokens) else []:
+        problem = trust_problem(os.path.join(tokens, name), MAX_CACHE_BYTES) if "." not in name else None
+        if problem:
+            report.append((False, f"ignored, rebuilt on use: {problem}; remove it"))
+    return report

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 
 from gatepass.config import cache
 from gatepass.errors import ConfigError
@@ -35,10 +36,10 @@ class Config:
         self.accounts = accounts
         self.errors = errors          # one line each: file, line, key and what to do; never a value
         self.store = store            # merged [store] settings, higher layers win
-        # Engine tables ("vault" -> [vault]): the highest layer's table wins whole, never merged.
-        self.engines = engines if engines is not None else {}
         self.files = files            # (layer, path, exists) for every place looked at
         self.listing = listing if listing is not None else docker_listing(accounts)
+        # Engine tables ("vault" -> [vault]): the highest layer's table wins whole, never merged.
+        self.engines = engines if engines is not None else {}
 
 
 def docker_listing(accounts: list[Account]) -> dict[str, str]:
@@ -79,14 +80,6 @@ def layer_files(env) -> list[tuple[str, int, str]]:  # type: ignore[no-untyped-d
     return [entry for entry in files if entry[2] != os.devnull]
 
 
-def _stat(path: str) -> tuple[int, ...] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid, st.st_dev)
-
-
 def load_config(env, hosts: list[str] | None = None) -> Config:  # type: ignore[no-untyped-def]
     """Load every layer, from the parsed-config cache when no file changed since it was written.
 
@@ -96,63 +89,109 @@ def load_config(env, hosts: list[str] | None = None) -> Config:  # type: ignore[
     listing are always complete.
     """
     files = layer_files(env)
-    key = [(layer, path, _stat(path)) for layer, _, path in files]
-    found = [(layer, path, st is not None) for layer, path, st in key]
+    key = cache.current_key(files)
+    found = [(layer, path, ident is not None) for layer, path, ident in key]
     cache_path = cache.path_for([path for _, _, path in files], env)
     hit = cache.read(cache_path, key, hosts)
     if hit is not None:
         tuples, errors, store, listing, engines = hit
         return Config([Account.from_tuple(a) for a in tuples], errors, store, found, listing, engines)
-    config = parse_files(files, key)
-    cache.write(cache_path, key, [a.to_tuple() for a in config.accounts], config.errors, config.store,
-                config.listing, config.engines)
+    started = time.time_ns()
+    config, parsed_key = parse_identified(files)
+    if not cache.racy(parsed_key, started):  # else the next call parses again (git's "racy" rule)
+        cache.write(cache_path, parsed_key, [a.to_tuple() for a in config.accounts], config.errors,
+                    config.store, config.listing, config.engines)
     if hosts is not None:
         wanted = set(hosts)
         config.accounts = [a for a in config.accounts if a.host in wanted]
     return config
 
 
-def parse_files(files: list[tuple[str, int, str]], key: list) -> Config:  # type: ignore[type-arg]
-    """Parse and validate every existing file; errors are collected, never raised."""
+def parse_files(files: list[tuple[str, int, str]]) -> Config:
+    """Parse and validate every existing file now; errors are collected, never raised."""
+    return parse_identified(files)[0]
+
+
+def parse_identified(files: list[tuple[str, int, str]]) -> tuple[Config, list[tuple[str, str, tuple[int, ...] | None]]]:
+    """``parse_files`` plus the identity (``cache.identity``) of each file as parsed, taken with
+    ``fstat`` on the descriptor that was read: what the cache records."""
     accounts: list[Account] = []
     errors: list[str] = []
     store: dict[str, object] = {}
     engines: dict[str, dict[str, object]] = {}
     order = [0]
-    for (layer, rank, path), (_, _, st) in zip(files, key, strict=True):
-        if st is None:
-            continue
-        try:
-            parsed = _parse_one(path, st, layer, rank, order)
-        except ConfigError as exc:
-            errors.append(str(exc))
+    key: list[tuple[str, str, tuple[int, ...] | None]] = []
+    for layer, rank, path in files:
+        ident, parsed, untrusted = _load_one(path, layer, rank, order, errors)
+        key.append((layer, path, ident))
+        if parsed is None:
             continue
         errors.extend(str(e) for e in parsed.errors)
-        store.update(parsed.store)
-        engines.update(parsed.engines)  # table by table: a higher layer's [vault] replaces a lower one's
+        if untrusted:
+            errors.append(f"{path}: contributes no secret: {untrusted}")
+        else:  # [store] or [vault] from a layer others can write could redirect secrets
+            store.update(parsed.store)
+            engines.update(parsed.engines)  # table by table: a higher layer's [vault] replaces a lower one's
+        for account in parsed.accounts:
+            account.untrusted, account.source = untrusted, ident
         accounts.extend(parsed.accounts)
-    return Config(accounts, errors, store, [(layer, path, st is not None) for layer, path, st in key],
-                  engines=engines)
+    found = [(layer, path, i is not None) for layer, path, i in key]
+    return Config(accounts, errors, store, found, engines=engines), key
 
 
-def _parse_one(path: str, st: tuple[int, ...], layer: str, rank: int, order: list[int]):  # type: ignore[no-untyped-def]
+def _load_one(path: str, layer: str, rank: int, order: list[int], errors: list[str]):  # type: ignore[no-untyped-def]
+    """(identity, parsed file, why it is untrusted) of one layer; (None, None, "") when it does not
+    exist. Opened ``O_NONBLOCK`` (a FIFO put where a layer should be is refused, never waited on);
+    identity, trust and content all come from that one descriptor."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None, None, ""
+    except OSError as exc:
+        errors.append(str(ConfigError(f"cannot be read ({exc.strerror}); check its owner and mode", path=path)))
+        try:
+            return cache.identity(os.stat(path)), None, ""
+        except OSError:
+            return None, None, ""
+    try:
+        st = os.fstat(fd)
+        try:
+            parsed, untrusted = _parse_fd(path, fd, st, layer, rank, order)
+        except ConfigError as exc:
+            errors.append(str(exc))
+            return cache.identity(st), None, ""
+        return cache.identity(st), parsed, untrusted
+    finally:
+        os.close(fd)
+
+
+def _read_fd(path: str, fd: int, st: os.stat_result) -> bytes:
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError("is not a regular file; point the layer at a TOML file", path=path)
+    if st.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"is larger than {MAX_CONFIG_BYTES // 2**20} MiB; split it", path=path)
+    chunks, left = [], MAX_CONFIG_BYTES + 1
+    try:
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise ConfigError(f"cannot be read ({exc.strerror}); check its owner and mode", path=path) from None
+    return b"".join(chunks)
+
+
+def _parse_fd(path: str, fd: int, st: os.stat_result, layer: str, rank: int, order: list[int]):  # type: ignore[no-untyped-def]
     from gatepass.config.lines import LineMap
     from gatepass.config.schema import validate
     from gatepass.config.toml import parse_toml
+    from gatepass.config.trust import inline_read_problem, layer_problem
 
-    mode = st[3]
-    if not stat.S_ISREG(mode):
-        raise ConfigError("is not a regular file; point the layer at a TOML file", path=path)
-    if st[1] > MAX_CONFIG_BYTES:
-        raise ConfigError(f"is larger than {MAX_CONFIG_BYTES // 2**20} MiB; split it", path=path)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"cannot be read ({exc.strerror}); check its owner and mode", path=path) from None
-    tree, text = parse_toml(data, path)
+    tree, text = parse_toml(_read_fd(path, fd, st), path)
     parsed = validate(tree, path, LineMap(text), layer, rank, order)
-    if parsed.inline_tokens and mode & stat.S_IROTH:
-        tight = stat.S_IMODE(mode) & 0o770
-        raise ConfigError(f"holds tokens and other users can read it; run: chmod {tight:o} {path}", path=path)
-    return parsed
+    problem = inline_read_problem(path, fd, st) if parsed.inline_tokens else None
+    if problem:
+        raise ConfigError(problem, path=path)
+    return parsed, layer_problem(path, fd, st) or ""

@@ -1,0 +1,89 @@
+"""Whether a config layer may contribute secrets: who could have written it, and who can read it.
+
+docs/design.md "Trust boundaries": a layer that anyone but root or the effective user can write,
+through its mode bits, a POSIX ACL or any directory above it, contributes no secret of any kind
+(inline token, token_file, token_env, token_command, sealed value, engine or keyring lookup): whoever
+can write it could point ``token_env``/``token_file`` at the victim's variables and files, or run
+commands as the victim, and send the result to a host of their choosing. Its accounts still show
+in ``list`` and ``explain``, marked with the reason and the fix.
+
+Decision where the design is silent: "its owner" must be root or the effective user, as
+``token_command`` always required; a file another user owns is a file that user can rewrite.
+Every check is made on the descriptor that was parsed (``fstat``), never on a fresh look at the
+path, and the directories are those of the path as written and as resolved.
+
+An inline token must not be readable by other users: world-readable mode bits, or an ACL entry
+naming another user or group, is refused (group-readable through the owning group stays fine,
+for a fleet file shared through a group).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import struct
+
+from gatepass.files import directory_problem
+
+_ACL_XATTR = "system.posix_acl_access"
+_ACL_USER, _ACL_GROUP, _ACL_MASK = 0x02, 0x08, 0x10
+_READ, _WRITE = 4, 2
+
+
+def acl_entries(fd: int) -> list[tuple[int, int, int]]:
+    """(tag, permissions, id) of the extended ACL entries of ``fd``; [] when it has none (Linux's
+    ``system.posix_acl_access`` format: a version word, then 8-byte entries)."""
+    try:
+        blob = os.getxattr(fd, _ACL_XATTR)
+    except OSError:  # ENODATA: no ACL; ENOTSUP: a filesystem without them
+        return []
+    return [struct.unpack_from("<HHI", blob, offset) for offset in range(4, len(blob) - 7, 8)]
+
+
+def _acl_grants(entries: list[tuple[int, int, int]], permission: int) -> bool:
+    """Whether a named user or group entry grants ``permission`` (after the mask)."""
+    mask = next((perm for tag, perm, _ in entries if tag == _ACL_MASK), 7)
+    return any(tag in (_ACL_USER, _ACL_GROUP) and perm & mask & permission for tag, perm, _ in entries)
+
+
+def _chain_problem(path: str) -> str | None:
+    seen = set()
+    for directory in (os.path.dirname(os.path.abspath(path)), os.path.dirname(os.path.realpath(path))):
+        if directory not in seen:
+            seen.add(directory)
+            why = directory_problem(directory)
+            if why:
+                return why
+    return None
+
+
+def layer_problem(path: str, fd: int, st: os.stat_result) -> str | None:
+    """Why the layer ``path``, open as ``fd`` with ``fstat`` result ``st``, may contribute no secret,
+    as one line with the fix; None when only root and the effective user can change it."""
+    euid = os.geteuid()
+    if st.st_uid not in (0, euid):
+        return f"{path} belongs to uid {st.st_uid}, who could rewrite it; run: chown {euid} {path}"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        if _acl_grants(acl_entries(fd), _WRITE):
+            return f"an ACL lets other users write {path}; run: setfacl -b {path}"
+        return f"{path} is writable by other users; run: chmod go-w {path}"
+    why = _chain_problem(path)
+    if why:
+        return f"{why}, so others could replace {path}; make it belong to root or you, not writable by others"
+    try:
+        same = os.stat(os.path.realpath(path))
+    except OSError:
+        same = None
+    if same is None or (same.st_dev, same.st_ino) != (st.st_dev, st.st_ino):
+        return f"{path} changed while it was read; run the command again"
+    return None
+
+
+def inline_read_problem(path: str, fd: int, st: os.stat_result) -> str | None:
+    """Why a layer holding inline tokens is readable by other users, with the fix; else None."""
+    if st.st_mode & stat.S_IROTH:
+        tight = stat.S_IMODE(st.st_mode) & 0o770
+        return f"holds tokens and other users can read it; run: chmod {tight:o} {path}"
+    if _acl_grants(acl_entries(fd), _READ):
+        return f"holds tokens and an ACL lets other users read it; run: setfacl -b {path}"
+    return None
