@@ -132,7 +132,7 @@ def test_two_installs_sharing_a_cache_directory_keep_their_own_caches(tmp_path):
     os.utime(path, ns=(10**18, 10**18))
     settle()
     code = ("import sys, os; from gatepass.config.layers import load_config; load_config(os.environ); "
-            "print('tomllib' in sys.modules)")
+            "print('gatepass.config.schema' in sys.modules)")
     env = dict(os.environ, GATEPASS_CONFIG=str(path))
 
     def parsed(pythonpath: Path) -> bool:
