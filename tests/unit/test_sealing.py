@@ -341,3 +341,21 @@ def test_host_key_prints_the_key_it_holds_not_a_stale_pub_and_the_pub_when_unrea
     assert CliRunner().invoke(cli, ["host-key"], catch_exceptions=False).stdout.strip() == public
     os.chmod(path, 0o644)  # refused as an identity: only the .pub can say the public key
     assert CliRunner().invoke(cli, ["host-key"], catch_exceptions=False).stdout.strip() == hosts["b"][1]
+
+
+FIXTURES = os.path.join(os.path.dirname(__file__), os.pardir, "fixtures", "sealed")
+
+
+@pytest.mark.parametrize("identity", ["identity.txt", "ssh_ed25519"])
+def test_known_answer_a_value_stock_age_made_opens_for_its_account_with_either_identity(tmp_path, identity):
+    key = tmp_path / identity
+    key.write_bytes(open(os.path.join(FIXTURES, identity), "rb").read())
+    key.chmod(0o600)  # git keeps no mode: the copy gets the one a key needs
+    value = open(os.path.join(FIXTURES, "docker-ci.age")).read()
+    config = write_config(tmp_path / "c.toml", "[[docker_registry]]\ndomain = \"http://127.0.0.1:5000\"\n"
+                          f"accounts = [{{ username = \"<token> ci\", token = '''\n{value}''' }}]\n", 0o644)
+    [account] = load_config(dict(os.environ, GATEPASS_CONFIG=str(config))).accounts
+    assert read_secret(account, {"GATEPASS_HOST_KEY": str(key)}).value == "tok-fixture-1f0c"
+    # gatepass writes < and > as is; the fixture escapes them too, and any %XX decodes the same
+    assert header_line("docker", "http", "127.0.0.1:5000", "<token> ci") == \
+        "gatepass-sealed: kind=docker scheme=http domain=127.0.0.1:5000 username=<token>%20ci"
