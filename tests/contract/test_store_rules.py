@@ -201,7 +201,11 @@ def test_replacing_a_git_credential_without_its_refresh_token_leaves_no_orphan(e
 
 def test_the_last_value_of_a_repeated_attribute_wins(env):
     _git_store(env, "u", "right")
-    answer = _git("get", ["protocol=https", "host=wrong.example", "host=git.example"], env)
+    answer = _git("get", ["protocol=https", "host=git.example", "username=nobody", "username=u"], env)
     assert answer == "username=u\npassword=right\n"
+    # except protocol, host and path: git sends each once, a second one is smuggled (#11 item 5)
+    out, err = io.BytesIO(), io.BytesIO()
+    assert git.main(["get"], io.BytesIO(b"protocol=https\nhost=wrong.example\nhost=git.example\n"), out, err, env) == 0
+    assert out.getvalue() == b"" and err.getvalue().count(b"\n") == 1
     _git("store", ["protocol=https", "host=git.example", "username=v", "password=first", "password=second"], env)
     assert "password=second" in _git("get", ["protocol=https", "host=git.example", "username=v"], env)

@@ -101,6 +101,8 @@ accounts = [{{ username = "AWS", aws_ecr = {{ region = "eu-west-1" }} }}]
 
 def test_canary_never_leaks_on_any_error_path(canary_env, tmp_path, isolated_env):
     env, argv_log = canary_env
+    trace = Path(isolated_env["HOME"]) / "gatepass-trace.jsonl"  # every helper call traced (#19): swept below
+    env = dict(env, GATEPASS_TRACE=str(trace))
     outputs: list[bytes] = []
     git_requests = [b"protocol=https\nhost=cmd.example\n", b"protocol=https\nhost=sealed.example\n",
                     b"protocol=https\nhost=file.example\n", b"protocol=https\r\nhost=inline.example\n",
@@ -146,6 +148,8 @@ def test_canary_never_leaks_on_any_error_path(canary_env, tmp_path, isolated_env
     for output in outputs:
         assert key_body[:32].encode() not in output and b"PRIVATE KEY" not in output
     assert CANARY not in argv_log.read_text()
+    traced = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert len(traced) >= len(git_requests) * 3 and any(line["candidates"] for line in traced)
     home = Path(isolated_env["HOME"])
     for path, data in written_files(home).items():
         if "/.cache/gatepass/config-" in path or path.endswith((".toml", "secrets.enc", "machine.key")):
