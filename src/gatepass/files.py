@@ -228,6 +228,8 @@ def directory_problem(directory: str) -> str | None:
     for path in _chain(directory):
         try:
             st = os.stat(path)
+        except FileNotFoundError:
+            continue  # nothing there yet: nothing to read from it either
         except OSError as exc:
             return f"{path} cannot be checked ({exc.strerror})"
         if st.st_uid not in (0, euid):
@@ -315,3 +317,32 @@ def read_trusted(path: str, max_bytes: int) -> bytes | None:
     finally:
         os.close(fd)
     return data if len(data) <= max_bytes else None
+
+
+def read_private(path: str, max_bytes: int, error: type[GatepassError] = PrivateFileError) -> bytes | None:
+    """The content of one of our own files that is never silently rebuilt (the store's index and
+    encrypted file, the machine key): None when it does not exist; ``error`` naming the problem when
+    it is not what ``open_trusted`` trusts (a FIFO, a symlink, another user's file, one others can
+    write or in a directory they can write, one over ``max_bytes``). Never blocks on a FIFO."""
+    opened, why = _open_checked(path, max_bytes)
+    if why:
+        raise error(f"{why}: not used; move it aside, or make it and its directories yours and not writable by others")
+    if opened is None:
+        return None
+    fd, _ = opened
+    try:
+        chunks, left = [], max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise error(f"cannot read {path} ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > max_bytes:
+        raise error(f"{path} grew past {max_bytes} bytes while it was read; try again")
+    return data

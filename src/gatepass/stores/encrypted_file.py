@@ -29,11 +29,12 @@ import os
 import stat
 
 from gatepass.errors import StoreUnavailableError
-from gatepass.files import Lock, create_new, private_dir, remove_stale_temps, write_atomic
+from gatepass.files import Lock, create_new, file_problem, private_dir, read_private, remove_stale_temps, write_atomic
 from gatepass.paths import config_dir, data_dir
 from gatepass.stores import Backend, records
 
 MAGIC, VERSION = b"GPEF", 1
+MAX_FILE_BYTES = 256 * 1024 * 1024
 KDF_MACHINE, KDF_SCRYPT = 0, 1
 HEADER_LEN = 4 + 1 + 1 + 16 + 12
 
@@ -59,7 +60,7 @@ class EncryptedFileBackend(Backend):
     def _machine_key(self, create: bool) -> bytes | None:
         assert self.key_file
         try:
-            fd = os.open(self.key_file, os.O_RDONLY | os.O_NOFOLLOW)
+            fd = os.open(self.key_file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
         except FileNotFoundError:
             if not create:
                 return None
@@ -67,7 +68,11 @@ class EncryptedFileBackend(Backend):
         except OSError as exc:
             raise StoreUnavailableError(f"cannot read machine key {self.key_file} ({exc.strerror})") from None
         try:
-            if stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
+            st = os.fstat(fd)
+            why = file_problem(st, 64)  # a FIFO, another user's file, one others can write (#12)
+            if why:
+                raise StoreUnavailableError(f"machine key {self.key_file} {why}; restore it from backup")
+            if stat.S_IMODE(st.st_mode) & 0o077:
                 raise StoreUnavailableError(f"machine key {self.key_file} is readable by others; "
                                             f"run: chmod 600 {self.key_file}")
             key = os.read(fd, 64)
@@ -115,13 +120,9 @@ class EncryptedFileBackend(Backend):
     # -- the file ----------------------------------------------------------------------------
     def _load(self) -> tuple[dict[tuple[str, str], str], int, bytes]:
         """(secrets, kdf, salt); an absent file is empty."""
-        try:
-            with open(self.path, "rb") as handle:
-                blob = handle.read()
-        except FileNotFoundError:
+        blob = read_private(self.path, MAX_FILE_BYTES, StoreUnavailableError)  # a FIFO never blocks (#12)
+        if blob is None:
             return {}, (KDF_SCRYPT if self.passphrase is not None else KDF_MACHINE), os.urandom(16)
-        except OSError as exc:
-            raise StoreUnavailableError(f"cannot read {self.path} ({exc.strerror})") from None
         if len(blob) < HEADER_LEN + 16 or blob[:4] != MAGIC:
             raise StoreUnavailableError(f"{self.path} is not a gatepass encrypted file; move it aside")
         if blob[4] != VERSION:

@@ -30,11 +30,12 @@ import os
 import time
 
 from gatepass.errors import StoreUnavailableError
-from gatepass.files import Lock, remove_stale_temps, write_atomic
+from gatepass.files import Lock, read_private, remove_stale_temps, write_atomic
 from gatepass.paths import index_path
 from gatepass.stores import records
 
 HEADER = "gatepass-index 1"
+MAX_INDEX_BYTES = 256 * 1024 * 1024
 FIELDS = ("kind", "protocol", "host", "path", "username", "created", "updated", "backend", "expiry", "refresh")
 
 TYPE_CHECKING = False
@@ -109,13 +110,9 @@ class Index:
         """Every entry (only lines that can hold one of ``hosts``, when given: a ``get`` parses the lines
         of its own host, not the whole store, #14); an absent index is empty, a damaged one is a clear
         error (never "not found")."""
-        try:
-            with open(self.path, "rb") as handle:
-                data = handle.read()
-        except FileNotFoundError:
+        data = read_private(self.path, MAX_INDEX_BYTES, StoreUnavailableError)  # a FIFO never blocks (#12)
+        if data is None:
             return []
-        except OSError as exc:
-            raise StoreUnavailableError(f"cannot read {self.path} ({exc.strerror})") from None
         try:
             # surrogatepass: docker's JSON can carry lone surrogates ("\ud800"); they round-trip too.
             lines = data.decode("utf-8", "surrogatepass").split("\n")
