@@ -85,8 +85,8 @@ def load_config(env, hosts: list[str] | None = None) -> Config:  # type: ignore[
 
     ``hosts`` (host keys such as ``github.com`` and ``*.example.com``) limits the accounts to
     those domains: the helpers' ``get`` then reads only the cache shards those hosts live in
-    (``[]``: none at all, for ``list``). Errors, ``[store]`` and engine tables and the docker
-    listing are always complete.
+    (``[]``: none at all, for ``list``). Errors, ``[store]`` and engine tables are always
+    complete; the docker listing when ``hosts`` is ``None`` or ``[]``.
     """
     files = layer_files(env)
     key = cache.current_key(files)
@@ -96,11 +96,16 @@ def load_config(env, hosts: list[str] | None = None) -> Config:  # type: ignore[
     if hit is not None:
         tuples, errors, store, listing, engines = hit
         return Config([Account.from_tuple(a) for a in tuples], errors, store, found, listing, engines)
-    started = time.time_ns()
-    config, parsed_key = parse_identified(files)
-    if not cache.racy(parsed_key, started):  # else the next call parses again (git's "racy" rule)
-        cache.write(cache_path, parsed_key, [a.to_tuple() for a in config.accounts], config.errors,
-                    config.store, config.listing, config.engines)
+    with cache.Parsing(cache_path):
+        hit = cache.read(cache_path, key, hosts)  # another helper's parse, written while we waited
+        if hit is not None:
+            tuples, errors, store, listing, engines = hit
+            return Config([Account.from_tuple(a) for a in tuples], errors, store, found, listing, engines)
+        started = time.time_ns()
+        config, parsed_key = parse_identified(files)
+        if not cache.racy(parsed_key, started):  # else the next call parses again (git's "racy" rule)
+            cache.write(cache_path, parsed_key, [a.to_tuple() for a in config.accounts], config.errors,
+                        config.store, config.listing, config.engines)
     if hosts is not None:
         wanted = set(hosts)
         config.accounts = [a for a in config.accounts if a.host in wanted]
