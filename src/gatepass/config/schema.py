@@ -240,7 +240,9 @@ def _preset(entry: dict, where: _Where, key: str) -> dict:  # type: ignore[type-
 
 
 def validate(tree: dict, path: str, lines, layer: str, rank: int, order: list[int]) -> Parsed:  # type: ignore[type-arg,no-untyped-def]
-    """Turn one file's TOML tree into a :class:`Parsed`; a bad provider or account is skipped and reported."""
+    """Turn one file's TOML tree into a :class:`Parsed`; a bad provider or account is skipped and reported.
+
+    The provider tables of ``tree`` are consumed (set to ``None`` once validated)."""
     parsed = Parsed()
     for kind, tables in (("git", GIT_TABLES), ("docker", DOCKER_TABLES)):
         for table in tables:
@@ -256,6 +258,7 @@ def validate(tree: dict, path: str, lines, layer: str, rank: int, order: list[in
                     _provider(kind, table, index, provider, path, lines, layer, rank, order, parsed)
                 except ConfigError as exc:
                     parsed.errors.append(exc)
+                providers[index] = None  # consumed: its accounts reuse its memory (100,000 tables: #14)
     _store_table(tree.get("store"), path, parsed)
     _engine_tables(tree, path, parsed)
     return parsed
