@@ -214,8 +214,10 @@ class Parsing:
     def __enter__(self) -> Parsing:
         from gatepass.files import Lock  # noqa: F811 - the cold path's import; the type is TYPE_CHECKING's
 
+        directory = os.path.dirname(self.path)
         try:
-            if not directory_problem(os.path.dirname(self.path)):
+            private_dir(directory)  # as write() does: the first helper on a new account creates it
+            if not directory_problem(directory):
                 self.lock = Lock(self.path, timeout=PARSE_WAIT).__enter__()
         except (GatepassError, OSError):
             self.lock = None
