@@ -9,9 +9,9 @@ import pytest
 
 from gatepass.stores import open_backend
 from gatepass.stores.encrypted_file import EncryptedFileBackend
-from gatepass.stores.memory import MemoryBackend
 from gatepass.stores.secret_service import SecretServiceBackend
 from tests.contract.contract import BackendContract
+from tests.support.memory_backend import MemoryBackend
 
 
 class TestMemory(BackendContract):

@@ -19,7 +19,8 @@ import pytest
 
 from gatepass.errors import StoreUnavailableError
 from gatepass.stores.dbus import Connection
-from gatepass.stores.encrypted_file import from_settings
+from gatepass.stores.encrypted_file import EncryptedFileBackend, from_settings
+from gatepass.stores.index import Entry, Index
 from gatepass.stores.secret_service import SecretServiceBackend
 from tests.support.fake_bus import fake_bus, trickle
 
@@ -116,3 +117,22 @@ def test_a_fifo_at_passphrase_file_is_refused_before_reading(tmp_path):
     outcome = ends(from_settings, env, {"passphrase_file": str(fifo)})  # opening a FIFO to read blocks
     assert isinstance(outcome, StoreUnavailableError)
     assert "is not a regular file" in str(outcome) and "passphrase_file" in str(outcome)
+
+
+@pytest.mark.parametrize("where", ["index", "secrets.enc", "machine.key"])
+def test_a_fifo_at_a_store_file_is_refused_before_reading(isolated_env, where):
+    data = Path(isolated_env["XDG_DATA_HOME"]) / "gatepass"
+    keys = Path(isolated_env["XDG_CONFIG_HOME"]) / "gatepass"
+    data.mkdir(parents=True, mode=0o700)
+    keys.mkdir(parents=True, mode=0o700)
+    env = dict(os.environ, GATEPASS_STORE_BACKEND="encrypted-file")
+    if where != "index":  # an entry, so that get reads secrets.enc (and so the machine key)
+        Index(env).update(lambda _: [Entry("git", "https", "git.example", "", "u", backend="encrypted-file")])
+    if where == "machine.key":
+        EncryptedFileBackend(str(data / "secrets.enc"), key_file=str(keys / "machine.key")).set("x", "y", "z")
+        (keys / "machine.key").unlink()
+    os.mkfifo((keys if where == "machine.key" else data) / where, 0o600)
+    done = ends(subprocess.run, [str(BIN / "git-credential-gatepass"), "get"], input=b"protocol=https\nhost=git.example\n",
+                env=env, capture_output=True)
+    assert (done.returncode, done.stdout) == (0, b"")
+    assert done.stderr.decode().count("\n") == 1 and "is not a regular file" in done.stderr.decode()

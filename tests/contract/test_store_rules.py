@@ -85,14 +85,12 @@ def _record_syncs(monkeypatch) -> list[tuple[str, int]]:  # type: ignore[no-unty
 WRITERS = {
     "index": lambda tmp: Index(str(tmp / "data" / "index")).upsert(Entry("git", "https", "h", "", "u")),
     "secrets.enc": lambda tmp: EncryptedFileBackend(str(tmp / "data" / "secrets.enc"), key=b"k" * 32).set("s", "u", "p"),
-    "machine.key": lambda tmp: EncryptedFileBackend(str(tmp / "data" / "secrets.enc"),
-                                                    key_file=str(tmp / "keys" / "machine.key"))._machine_key(True),
+    "machine.key": lambda tmp: EncryptedFileBackend._machine_key(str(tmp / "keys" / "machine.key"), True),
 }
 WRITTEN = {"index": "data/index", "secrets.enc": "data/secrets.enc", "machine.key": "keys/machine.key"}
 
 
-@pytest.mark.parametrize("writer", ["index", "secrets.enc"])  # machine.key: once gatepass.files lands (its
-# create_new fsyncs the directory after the link; stores.files.create_new does not)
+@pytest.mark.parametrize("writer", list(WRITERS))
 def test_the_atomic_writer_fsyncs_the_file_before_the_rename_and_the_directory_after(tmp_path, monkeypatch, writer):
     (tmp_path / "data").mkdir(mode=0o700)
     (tmp_path / "keys").mkdir(mode=0o700)
@@ -200,8 +198,10 @@ def test_replacing_a_git_credential_without_its_refresh_token_leaves_no_orphan(e
 # -- git's request parsing ---------------------------------------------------------------------
 
 def test_the_last_value_of_a_repeated_attribute_wins(env):
+    """As git's credential.c reads them (a repeated protocol, host or path is refused instead)."""
     _git_store(env, "u", "right")
-    answer = _git("get", ["protocol=https", "host=git.example", "username=nobody", "username=u"], env)
+    _git_store(env, "w", "other")
+    answer = _git("get", ["protocol=https", "host=git.example", "username=w", "username=u"], env)
     assert answer == "username=u\npassword=right\n"
     # except protocol, host and path: git sends each once, a second one is smuggled (#11 item 5)
     out, err = io.BytesIO(), io.BytesIO()

@@ -45,7 +45,18 @@ def test_debug_shows_the_traceback(monkeypatch, how):
 def test_ctrl_c_is_exit_130_with_one_line(monkeypatch):
     monkeypatch.setattr(cmd_list, "load_all", raising(KeyboardInterrupt()))
     result = run("list")
-    assert result.exit_code == 130 and result.stderr == "gatepass: interrupted; nothing was half-written\n"
+    assert result.exit_code == 130 and result.stderr == "gatepass: interrupted; nothing was changed\n"
+
+
+def test_ctrl_c_in_a_command_that_writes_claims_nothing(monkeypatch):
+    """login puts the secret in the backend, then the index: Ctrl-C between the two is possible, so
+    the message must not promise that nothing was half-written (issue #15)."""
+    from gatepass.store import Store
+
+    monkeypatch.setattr(Store, "save", raising(KeyboardInterrupt()))
+    result = CliRunner().invoke(cli, ["login", "git", "github.com", "--username", "u", "--token-stdin"],
+                                input="tok\n")
+    assert result.exit_code == 130 and result.stderr == "gatepass: interrupted\n"
 
 
 def test_usage_errors_stay_click_usage_errors():

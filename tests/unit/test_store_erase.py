@@ -9,10 +9,13 @@ import pytest
 from gatepass.errors import StoreUnavailableError
 from gatepass.store import Store
 from gatepass.stores.index import Entry
+from tests.support.memory_backend import registered
 
 
 def test_a_locked_backend_during_erase_leaves_index_and_secret_together(isolated_env):
-    store = Store(dict(os.environ), {"backend": "memory"})
+    with registered():
+        store = Store(dict(os.environ), {"backend": "memory"})
+        store.backend()
     store.save(Entry("git", "https", "example.com", "", "u"), "pw")
     backend = store.backend()
 

@@ -30,6 +30,7 @@ COMMANDS = {  # name -> "module:attribute", imported lazily
     "seal": "gatepass.cli.cmd_seal:seal",
     "exec": "gatepass.cli.cmd_exec:exec_cmd",
 }
+READ_ONLY = frozenset({"list", "explain", "config", "doctor"})  # they never write a file
 
 
 SHORT_HELP = {  # what `gatepass --help` lists, so it imports no command module
@@ -90,7 +91,10 @@ class LazyGroup(click.Group):
 
             end_quietly()
         except KeyboardInterrupt:
-            click.echo("gatepass: interrupted; nothing was half-written", err=True)
+            # Said only where true: these commands write nothing. Others may stop between two writes
+            # (login: the secret, then the index; import: one entry after another).
+            tail = "; nothing was changed" if ctx.invoked_subcommand in READ_ONLY else ""
+            click.echo(f"gatepass: interrupted{tail}", err=True)
             sys.exit(130)
         except Exception as exc:
             if debug:

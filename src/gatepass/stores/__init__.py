@@ -8,7 +8,9 @@ username, and a ``name``) so the index can say which one holds each entry:
 - ``encrypted-file``: an AES-256-GCM file for headless hosts, keyed by a 0600 machine key or a
   passphrase through scrypt;
 - ``keyring:<module.Class>``: any keyring backend, pinned without keyring's discovery;
-- ``memory``: tests only.
+
+Tests add backends of their own (a dict in memory) through ``TEST_BACKENDS``; nothing in gatepass
+does, so no config or environment can select a test-only backend in production.
 
 Nothing here reads ``os.environ``: paths and the bus address come from the ``env`` passed in.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 
 class Backend:
@@ -41,7 +43,8 @@ class Backend:
         raise NotImplementedError
 
 
-BACKENDS = ("auto", "secret-service", "encrypted-file", "memory")
+BACKENDS = ("auto", "secret-service", "encrypted-file")
+TEST_BACKENDS: dict[str, Callable[[], Backend]] = {}  # the explicit test hook (tests/support/memory_backend.py)
 DEFAULT_TIMEOUT = 5.0
 
 
@@ -60,9 +63,9 @@ def _timeout(settings: Mapping[str, object]) -> float:
 
 
 def open_backend(spec: str, env: Mapping[str, str], settings: Mapping[str, object] | None = None) -> Backend:
-    """The backend ``spec`` names: ``auto``, ``secret-service``, ``encrypted-file``, ``keyring:<module.Class>``
-    or ``memory``. ``auto`` is Secret Service when it is usable now (a session bus answers within 0.5 s,
-    ``org.freedesktop.secrets`` runs or starts, its default collection exists and is unlocked: see
+    """The backend ``spec`` names: ``auto``, ``secret-service``, ``encrypted-file`` or ``keyring:<module.Class>``
+    (or one a test registered in ``TEST_BACKENDS``). ``auto`` is Secret Service when it is usable now (a
+    session bus answers within 0.5 s, ``org.freedesktop.secrets`` runs or starts, its default collection exists and is unlocked: see
     ``secret_service.probe``), else the encrypted file. ``settings`` is the ``[store]`` table:
     ``timeout`` (seconds per backend call, default 5), ``passphrase_env``, ``passphrase_file``.
     """
@@ -85,10 +88,8 @@ def open_backend(spec: str, env: Mapping[str, str], settings: Mapping[str, objec
         from gatepass.stores.encrypted_file import from_settings
 
         return from_settings(env, settings)
-    if spec == "memory":
-        from gatepass.stores.memory import MemoryBackend
-
-        return MemoryBackend()
+    if spec in TEST_BACKENDS:
+        return TEST_BACKENDS[spec]()
     if spec.startswith("keyring:") and len(spec) > len("keyring:"):
         from gatepass.stores.keyring_backend import KeyringAdapter
 

@@ -57,50 +57,51 @@ class EncryptedFileBackend(Backend):
         self._derived: dict[bytes, bytes] = {}  # salt -> scrypt key: one derivation per process
 
     # -- keys --------------------------------------------------------------------------------
-    def _machine_key(self, create: bool) -> bytes | None:
-        assert self.key_file
+    @staticmethod
+    def _machine_key(key_file: str, create: bool) -> bytes | None:
+        """The 32-byte key in ``key_file`` (None if absent and not ``create``); checked on the descriptor:
+        a regular 0600 file (a FIFO there is refused before any read, not waited on)."""
         try:
-            fd = os.open(self.key_file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+            fd = os.open(key_file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
         except FileNotFoundError:
             if not create:
                 return None
-            return self._create_machine_key()
+            return EncryptedFileBackend._create_machine_key(key_file)
         except OSError as exc:
-            raise StoreUnavailableError(f"cannot read machine key {self.key_file} ({exc.strerror})") from None
+            raise StoreUnavailableError(f"cannot read machine key {key_file} ({exc.strerror})") from None
         try:
             st = os.fstat(fd)
             why = file_problem(st, 64)  # a FIFO, another user's file, one others can write (#12)
             if why:
-                raise StoreUnavailableError(f"machine key {self.key_file} {why}; restore it from backup")
+                raise StoreUnavailableError(f"machine key {key_file} {why}; restore it from backup")
             if stat.S_IMODE(st.st_mode) & 0o077:
-                raise StoreUnavailableError(f"machine key {self.key_file} is readable by others; "
-                                            f"run: chmod 600 {self.key_file}")
+                raise StoreUnavailableError(f"machine key {key_file} is readable by others; "
+                                            f"run: chmod 600 {key_file}")
             key = os.read(fd, 64)
         finally:
             os.close(fd)
         if len(key) != 32:
-            raise StoreUnavailableError(f"machine key {self.key_file} is not 32 bytes; restore it from backup")
+            raise StoreUnavailableError(f"machine key {key_file} is not 32 bytes; restore it from backup")
         return key
 
-    def _create_machine_key(self) -> bytes:
+    @staticmethod
+    def _create_machine_key(key_file: str) -> bytes:
         """Write a new key beside its final name, then link it there: a crash leaves no key or a whole one,
         and of two racing first writers exactly one key wins (the loser reads it)."""
-        assert self.key_file
-        private_dir(os.path.dirname(self.key_file), StoreUnavailableError)
+        private_dir(os.path.dirname(key_file), StoreUnavailableError)
         key = os.urandom(32)
         try:
-            create_new(self.key_file, key)
+            create_new(key_file, key)
         except FileExistsError:
-            existing = self._machine_key(create=False)
+            existing = EncryptedFileBackend._machine_key(key_file, create=False)
             if existing is None:
-                raise StoreUnavailableError(f"machine key {self.key_file} vanished while it was created; "
-                                            "try again") from None
+                raise StoreUnavailableError(f"machine key {key_file} vanished while it was created; try again") from None
             key = existing
         except OSError as exc:
-            raise StoreUnavailableError(f"cannot create machine key {self.key_file} ({exc.strerror})") from None
+            raise StoreUnavailableError(f"cannot create machine key {key_file} ({exc.strerror})") from None
         return key
 
-    def _key(self, kdf: int, salt: bytes, create: bool) -> bytes | None:
+    def _key(self, kdf: int, salt: bytes, create: bool) -> bytes:
         if kdf == KDF_SCRYPT:
             if self.passphrase is None:
                 raise StoreUnavailableError(f"{self.path} is passphrase-protected; set GATEPASS_STORE_PASSPHRASE "
@@ -115,7 +116,10 @@ class EncryptedFileBackend(Backend):
             return self.key
         if self.key_file is None:
             raise StoreUnavailableError(f"{self.path} was written with a machine key, but a passphrase is configured")
-        return self._machine_key(create)
+        key = self._machine_key(self.key_file, create)
+        if key is None:
+            raise StoreUnavailableError(f"machine key {self.key_file} is missing, so {self.path} cannot be opened")
+        return key
 
     # -- the file ----------------------------------------------------------------------------
     def _load(self) -> tuple[dict[tuple[str, str], str], int, bytes]:
@@ -131,8 +135,6 @@ class EncryptedFileBackend(Backend):
         if kdf not in (KDF_MACHINE, KDF_SCRYPT):
             raise StoreUnavailableError(f"{self.path} is damaged (unknown key type); it was left untouched")
         key = self._key(kdf, salt, create=False)
-        if key is None:
-            raise StoreUnavailableError(f"machine key {self.key_file} is missing, so {self.path} cannot be opened")
         from gatepass.stores.aead import aesgcm, is_invalid_tag
 
         try:
@@ -153,7 +155,6 @@ class EncryptedFileBackend(Backend):
         from gatepass.stores.aead import aesgcm
 
         key = self._key(kdf, salt, create=True)
-        assert key is not None
         remove_stale_temps(self.path)  # callers hold the lock
         header = MAGIC + bytes([VERSION, kdf]) + salt + os.urandom(12)
         # surrogatepass: any Python str round-trips, even a lone surrogate from docker's JSON.
