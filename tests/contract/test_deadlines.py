@@ -94,8 +94,8 @@ def _helper(name: str, action: str, first: bytes, env: dict[str, str], *, dribbl
 def test_git_helper_gives_up_on_a_stdin_that_never_closes(isolated_env, dribble):
     env = dict(os.environ, GATEPASS_STDIN_TIMEOUT="1")
     done = ends(_helper, "git-credential-gatepass", "get", b"protocol=https\nhost=example.com\n", env, dribble=dribble)
-    assert (done.returncode, done.stdout) == (0, b"")
-    assert done.stderr.decode().count("\n") == 1
+    assert (done.returncode, done.stdout) == (0, b""), done
+    assert done.stderr.decode().count("\n") == 1, done
     assert "did not end within 1s (stdin never closed); GATEPASS_STDIN_TIMEOUT" in done.stderr.decode()
 
 
@@ -105,8 +105,8 @@ def test_docker_helper_gives_up_on_a_stdin_that_never_closes(isolated_env, actio
     env = dict(os.environ, GATEPASS_STDIN_TIMEOUT="1")
     first = b'{"ServerURL":"r.example","Username":"u","Secret":"s' if action == "store" else b"r.example"
     done = ends(_helper, "docker-credential-gatepass", action, first, env, dribble=dribble)
-    assert done.returncode == 1 and done.stderr == b""
-    assert done.stdout.decode().count("\n") == 1
+    assert done.returncode == 1 and done.stderr == b"", done
+    assert done.stdout.decode().count("\n") == 1, done
     assert "did not end within 1s (stdin never closed)" in done.stdout.decode()
 
 
