@@ -75,10 +75,11 @@ def test_higher_layer_wins(server, tmp_path, isolated_env):
 
 
 def test_wrong_token_fails_with_authentication_failed_and_does_not_hang(server, tmp_path, isolated_env):
-    write_config(isolated_env["GATEPASS_USER_CONFIG"], provider(domain_of(server), '{ username = "deploy", token = "wrong" }'))
+    write_config(isolated_env["GATEPASS_USER_CONFIG"], provider(domain_of(server), '{ username = "deploy", token = "tok-refused-9" }'))
     done = git("clone", "-q", server.url + "repo.git", str(tmp_path / "c"), check=False)
     assert done.returncode != 0 and "Authentication failed" in done.stderr
-    assert "wrong" not in done.stderr
+    assert "tok-refused-9" not in done.stderr  # a token value unlike any path (this test's own name holds "wrong")
+    assert "the server rejected the token of deploy@" in done.stderr  # and the file to fix it in is named
 
 
 def test_broken_host_dropin_reports_and_other_layers_still_answer(server, tmp_path, isolated_env):

@@ -39,7 +39,7 @@ SHORT_HELP = {  # what `gatepass --help` lists, so it imports no command module
     "logout": "Remove stored tokens for a domain.",
     "explain": "Show which account git or docker would get, and why the others lost.",
     "config": "Check the config layers: syntax, schema, secrets, file modes.",
-    "setup": "Wire git's credential.helper and docker's config.json to gatepass.",
+    "setup": "Wire git, docker's config.json and podman's registries.conf to gatepass.",
     "import": "Import docker config.json auths or ~/.git-credentials into the store.",
     "doctor": "Check versions, executables, store, config and wiring; one line each.",
     "host-key": "Print (or create) this host's key for sealed tokens.",
