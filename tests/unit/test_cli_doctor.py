@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,7 +51,7 @@ def config(isolated_env, monkeypatch):
 
 
 def wire() -> None:
-    for args in (["setup", "git"], ["setup", "docker"]):
+    for args in (["setup", "git"], ["setup", "docker"], ["setup", "containers"]):
         assert CliRunner().invoke(cli, args, catch_exceptions=False).exit_code == 0
 
 
@@ -82,8 +83,23 @@ def test_json(config):
     result = CliRunner().invoke(cli, ["doctor", "--json"], catch_exceptions=False)
     checks = json.loads(result.stdout)
     assert result.exit_code == 0 and all(c["ok"] for c in checks)
+    containers = {"containers-wiring"} if any(shutil.which(t) for t in ("podman", "buildah", "skopeo")) else set()
     assert {c["check"] for c in checks} == {"versions", "git-helper", "docker-helper", "config", "cache", "store", "git-wiring",
-                                            "docker-wiring"}
+                                            "docker-wiring"} | containers
+
+
+def test_podman_logging_in_to_auth_json_is_a_fix(config, tmp_path, monkeypatch):
+    """podman/buildah/skopeo installed but not wired: their logins write base64 passwords to auth.json (issue 13 item 6)."""
+    fake = tmp_path / "tools" / "podman"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    lines, _ = doctor(code=1)
+    assert line_with(lines, "log in to auth.json").endswith("run: gatepass setup containers")
+    wire()
+    lines, _ = doctor()
+    assert line_with(lines, "ask gatepass (").startswith("OK ")
 
 
 def test_another_helper_before_gatepass(config):

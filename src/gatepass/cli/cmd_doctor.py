@@ -130,6 +130,32 @@ def check_docker(environ: Mapping[str, str], accounts: list[Account]) -> Iterato
         yield "docker-wiring", True, "no docker registry configured; nothing to wire"
 
 
+CONTAINER_TOOLS = ("podman", "buildah", "skopeo")
+
+
+def check_containers(environ: Mapping[str, str]) -> Iterator[Check]:
+    """Where podman, buildah or skopeo is installed, whether their logins go to gatepass (not auth.json)."""
+    from gatepass.cli import registriesconf
+    from gatepass.cli.setup_containers import read_text
+
+    tools = [t for t in CONTAINER_TOOLS if shutil.which(t, path=environ.get("PATH"))]
+    if not tools:
+        return
+    path = registriesconf.config_path(environ, system=False)
+    system = registriesconf.config_path(environ, system=True)
+    try:
+        wired = [p for p in dict.fromkeys((path, system))
+                 if registriesconf.HELPER in (registriesconf.helpers(read_text(p) or "", p) or [])]
+    except GatepassError as exc:
+        yield "containers-wiring", False, str(exc)
+        return
+    if wired:
+        yield "containers-wiring", True, f"{', '.join(tools)} ask gatepass ({wired[0]})"
+    else:
+        yield ("containers-wiring", False, f"{', '.join(tools)} log in to auth.json (base64 passwords), not gatepass; "
+               "run: gatepass setup containers")
+
+
 def check_config() -> Iterator[Check]:
     """What ``gatepass config check`` reports, computed the same way: its errors and warnings are FIX lines."""
     from gatepass.cli.cmd_config import gather
@@ -198,6 +224,7 @@ def checks() -> Iterator[Check]:
     yield from check_store(store)
     yield from check_git(environ, accounts)
     yield from check_docker(environ, accounts)
+    yield from check_containers(environ)
     yield from check_vault(config.engines, accounts)
 
 
