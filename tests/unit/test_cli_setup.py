@@ -389,3 +389,24 @@ def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         dockerconfig.write_file(str(path), b'{"new": true}')
     assert path.read_text() == '{"old": true}' and [p.name for p in path.parent.iterdir()] == ["config.json"]
+
+
+# --- what ./install --uninstall runs -------------------------------------------------------------
+
+def test_setup_uninstall_leaves_nothing_naming_gatepass_and_no_empty_gitconfig(config, isolated_env, docker_dir):
+    """Issue 13 item 8: no credHelpers, no username keys, no 0-byte ~/.gitconfig where none existed."""
+    gitconfig = Path(isolated_env["GIT_CONFIG_GLOBAL"])
+    invoke("git")
+    invoke("docker")
+    assert git("--get", "credential.https://github.com/acme.username").strip() == "acme-bot"
+    CliRunner().invoke(cli, ["setup", "uninstall"], catch_exceptions=False)
+    assert not gitconfig.exists() and not (docker_dir / "config.json").exists()
+
+
+def test_setup_uninstall_refuses_on_wiring_it_did_not_make_unless_forced(config, isolated_env):
+    subprocess.run(["git", "config", "--global", "credential.https://ghe.corp.helper", "gatepass"], check=True)
+    result = CliRunner().invoke(cli, ["setup", "uninstall"], catch_exceptions=False)
+    assert result.exit_code == 1 and "credential.https://ghe.corp.helper gatepass" in result.stderr
+    assert git("--get", "credential.https://ghe.corp.helper").strip() == "gatepass"  # listed, not removed
+    assert CliRunner().invoke(cli, ["setup", "uninstall", "--force"], catch_exceptions=False).exit_code == 0
+    assert git("--get", "credential.https://ghe.corp.helper") == ""
