@@ -46,6 +46,11 @@ def test_login_for_an_http_only_provider_saves_for_http_and_says_so(isolated_env
     assert listed["store"]["protocol"] == "http" and listed["user"]["readable"] is True
 
 
+def test_a_stored_docker_login_has_no_protocol_to_show(isolated_env):
+    invoke("login", "docker", "ghcr.io", "-u", "me", "--token-stdin", stdin="tok-1\n")
+    assert [r["protocol"] for r in rows()] == ["-"]
+
+
 def test_list_shows_the_protocol(isolated_env):
     write_config(isolated_env["GATEPASS_USER_CONFIG"],
                  '[[git_provider]]\ndomain = "git.corp"\naccounts = [{ username = "me", token = "tok-a" }]\n'

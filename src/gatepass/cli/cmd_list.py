@@ -13,10 +13,17 @@ from gatepass.store import Store
 COLUMNS = ("KIND", "PROTOCOL", "DOMAIN", "USERNAME", "LAYER", "SOURCE", "SECRET", "WHERE", "ORGANIZATIONS")
 
 
+def protocol(account: Account) -> str:
+    """https or http; ``-`` for a stored docker login, whose key (a registry's host) names no scheme."""
+    if account.kind == "docker" and account.layer == "store":
+        return "-"
+    return "https" if account.secure else "http"
+
+
 def row_for(account: Account, store: Store, engines: dict[str, dict[str, object]] | None = None) -> dict[str, object]:
     """One account as ``--json`` shows it: never the secret, only its source kind and readability."""
     ok, why = readable(account, store, None, engines)
-    return {"kind": account.kind, "protocol": "https" if account.secure else "http", "domain": account.domain,
+    return {"kind": account.kind, "protocol": protocol(account), "domain": account.domain,
             "username": account.username,
             "organizations": list(account.organizations), **provenance(account),
             "source": source_kind(account), "readable": ok, **({} if ok else {"problem": why})}
