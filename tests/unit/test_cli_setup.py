@@ -410,3 +410,14 @@ def test_setup_uninstall_refuses_on_wiring_it_did_not_make_unless_forced(config,
     assert git("--get", "credential.https://ghe.corp.helper").strip() == "gatepass"  # listed, not removed
     assert CliRunner().invoke(cli, ["setup", "uninstall", "--force"], catch_exceptions=False).exit_code == 0
     assert git("--get", "credential.https://ghe.corp.helper") == ""
+
+
+def test_the_reset_is_said_to_cover_the_system_helpers_too(config, tmp_path, monkeypatch):
+    system = tmp_path / "gitconfig-system"
+    system.write_text("[credential]\n\thelper = store\n")
+    monkeypatch.setenv("GIT_CONFIG_SYSTEM", str(system))
+    monkeypatch.delenv("GIT_CONFIG_NOSYSTEM")
+    result = invoke("git")
+    assert "the reset also keeps git from asking the system config's store" in result.stderr
+    effective = subprocess.run(["git", "config", "--get-all", "credential.helper"], capture_output=True, text=True).stdout
+    assert effective.splitlines() == ["store", "", HELPER]  # git asks only what follows the reset

@@ -229,10 +229,12 @@ def setup_git(scope: str, keep_helpers: bool, helper: str | None, undo: bool) ->
         changed = wire_helper(git, found or gitconfig.HELPER, keep_helpers)
         changed = wire_usernames(git, username_keys(accounts)) or changed
     say(f"git config {scope}: " + ("gatepass is wired" if changed else "already wired; nothing changed"))
-    if keep_helpers and scope == "--global" and not env().get("GIT_CONFIG_NOSYSTEM"):
+    if scope == "--global" and not env().get("GIT_CONFIG_NOSYSTEM"):
         try:
-            system = [v for v in GitConfig("--system", env()).get_all(HELPER_KEY) if v]
+            system = [v for v in GitConfig("--system", env()).get_all(HELPER_KEY) if v and not is_gatepass(v)]
         except GatepassError:
             system = []  # an unreadable system config is not this command's business
         if system and not any(v == "" for v in git.get_all(HELPER_KEY)):
             warn(f"the system git config also sets credential.helper ({describe(system)}); git asks it before gatepass")
+        elif system and changed and not keep_helpers:
+            say(f"git config {scope}: the reset also keeps git from asking the system config's {describe(system)}")
