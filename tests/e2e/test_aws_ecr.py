@@ -35,9 +35,9 @@ def aws_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     return dict(moto.env)
 
 
-def account(**spec: object) -> Account:
+def account(username: str = "AWS", **spec: object) -> Account:
     return Account(kind="docker", domain="*.dkr.ecr.*.amazonaws.com", host="*.dkr.ecr.*.amazonaws.com", port=None,
-                   secure=True, username="AWS", secret_kind="aws_ecr", secret_ref=spec, layer="user", rank=2,
+                   secure=True, username=username, secret_kind="aws_ecr", secret_ref=spec, layer="user", rank=2,
                    file="/cfg.toml", line=2)
 
 
@@ -106,3 +106,8 @@ def test_expiry_is_expires_at_only_when_it_is_plausible(expires_at, expected):
               "soon": datetime.datetime.fromtimestamp(now + 600, datetime.timezone.utc),
               "far": datetime.datetime.fromtimestamp(now + 86400 * 30, datetime.timezone.utc)}
     assert aws_ecr.expiry_of(stamps[expires_at], now) == int(now) + expected
+
+
+def test_an_account_whose_username_is_not_aws_is_told_to_use_it(moto, aws_env):
+    with pytest.raises(SecretUnavailableError, match='set username = "AWS"'):
+        aws_ecr.fetch(account(username="deploy"), docker_request(), aws_env)

@@ -135,9 +135,11 @@ def fetch(account: Account, request: Request, env: Mapping[str, str],
         decoded = base64.b64decode(data["authorizationToken"], validate=True).decode("utf-8")
     except (KeyError, TypeError, ValueError):
         raise SecretUnavailableError("AWS answered GetAuthorizationToken without a usable token") from None
-    _, sep, password = decoded.partition(":")
+    user, sep, password = decoded.partition(":")
     if not sep or not password:
         raise SecretUnavailableError("AWS answered GetAuthorizationToken without a usable token")
+    if user != account.username:  # the helper answers the account's username with this password
+        raise SecretUnavailableError(f'ECR tokens are for user {user}; set username = "{user}" on this account')
     return password, expiry_of(data.get("expiresAt"), time.time())
 
 
