@@ -217,8 +217,7 @@ def docker_list(env: Mapping[str, str], report: Callable[[str], None]) -> dict[s
     listed: dict[str, str] = {}
     try:
         for account in open_store(env, config).accounts("docker"):
-            entry = account.entry  # type: ignore[attr-defined]
-            listed.setdefault(entry.path or docker_display_key(account.host, account.port), account.username)
+            listed.setdefault(account.entry.path or docker_display_key(account.host, account.port), account.username)
     except StoreUnavailableError as exc:
         report(str(exc))
     for key, username in config.listing.items():

@@ -192,9 +192,17 @@ def parse_docker_server(server: str) -> tuple[str | None, str, int | None, str] 
     if parsed is None:
         return None
     host, port = parsed
-    if host in DOCKER_HUB_ALIASES and port is None:
-        host = DOCKER_HUB
-    return scheme, host, port, "" if path in REGISTRY_PATHS else path
+    return scheme, docker_hub(host, port), port, "" if path in REGISTRY_PATHS else path
+
+
+def docker_hub(host: str, port: int | None) -> str:
+    """``docker.io`` for any of Docker Hub's names on the default port, else ``host`` (normalised).
+    The one canonicalisation: docker server strings here, config domains in ``config/schema.py``.
+
+    >>> docker_hub("registry-1.docker.io", None), docker_hub("index.docker.io", 8443)
+    ('docker.io', 'index.docker.io')
+    """
+    return DOCKER_HUB if host in DOCKER_HUB_ALIASES and port is None else host
 
 
 def join_host_port(host: str, port: int | None) -> str:

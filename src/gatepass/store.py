@@ -66,14 +66,14 @@ class Store:
             self._backends[spec] = self._backends[backend.name] = backend
         return self._backends[spec]
 
-    def accounts(self, kind: str, hosts: list[str] | None = None) -> list[Account]:
+    def accounts(self, kind: str, hosts: list[str] | None = None) -> list[StoredAccount]:
         """Unexpired entries of ``kind`` (for ``hosts`` only, when given) as accounts; reads no secret."""
         if not os.path.exists(index_path(self.env)):
             return []  # nothing stored yet: skip even importing the index
         from gatepass.stores.index import now
 
         moment = now()
-        found: list[Account] = []
+        found: list[StoredAccount] = []
         for order, entry in enumerate(self.index.entries(hosts)):
             if entry.kind != kind or (entry.expiry is not None and entry.expiry < moment):
                 continue
@@ -83,7 +83,9 @@ class Store:
         return found
 
     def read(self, account: Account) -> Secret:
-        entry = account.entry  # type: ignore[attr-defined]
+        if not isinstance(account, StoredAccount):  # a real check, not an assert: -O keeps it
+            raise SecretUnavailableError(f"{account.label()} is not a stored entry")
+        entry = account.entry
         value = self.backend(entry.backend).get(entry.service(), entry.username)
         if value is None:
             raise SecretUnavailableError(f"stored entry {entry.service()} for {entry.username!r} is in the index "

@@ -8,6 +8,7 @@ longer than its deadline (a hang fails the test), and the only time asserted is 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import subprocess
@@ -85,8 +86,9 @@ def _helper(name: str, action: str, first: bytes, env: dict[str, str], *, dribbl
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        proc.stdin.close()
-        feeder.join(WATCHDOG)
+        feeder.join(WATCHDOG)  # before closing: the feeder may be inside a write
+        with contextlib.suppress(OSError):  # the pipe is broken once the helper has gone: nothing to flush
+            proc.stdin.close()
     return subprocess.CompletedProcess(proc.args, code, out, err)  # type: ignore[arg-type]
 
 

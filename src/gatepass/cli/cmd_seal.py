@@ -6,19 +6,8 @@ import sys
 
 import click
 
-from gatepass.cli.common import KINDS
+from gatepass.cli.common import KINDS, read_token
 from gatepass.errors import GatepassError
-
-
-def _read_token() -> str:
-    """The token: stdin's first line when piped, else a hidden prompt asked twice; never argv."""
-    if sys.stdin.isatty():
-        token = str(click.prompt("Token", hide_input=True, confirmation_prompt="Repeat the token", err=True))
-    else:
-        token = sys.stdin.readline().rstrip("\n").rstrip("\r")
-    if not token:
-        raise GatepassError("the token is empty; pipe it in on stdin")
-    return token
 
 
 def _binding(kind: str, domain: str, scheme: str | None) -> tuple[str, str]:
@@ -83,7 +72,7 @@ def seal(recipients: tuple[str, ...], kind: str, domain: str, username: str, sch
 
     chosen, where = _binding(kind, domain, scheme)
     keys = [key for text in recipients for key in parse_recipient(text)]
-    token = _read_token()
+    token = read_token(from_stdin=not sys.stdin.isatty(), outcome="nothing was sealed")
     want = (kind, chosen, where, username)
     old = _existing(reuse, want) if reuse else None
     if old is not None:

@@ -82,16 +82,18 @@ def print_json(value: object) -> None:
     click.echo(json.dumps(value, indent=2, sort_keys=True))
 
 
-def read_token(token_stdin: bool) -> str:
-    """A token from stdin's first line, or a hidden prompt asked twice; never from argv."""
-    if token_stdin:
+def read_token(from_stdin: bool, outcome: str = "nothing was saved") -> str:
+    """A token from stdin's first line, or a hidden prompt asked twice (on stderr, so stdout stays the
+    command's own); never from argv. The one reader for ``login`` (``--token-stdin``) and ``seal``
+    (stdin unless it is a terminal); ``outcome`` ends its errors."""
+    if from_stdin:
         token = sys.stdin.readline().rstrip("\n").rstrip("\r")
     else:
         if not sys.stdin.isatty():
             raise GatepassError("no terminal to ask for the token; pipe it in with --token-stdin")
-        token = click.prompt("Token", hide_input=True, confirmation_prompt="Repeat the token")
+        token = str(click.prompt("Token", hide_input=True, confirmation_prompt="Repeat the token", err=True))
     if not token:
-        raise GatepassError("the token is empty; nothing was saved")
+        raise GatepassError(f"the token is empty; {outcome}")
     if any(c in token for c in "\r\n\0"):
-        raise GatepassError("the token contains a line break or NUL; nothing was saved")
+        raise GatepassError(f"the token contains a line break or NUL; {outcome}")
     return token

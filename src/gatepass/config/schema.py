@@ -10,7 +10,7 @@ a value may be a token.
 from __future__ import annotations
 
 from gatepass.errors import ConfigError
-from gatepass.hosts import DOCKER_HUB, DOCKER_HUB_ALIASES, parse_authority
+from gatepass.hosts import DOCKER_HUB, docker_hub, parse_authority
 from gatepass.model import Account
 from gatepass.sealing import BEGIN as SEALED_BEGIN
 
@@ -88,8 +88,8 @@ def normalize_domain(kind: str, text: str) -> tuple[str, int | None, bool | None
     if parsed is None:
         raise ValueError("is not a valid host[:port]")
     host, port = parsed
-    if kind == "docker" and host in DOCKER_HUB_ALIASES and port is None:
-        host = DOCKER_HUB
+    if kind == "docker":
+        host = docker_hub(host, port)
     return host, port, None if scheme is None else scheme == "https"
 
 

@@ -94,7 +94,8 @@ class Entry:
             return NotImplemented
         return all(getattr(self, name) == getattr(other, name) for name in FIELDS)
 
-    __hash__ = None  # type: ignore[assignment]  # mutable
+    def __hash__(self) -> int:
+        raise TypeError("an Entry is mutable, so it is not hashable")
 
     def __repr__(self) -> str:
         return f"<Entry {self.service()} user={self.username!r} in {self.backend}>"
