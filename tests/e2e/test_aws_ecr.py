@@ -111,3 +111,12 @@ def test_expiry_is_expires_at_only_when_it_is_plausible(expires_at, expected):
 def test_an_account_whose_username_is_not_aws_is_told_to_use_it(moto, aws_env):
     with pytest.raises(SecretUnavailableError, match='set username = "AWS"'):
         aws_ecr.fetch(account(username="deploy"), docker_request(), aws_env)
+
+
+def test_without_botocore_the_error_says_which_extra_to_install(monkeypatch):
+    import sys
+
+    for name in ("botocore", "botocore.config", "botocore.exceptions", "botocore.session"):
+        monkeypatch.setitem(sys.modules, name, None)  # what an install without gatepass[aws] looks like
+    with pytest.raises(SecretUnavailableError, match=r"pip install 'gatepass\[aws\]'"):
+        aws_ecr.fetch(account(), docker_request(), {})

@@ -212,3 +212,26 @@ def test_a_key_file_another_local_user_can_change_is_refused(tmp_path):
         key.chmod(0o600)
         with pytest.raises(SecretUnavailableError, match="belongs to another user"):
             github_app.read_private_key(str(key))
+
+
+def test_config_check_judges_the_key_file_and_api_url_without_calling_github(tmp_path, isolated_env):
+    from click.testing import CliRunner
+
+    from gatepass.cli.main import cli
+    from tests.conftest import write_config
+
+    good, loose = tmp_path / "good.pem", tmp_path / "loose.pem"
+    app_key(good)
+    app_key(loose, 0o644)
+    write_config(isolated_env["GATEPASS_USER_CONFIG"], f"""
+[[git_provider]]
+domain = "github.com"
+accounts = [{{ username = "a", github_app = {{ app_id = 1, private_key_file = "{good}" }} }},
+            {{ username = "b", github_app = {{ app_id = 1, private_key_file = "{loose}" }} }},
+            {{ username = "c", github_app = {{ app_id = 1, private_key_file = "{good}", api_url = "http://ghe.example" }} }}]
+""")
+    result = CliRunner().invoke(cli, ["config", "check"], catch_exceptions=False)
+    assert result.exit_code == 1
+    out = result.stdout + result.stderr
+    assert "a@github.com" not in out and "b@github.com: private_key_file" in out and "chmod 600" in out
+    assert "c@github.com: api_url must start with https://" in out and "PRIVATE KEY" not in out

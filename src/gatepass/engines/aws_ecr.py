@@ -72,6 +72,15 @@ def cache_key(account: Account, request: Request, env: Mapping[str, str] | None 
             _endpoint(env, "ECR") or "", account.file, account.username)
 
 
+def offline_problem(account: Account) -> str | None:
+    """What ``config check`` can say without calling AWS: whether botocore is installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("botocore") is None:
+        return "aws_ecr needs botocore; run: pip install 'gatepass[aws]'"
+    return None
+
+
 def _endpoint(env: Mapping[str, str], service: str) -> str | None:
     return env.get(f"AWS_ENDPOINT_URL_{service}") or env.get("AWS_ENDPOINT_URL") or None
 

@@ -119,6 +119,34 @@ def read_private_key(path: str) -> bytes:
         os.close(fd)
 
 
+def offline_problem(account: Account) -> str | None:
+    """What ``config check`` can say without calling GitHub: api_url, and the key file's trust and format."""
+    from gatepass.secrets import token_file_path
+
+    spec = spec_of(account)
+    path = token_file_path(account.file, str(spec["private_key_file"]))
+    try:
+        check_api_url(api_url(spec))
+        _signing_key(read_private_key(path), path)
+    except SecretUnavailableError as exc:
+        return str(exc)
+    return None
+
+
+def _signing_key(pem: bytes, path: str) -> object:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise SecretUnavailableError(f"private_key_file {path} holds no unencrypted PEM private key "
+                                     "(download one from the GitHub App's settings)") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise SecretUnavailableError(f"private_key_file {path} is not an RSA key; GitHub Apps sign with RSA")
+    return key
+
+
 def _b64url(data: bytes) -> str:
     import base64
 
@@ -129,16 +157,11 @@ def app_jwt(app_id: str, pem: bytes, path: str, now: float) -> str:
     """An RS256 JWT for the app: iat 60 s back (clock drift), exp 9 minutes ahead, iss the app id."""
     import json
 
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError):
-        raise SecretUnavailableError(f"private_key_file {path} holds no unencrypted PEM private key "
-                                     "(download one from the GitHub App's settings)") from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise SecretUnavailableError(f"private_key_file {path} is not an RSA key; GitHub Apps sign with RSA")
+    key = _signing_key(pem, path)
+    assert isinstance(key, rsa.RSAPrivateKey)
     header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT"}, separators=(",", ":")).encode())
     claims = {"iat": int(now) - JWT_BACKDATE, "exp": int(now) + JWT_LIFETIME, "iss": app_id}
     payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
