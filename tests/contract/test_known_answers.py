@@ -103,3 +103,19 @@ def test_the_helpers_answer_from_the_known_store(isolated_env):
     assert ask_docker("registry.example.com") == {"ServerURL": "registry.example.com", "Username": "bot",
                                                   "Secret": "bot-secret"}
     assert ask_docker("https://index.docker.io/v1/refresh-token")["Secret"] == "identity-token"
+
+
+TOKEN_KEY = ("vault", "https://vault.example:8200", "kv/data/app", "token")
+TOKEN_FILE = "c744b22f3abe2258b9dccef7d434269def9d4f45"  # tokencache.path_for's name for TOKEN_KEY
+
+
+def test_the_engine_token_cache_entry_still_answers(tmp_path):
+    """tests/fixtures/tokencache/: an entry made by engines/tokencache.put (its name and its marshal
+    tuple both pinned: a change to either makes every cached token a miss after an upgrade)."""
+    from gatepass.engines import tokencache
+
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    assert os.path.basename(tokencache.path_for(env, TOKEN_KEY)) == TOKEN_FILE
+    _copy(f"../tokencache/{TOKEN_FILE}", Path(tokencache.path_for(env, TOKEN_KEY)))
+    assert tokencache.get(env, TOKEN_KEY, now=lambda: 1700000100) == ("s.known-answer-value", 4102444800)
+    assert tokencache.get(env, (*TOKEN_KEY[:-1], "other"), now=lambda: 1700000100) is None
