@@ -208,34 +208,55 @@ class Lock:
 # -- reading back ------------------------------------------------------------------------------
 
 
-def _chain(directory: str) -> Iterator[str]:
-    """Every directory from ``directory`` up to ``/``, as written and as resolved (a symlinked
-    ``~/.cache`` is judged by where it points and by the directories it hangs from)."""
-    seen: set[str] = set()
-    for start in (os.path.abspath(directory), os.path.realpath(directory)):
-        current = start
-        while current not in seen:
-            seen.add(current)
-            yield current
-            current = os.path.dirname(current)
+def _ancestors(path: str) -> Iterator[str]:
+    while True:
+        yield path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return
+        path = parent
+
+
+def _dir_problem(path: str, st: os.stat_result, euid: int) -> str | None:
+    if st.st_uid not in (0, euid):
+        return f"{path} belongs to uid {st.st_uid}"
+    if st.st_mode & _OTHERS_WRITE and not st.st_mode & stat.S_ISVTX:
+        return f"{path} is writable by other users"
+    return None
 
 
 def directory_problem(directory: str) -> str | None:
     """Why another user could change what ``directory`` holds, or None when no one but the effective
     user and root can: each directory up to ``/`` must belong to one of them and not be group- or
-    world-writable (ACL grants show as group bits), unless it is sticky (``/tmp``)."""
+    world-writable (ACL grants show as group bits), unless it is sticky (``/tmp``). A symlinked
+    directory (``~/.cache`` pointing elsewhere) is judged by where it points as well: the link
+    itself sits in a directory of the chain, the target's directories are checked too."""
     euid = os.geteuid()
-    for path in _chain(directory):
+    linked = False
+    for path in _ancestors(os.path.abspath(directory)):  # lstat: no realpath on the common, link-free path
         try:
-            st = os.stat(path)
+            st = os.lstat(path)
         except FileNotFoundError:
             continue  # nothing there yet: nothing to read from it either
         except OSError as exc:
             return f"{path} cannot be checked ({exc.strerror})"
-        if st.st_uid not in (0, euid):
-            return f"{path} belongs to uid {st.st_uid}"
-        if st.st_mode & _OTHERS_WRITE and not st.st_mode & stat.S_ISVTX:
-            return f"{path} is writable by other users"
+        if stat.S_ISLNK(st.st_mode):
+            linked = True
+            continue
+        why = _dir_problem(path, st, euid)
+        if why:
+            return why
+    if linked:
+        for path in _ancestors(os.path.realpath(directory)):
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                return f"{path} cannot be checked ({exc.strerror})"
+            why = _dir_problem(path, st, euid)
+            if why:
+                return why
     return None
 
 

@@ -175,3 +175,20 @@ def test_a_lock_file_another_user_owns_is_refused():
         with pytest.raises(PrivateFileError, match="not your own"):
             with files.Lock(lock, timeout=0.1):
                 pass
+
+
+def test_a_symlinked_directory_is_judged_by_where_it_points(tmp_path):
+    (tmp_path / "open").mkdir(mode=0o777)
+    (tmp_path / "open").chmod(0o777)
+    (tmp_path / "open" / "cache").mkdir(mode=0o700)
+    (tmp_path / "safe").mkdir(mode=0o700)
+    (tmp_path / "safe" / "cache").mkdir(mode=0o700)
+    link = tmp_path / "home" / ".cache"
+    link.symlink_to(tmp_path / "safe" / "cache")
+    write_atomic(str(link / "f"), b"data")
+    assert read_trusted(str(link / "f"), 100) == b"data"
+    link.unlink()
+    link.symlink_to(tmp_path / "open" / "cache")
+    write_atomic(str(link / "f"), b"data")
+    assert read_trusted(str(link / "f"), 100) is None
+    assert "open is writable by other users" in (directory_problem(str(link)) or "")
