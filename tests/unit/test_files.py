@@ -192,3 +192,17 @@ def test_a_symlinked_directory_is_judged_by_where_it_points(tmp_path):
     write_atomic(str(link / "f"), b"data")
     assert read_trusted(str(link / "f"), 100) is None
     assert "open is writable by other users" in (directory_problem(str(link)) or "")
+
+
+def test_the_token_cache_sweeps_temps_of_killed_writers(isolated_env):
+    from gatepass.engines import tokencache
+
+    env = dict(os.environ)
+    tokencache.put(env, ("test", "a"), "tok-a", 2_000_000_000, lambda: 1_000_000_000.0)
+    folder = tokencache.directory(env)
+    base = os.path.basename(tokencache.path_for(env, ("test", "a")))
+    dead = os.path.join(folder, f"{base}.{_dead_pid()}.{'ab' * 8}.tmp")
+    with open(dead, "w") as handle:
+        handle.write("tok-leftover")
+    tokencache.put(env, ("test", "b"), "tok-b", 2_000_000_000, lambda: 1_000_000_000.0)
+    assert not os.path.exists(dead)

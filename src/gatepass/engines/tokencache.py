@@ -122,13 +122,18 @@ def put(env: Mapping[str, str], key: tuple[str, ...], value: str, expiry: int,
 
 
 def prune(env: Mapping[str, str], moment: float) -> None:
-    """Delete expired entries: a value is only ever kept until it expires."""
+    """Delete expired entries: a value is only ever kept until it expires; and temp files whose
+    writer is gone."""
+    from gatepass.files import remove_stale_temps
+
     folder = directory(env)
     try:
         names = os.listdir(folder)
     except OSError:
         return
     for name in names:
+        if name.endswith(".tmp"):  # a writer killed mid-write left it, token inside (#12 item 6)
+            remove_stale_temps(os.path.join(folder, name.partition(".")[0]), locked=False)
         if "." in name:  # locks and temp files
             continue
         entry = _load(os.path.join(folder, name))
