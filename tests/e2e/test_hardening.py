@@ -184,9 +184,13 @@ def test_hundred_parallel_mixed_operations_equal_a_serial_run(isolated_env):
     for name, args, stdin in ops:
         proc = subprocess.Popen([str(BIN / name), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=env)
-        procs.append((proc, stdin.encode()))
-    for proc, stdin in procs:
-        proc.communicate(stdin, timeout=120)
+        assert proc.stdin is not None
+        proc.stdin.write(stdin.encode())  # at once, as git and docker do (a few bytes: the pipe never fills);
+        proc.stdin.close()  # fed one by one after the others finished, the last would wait past the stdin deadline
+        procs.append(proc)
+    for proc in procs:
+        proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]  # small: neither pipe fills
+        proc.wait(120)
     keys = sorted((e.kind, e.host, e.username) for e in Index(env).entries())
     assert keys == sorted([("git", "h.example", f"u{i}") for i in range(40)]
                           + [("docker", f"r{i}.example:5000", "d") for i in range(30)])
