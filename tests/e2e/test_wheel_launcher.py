@@ -42,7 +42,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_launchers_are_plain_scripts_on_the_venv_python(venv):
     for name in HELPERS:
         text = (venv / "bin" / name).read_text()
-        assert text.splitlines()[0] == f"#!{venv}/bin/python"
+        assert text.splitlines()[0].split() in ([f"#!{venv}/bin/python"], [f"#!{venv}/bin/python", "-E"])  # pip 26 adds -E
         assert "import re" not in text and "importlib.metadata" not in text and "entry_points" not in text
         assert os.access(venv / "bin" / name, os.X_OK)
 
