@@ -1,7 +1,7 @@
 """Host names, ports and docker server strings: the normalisation that resolution step 1 and 3 rely on.
 
 Matching is equality on normalised names, never suffix, prefix or substring matching
-(DESIGN.md "Resolution" 1): ``github.com.evil.io``, ``evilgithub.com`` and ``github.com@evil.io``
+(docs/design.md §2, step 1): ``github.com.evil.io``, ``evilgithub.com`` and ``github.com@evil.io``
 can never normalise to ``github.com``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 DEFAULT_PORTS = {"https": 443, "http": 80}
 
-# Docker Hub is one registry under all of these names (DESIGN.md "Resolution" 3).
+# Docker Hub is one registry under all of these names (docs/design.md §2, step 3).
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io",

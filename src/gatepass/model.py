@@ -11,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
-# Layers, lowest precedence first (DESIGN.md "Accounts come from layers").
+# Layers, lowest precedence first (docs/design.md §1).
 LAYER_RANK = {"global": 0, "host": 1, "user": 2, "config": 2, "store": 9}
 
 # Where an account's secret comes from. Only the kind and a reference (a path, a variable name,

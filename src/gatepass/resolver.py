@@ -1,7 +1,7 @@
 """Resolution: one pure function from a request and accounts to ranked candidates with reasons.
 
 Both helpers and ``gatepass explain`` use :func:`rank`; it does no I/O and reads no secret.
-DESIGN.md "Resolution" steps 1-6: host (equality, ``*.`` one label), scheme, Docker Hub
+docs/design.md §2, steps 1-6: host (equality, ``*.`` one label), scheme, Docker Hub
 aliases (done by the caller's parsing), username, organizations, then order.
 """
 
@@ -11,7 +11,7 @@ from gatepass.hosts import DEFAULT_PORTS, host_matches
 from gatepass.model import NO_ORGANIZATION, Account, Candidate, Request
 
 # Tiers, best first: scoped and matching the path's organization, unscoped, scoped with no path
-# sent (git without credential.useHttpPath), DESIGN.md step 5.
+# sent (git without credential.useHttpPath), docs/design.md §2 step 5.
 TIER_SCOPED, TIER_UNSCOPED, TIER_SCOPED_NO_PATH = 0, 1, 2
 
 

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("git-credential-gatepass", "docker-credential-gatepass", "gatepass")
 GET = b"protocol=https\nhost=github.com\n"
-# What a `get` answered from a warm parsed-config cache must not import (issue 8 / DESIGN "start fast").
+# What a `get` answered from a warm parsed-config cache must not import (issue 8 / docs/design.md §9).
 HEAVY = ("click", "keyring", "cryptography", "jeepney", "tomllib", "tomli", "importlib.metadata", "site")
 
 

@@ -16,7 +16,7 @@ from tests.conftest import write_config
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
 HELPERS = ("git-credential-gatepass", "docker-credential-gatepass")
-# pip's console_scripts launcher imports re; the rest must wait for a cache miss (DESIGN "start fast").
+# pip's console_scripts launcher imports re; the rest must wait for a cache miss (docs/design.md §9).
 HEAVY = ("re", "click", "keyring", "cryptography", "jeepney", "tomllib", "tomli", "json", "typing", "importlib.metadata")
 
 

@@ -34,7 +34,7 @@ def git_request(target: str, use_http_path: bool | None) -> tuple[Request, list[
         try:
             if username is None:
                 # git fills credential.<url>.username in before it asks a helper (matching the path,
-                # even when it then drops the path): what `gatepass setup git` relies on (DESIGN step 5).
+                # even when it then drops the path): what `gatepass setup git` relies on (docs/design.md §2 step 5).
                 username = config.urlmatch("credential.username", url.url())
                 if username is not None:
                     notes.append(f"username: {username}, from git config credential.<url>.username")

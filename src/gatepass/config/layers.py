@@ -1,6 +1,6 @@
 """Finding the config layers, loading them with provenance, and reusing a fresh parse from the cache.
 
-Layers, lowest precedence first (DESIGN.md): global ``/etc/gatepass/global.toml``
+Layers, lowest precedence first (docs/design.md §1): global ``/etc/gatepass/global.toml``
 (``GATEPASS_GLOBAL_CONFIG``); host ``/etc/gatepass/host.toml`` then ``host.d/*.toml`` in name
 order (``GATEPASS_HOST_CONFIG`` names the host file; its drop-in directory is always the file's
 name with ``.toml`` replaced by ``.d``); user ``$XDG_CONFIG_HOME/gatepass/config.toml``

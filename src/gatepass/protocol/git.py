@@ -203,7 +203,7 @@ def _say_config_rejected(request: Request, username: str, password: str, env: Ma
                          report: Callable[[str], None]) -> None:
     """git erases what the server rejected; when that came from a config file, say which one to fix.
 
-    git itself only shows "Authentication failed". The config is never edited (DESIGN: erase
+    git itself only shows "Authentication failed". The config is never edited (docs/design.md §3: erase
     never touches a config file); the value is compared, never shown.
     """
     from gatepass import app
