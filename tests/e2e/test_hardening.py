@@ -188,12 +188,13 @@ def test_hundred_parallel_mixed_operations_equal_a_serial_run(isolated_env):
         proc.stdin.write(stdin.encode())  # at once, as git and docker do (a few bytes: the pipe never fills);
         proc.stdin.close()  # fed one by one after the others finished, the last would wait past the stdin deadline
         procs.append(proc)
+    said = set()
     for proc in procs:
-        proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]  # small: neither pipe fills
+        said.add(proc.stdout.read() + proc.stderr.read())  # type: ignore[union-attr]  # small: no pipe fills
         proc.wait(120)
     keys = sorted((e.kind, e.host, e.username) for e in Index(env).entries())
     assert keys == sorted([("git", "h.example", f"u{i}") for i in range(40)]
-                          + [("docker", f"r{i}.example:5000", "d") for i in range(30)])
+                          + [("docker", f"r{i}.example:5000", "d") for i in range(30)]), said
     for i in (0, 17, 39):
         done = helper("git-credential-gatepass", ["get"], f"protocol=https\nhost=h.example\nusername=u{i}\n".encode(), env)
         assert done.stdout == f"username=u{i}\npassword=p{i}\n".encode()
