@@ -103,3 +103,25 @@ def test_open_backend_auto_falls_back(tmp_path, squatted_bus):
     backend = open_backend("auto", _env(tmp_path, squatted_bus))
     assert backend.name == "encrypted-file"
     assert squatted_bus.received() == b""
+
+
+def test_doctor_names_a_bus_run_by_another_user(squatted_bus, attacker):
+    """`gatepass doctor` says whose bus it is and what to do (issue #12: doctor reports the bus peer)."""
+    from gatepass.cli.cmd_doctor import check_bus
+
+    [(name, ok, line)] = list(check_bus({"DBUS_SESSION_BUS_ADDRESS": squatted_bus.address}))
+    assert (name, ok) == ("bus", False)
+    assert f"uid {attacker.uid}" in line and "not by you" in line
+    assert squatted_bus.received() == b""
+
+
+def test_doctor_reports_the_users_own_bus(tmp_path):
+    """A bus the effective user runs is OK and named as theirs; no bus at all is OK too."""
+    from gatepass.cli.cmd_doctor import check_bus
+    from tests.support.fake_bus import fake_bus, secret_service_conversation
+
+    with fake_bus(secret_service_conversation, abstract=True) as bus:
+        [(_, ok, line)] = list(check_bus({"DBUS_SESSION_BUS_ADDRESS": bus.address}))
+    assert ok and "(you)" in line or "(root)" in line
+    [(_, ok, line)] = list(check_bus({}))
+    assert ok and "unset" in line

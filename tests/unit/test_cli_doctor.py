@@ -84,7 +84,7 @@ def test_json(config):
     checks = json.loads(result.stdout)
     assert result.exit_code == 0 and all(c["ok"] for c in checks)
     containers = {"containers-wiring"} if any(shutil.which(t) for t in ("podman", "buildah", "skopeo")) else set()
-    assert {c["check"] for c in checks} == {"versions", "git-helper", "docker-helper", "config", "cache", "store", "git-wiring",
+    assert {c["check"] for c in checks} == {"versions", "git-helper", "docker-helper", "config", "cache", "bus", "store", "git-wiring",
                                             "docker-wiring"} | containers
 
 

@@ -198,6 +198,28 @@ def check_store(store: Store) -> Iterator[Check]:
 # --- end of store backend round trip --------------------------------------------------------------
 
 
+def check_bus(environ: Mapping[str, str]) -> Iterator[Check]:
+    """Who answers on the session bus: the Secret Service only ever talks to one run by you or root."""
+    address = environ.get("DBUS_SESSION_BUS_ADDRESS")
+    if not address:
+        yield "bus", True, "session bus: none (DBUS_SESSION_BUS_ADDRESS is unset); the store uses the encrypted file"
+        return
+    from gatepass.stores.dbus import Connection, DBusError, ForeignBusError
+
+    try:
+        connection = Connection(address, 0.5)
+    except ForeignBusError as exc:
+        yield "bus", False, (f"session bus is run by uid {exc.uid}, not by you: gatepass sends it nothing; "
+                             "unset DBUS_SESSION_BUS_ADDRESS or start your own session bus")
+        return
+    except (DBusError, OSError) as exc:
+        yield "bus", True, f"session bus does not answer ({type(exc).__name__}); the store uses the encrypted file"
+        return
+    uid = connection.peer_uid
+    connection.close()
+    yield "bus", True, f"session bus is run by uid {uid} ({'you' if uid == os.geteuid() else 'root'})"
+
+
 # --- Vault/OpenBao login (owned by gatepass.engines.vault) ---------------------------------------
 def check_vault(engines: Mapping[str, Mapping[str, object]], accounts: list[Account]) -> Iterator[Check]:
     """One login with the ``[vault]`` settings, when an account reads from Vault: the token's ttl and policies."""
@@ -221,6 +243,7 @@ def checks() -> Iterator[Check]:
     IGNORED.clear()  # what this run's load ignores (and rebuilds) is reported by the "cache" check
     config, store, accounts = load_all(None, lambda message: None)  # config check below says it all, once
     yield from check_config()
+    yield from check_bus(environ)
     yield from check_store(store)
     yield from check_git(environ, accounts)
     yield from check_docker(environ, accounts)
@@ -234,7 +257,7 @@ def doctor(as_json: bool) -> None:
     """Check the Python and gatepass versions, which git-credential-gatepass and
     docker-credential-gatepass git and docker will actually run, the config layers and their
     errors, file modes, the store backend (a write/read/delete round trip), and whether git's
-    credential.helper and docker's config.json use gatepass, and with Vault/OpenBao accounts one
+    credential.helper and docker's config.json use gatepass, who runs the session bus, and with Vault/OpenBao accounts one
     login (the token's ttl and policies). One line each: OK, or FIX and what to do. Exits 1 when
     anything needs fixing.
 
