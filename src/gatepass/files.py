@@ -318,6 +318,18 @@ def _open_checked(path: str, max_bytes: int) -> tuple[tuple[int, os.stat_result]
     return (fd, st), None
 
 
+def read_fd(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes from ``fd``, to its end (``os.read`` may return less than asked); OSError propagates."""
+    chunks, left = [], limit
+    while left > 0:
+        chunk = os.read(fd, left)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
 def read_trusted(path: str, max_bytes: int) -> bytes | None:
     """The whole content of one of our own files (see ``open_trusted``), or None."""
     opened = open_trusted(path, max_bytes)
@@ -325,14 +337,7 @@ def read_trusted(path: str, max_bytes: int) -> bytes | None:
         return None
     fd, st = opened
     try:
-        chunks, left = [], min(st.st_size, max_bytes) + 1
-        while left > 0:
-            chunk = os.read(fd, left)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        data = b"".join(chunks)
+        data = read_fd(fd, min(st.st_size, max_bytes) + 1)
     except OSError:
         return None
     finally:
@@ -352,18 +357,11 @@ def read_private(path: str, max_bytes: int, error: type[GatepassError] = Private
         return None
     fd, _ = opened
     try:
-        chunks, left = [], max_bytes + 1
-        while left > 0:
-            chunk = os.read(fd, left)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
+        data = read_fd(fd, max_bytes + 1)
     except OSError as exc:
         raise error(f"cannot read {path} ({exc.strerror})") from None
     finally:
         os.close(fd)
-    data = b"".join(chunks)
     if len(data) > max_bytes:
         raise error(f"{path} grew past {max_bytes} bytes while it was read; try again")
     return data

@@ -175,17 +175,12 @@ def _read_fd(path: str, fd: int, st: os.stat_result) -> bytes:
         raise ConfigError("is not a regular file; point the layer at a TOML file", path=path)
     if st.st_size > MAX_CONFIG_BYTES:
         raise ConfigError(f"is larger than {MAX_CONFIG_BYTES // 2**20} MiB; split it", path=path)
-    chunks, left = [], MAX_CONFIG_BYTES + 1
+    from gatepass.files import read_fd
+
     try:
-        while left > 0:
-            chunk = os.read(fd, left)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
+        return read_fd(fd, MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot be read ({exc.strerror}); check its owner and mode", path=path) from None
-    return b"".join(chunks)
 
 
 def _parse_fd(path: str, fd: int, st: os.stat_result, layer: str, rank: int, order: list[int]):  # type: ignore[no-untyped-def]
