@@ -206,3 +206,38 @@ def test_the_token_cache_sweeps_temps_of_killed_writers(isolated_env):
         handle.write("tok-leftover")
     tokencache.put(env, ("test", "b"), "tok-b", 2_000_000_000, lambda: 1_000_000_000.0)
     assert not os.path.exists(dead)
+
+
+def _held(path: str) -> int:
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another open file description: it conflicts with Lock's even in-process
+    return fd
+
+
+def test_a_lock_queue_that_moves_is_waited_for_and_one_that_does_not_is_an_error(tmp_path):
+    """Fifty parallel stores on a loaded machine queue for the index lock far longer than its
+    timeout, each holder quick: every new version of the guarded file restarts the wait. A lock
+    under which nothing changes still fails after ``timeout`` (both on an injected clock)."""
+    guarded, lock = str(tmp_path / "index"), str(tmp_path / "index.lock")
+    holder, now, calls = _held(lock), [0.0], [0]
+
+    def clock() -> float:  # each look at the clock: 3 s pass and the next writer renames a new index in
+        calls[0] += 1
+        now[0] += 3.0
+        if calls[0] < 12:
+            write_atomic(guarded, b"version %d\n" % calls[0])
+        elif calls[0] == 12:
+            os.close(holder)  # the last one before us releases
+        return now[0]
+
+    with files.Lock(lock, timeout=10, guards=guarded, clock=clock):
+        assert now[0] > 30  # waited well past the timeout, because the queue kept moving
+    holder, now[0] = _held(lock), 0.0
+    try:
+        with pytest.raises(PrivateFileError, match="stayed locked for 10s"):
+            with files.Lock(lock, timeout=10, guards=guarded, clock=lambda: now.__setitem__(0, now[0] + 3) or now[0]):
+                pass
+    finally:
+        os.close(holder)

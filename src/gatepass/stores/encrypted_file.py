@@ -167,13 +167,13 @@ class EncryptedFileBackend(Backend):
         return self._load()[0].get((service, username))
 
     def set(self, service: str, username: str, secret: str) -> None:
-        with Lock(self.path + ".lock", error=StoreUnavailableError):
+        with Lock(self.path + ".lock", error=StoreUnavailableError, guards=self.path):
             secrets, kdf, salt = self._load()
             secrets[(service, username)] = secret
             self._save(secrets, kdf, salt)
 
     def delete(self, service: str, username: str) -> bool:
-        with Lock(self.path + ".lock", error=StoreUnavailableError):
+        with Lock(self.path + ".lock", error=StoreUnavailableError, guards=self.path):
             secrets, kdf, salt = self._load()
             if secrets.pop((service, username), None) is None:
                 return False

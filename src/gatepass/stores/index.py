@@ -138,7 +138,7 @@ class Index:
 
     def update(self, change: Callable[[list[Entry]], list[Entry]]) -> list[Entry]:
         """Apply ``change`` to the entries under the lock and write the result atomically; returns it."""
-        with Lock(self.path + ".lock", error=StoreUnavailableError):
+        with Lock(self.path + ".lock", error=StoreUnavailableError, guards=self.path):
             remove_stale_temps(self.path)
             entries = change(self.entries())
             body = "\n".join([HEADER, *(e.to_line() for e in entries)]) + "\n"
