@@ -73,6 +73,13 @@ def test_clone_with_a_token_sealed_to_this_host_only(tmp_path, isolated_env, mon
 
 
 def test_clone_with_a_token_command_cached_until_ttl_then_minted_anew(tmp_path, isolated_env):
+    """The ttl is long (600 s) so no load can expire it mid-test; its passing is then made exact: the
+    cache entry is rewritten as the helper would have written it ``ttl`` seconds ago (checked to be
+    the very file the helper reads), and the next clone must mint anew."""
+    from gatepass.engines import tokencache
+    from gatepass.token_command import cache_key
+
+    ttl = 600
     with GitServer(str(tmp_path / "srv"), {"bot": "tok-1"}) as server:
         counter, script = tmp_path / "n", tmp_path / "mint.sh"
         script.write_text(f'#!/bin/sh\nn=$(cat "{counter}" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "{counter}"\n'
@@ -80,20 +87,25 @@ def test_clone_with_a_token_command_cached_until_ttl_then_minted_anew(tmp_path, 
         script.chmod(0o700)
         domain = f"127.0.0.1:{server.port}"
         write_config(isolated_env["GATEPASS_USER_CONFIG"], f'[[git_provider]]\ndomain = "{domain}"\n'
-                     f'https = false\naccounts = [{{ username = "bot", token_command = ["{script}"], ttl = 3 }}]\n')
-        started = time.time()
+                     f'https = false\naccounts = [{{ username = "bot", token_command = ["{script}"], ttl = {ttl} }}]\n')
+        started = int(time.time())
         git("clone", "-q", server.url + "repo.git", str(tmp_path / "a"))
         git("clone", "-q", server.url + "repo.git", str(tmp_path / "b"))
         answer = helper_get(domain)
         assert counter.read_text().strip() == "1"  # both clones and the get used the cached token
         expiry = int(answer.split("password_expiry_utc=")[1].split()[0])
-        assert "password=tok-1\n" in answer and started <= expiry <= time.time() + 3
+        assert "password=tok-1\n" in answer and started + ttl <= expiry <= time.time() + ttl
 
+        env, key = dict(os.environ), cache_key(isolated_env["GATEPASS_USER_CONFIG"], (str(script),), "bot", ttl)
+        assert tokencache.get(env, key) == ("tok-1", expiry)  # the entry the helper reads, and its expiry
+        moment = int(time.time())  # the ttl has run out: the entry as it was written ttl seconds ago
+        tokencache.put(env, key, "tok-1", moment - 1, now=lambda: moment - 1 - ttl)
+        assert tokencache.get(env, key) is None
         server._server.users["bot"] = "tok-2"  # the server moves on to the next token
-        time.sleep(max(0.0, expiry - time.time()) + 0.2)
         git("clone", "-q", server.url + "repo.git", str(tmp_path / "c"))
         assert counter.read_text().strip() == "2"
         assert server.log[-1][3] == "bot"
+        assert tokencache.get(env, key)[0] == "tok-2"  # type: ignore[index]
 
 
 def test_a_hanging_token_command_times_out_and_the_next_account_answers(tmp_path, isolated_env, monkeypatch):
