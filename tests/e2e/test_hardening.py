@@ -25,6 +25,7 @@ from gatepass.hostkey import create_key
 from gatepass.sealing import parse_recipient, seal
 from gatepass.stores.index import Index
 from tests.conftest import write_config
+from tests.support.big_config import write_git_accounts
 from tests.support.openbao import openbao  # noqa: F401  (the fixture)
 from tests.support.secret_service import lock_default_collection, missing_tools, private_secret_service
 
@@ -215,22 +216,21 @@ def test_huge_inputs_are_refused_quickly_with_one_line(isolated_env):
 
 
 def test_hundred_thousand_accounts_load_in_bounded_time_and_memory(tmp_path, isolated_env):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    from bench_get import write_config as write_big
-
+    """Bounded in CPU time (user + sys, from /usr/bin/time), not wall time: at load 20 on 2 cores a
+    process waits for a core far longer than it runs."""
     path = tmp_path / "big.toml"
-    write_big(path, 100_000)
+    host, user = write_git_accounts(path, 100_000)
+    assert (host, user) == ("host-9999.example.com", "user-9999-0")
     env = dict(os.environ, GATEPASS_CONFIG=str(path))
-    request = b"protocol=https\nhost=host-9999.example.com\n"
+    request = f"protocol=https\nhost={host}\n".encode()
     for _ in range(2):  # a cold parse, then the cache
-        started = time.monotonic()
-        done = subprocess.run(["/usr/bin/time", "-f", "%M", str(BIN / "git-credential-gatepass"), "get"], input=request,
-                              env=env, capture_output=True, timeout=120)
-        elapsed = time.monotonic() - started
-        assert done.stdout.startswith(b"username=user-9999-0\n"), done.stderr[-500:]
-        peak_kib = int(done.stderr.split()[-1])
-        assert elapsed < 60 and peak_kib < 512 * 1024
-    assert elapsed < 2 and peak_kib < 64 * 1024  # the warm answer reads one shard
+        done = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", str(BIN / "git-credential-gatepass"), "get"],
+                              input=request, env=env, capture_output=True, timeout=600)
+        assert done.stdout.startswith(f"username={user}\n".encode()), done.stderr[-500:]
+        peak_kib, user_s, sys_s = done.stderr.split()[-3:]
+        cpu, peak = float(user_s) + float(sys_s), int(peak_kib)
+        assert cpu < 60 and peak < 512 * 1024
+    assert cpu < 2 and peak < 64 * 1024  # the warm answer reads one shard
 
 
 def test_a_token_file_on_a_fifo_does_not_hang(tmp_path, isolated_env):
