@@ -210,3 +210,24 @@ def test_the_fast_aesgcm_is_cryptographys_public_class():
     from gatepass.stores.aead import aesgcm
 
     assert aesgcm() is AESGCM
+
+
+def test_a_passphrase_key_is_derived_before_the_write_lock_is_taken(tmp_path, monkeypatch):
+    """scrypt inside secrets.enc.lock would hold every parallel writer back by its CPU time: a new
+    process (a new backend object) derives the key first, then locks."""
+    from gatepass.stores import encrypted_file
+
+    path = str(tmp_path / "data" / "secrets.enc")
+    EncryptedFileBackend(path, passphrase="pass phrase").set("s", "u", "v1")
+    backend, derived_at_lock = EncryptedFileBackend(path, passphrase="pass phrase"), []
+
+    class Recording(encrypted_file.Lock):  # type: ignore[misc,name-defined]
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            derived_at_lock.append(len(backend._derived))
+            return super().__enter__()
+
+    monkeypatch.setattr(encrypted_file, "Lock", Recording)
+    backend.set("s", "u", "v2")
+    backend.delete("s", "u")
+    assert derived_at_lock == [1, 1]
+    assert EncryptedFileBackend(path, passphrase="pass phrase").get("s", "u") is None
