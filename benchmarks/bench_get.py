@@ -153,6 +153,15 @@ def git_toml(tables: int, per_table: int) -> tuple[str, str, str]:
     return "".join(parts), f"host-{tables - 1}.example.com", f"user-{tables - 1}-0"
 
 
+def write_config(path: Path, accounts: int) -> str:
+    """``accounts`` accounts, ten per [[git_provider]], into ``path`` (0600); returns the last provider's
+    host (tests/e2e/test_hardening.py builds its 100,000-account file with this)."""
+    text, host, _ = git_toml(max(1, accounts // 10), min(10, accounts))
+    path.write_text(text)
+    path.chmod(0o600)
+    return host
+
+
 def docker_toml(registries: int) -> str:
     return "".join(f'[[docker_registry]]\ndomain = "reg-{p}.example.com"\n'
                    f'accounts = [{{ username = "u-{p}", token = "t-{p}" }}]\n' for p in range(registries))
