@@ -9,15 +9,15 @@ from __future__ import annotations
 from gatepass.config.layers import Config, load_config
 from gatepass.errors import SecretUnavailableError, StoreUnavailableError
 from gatepass.resolver import rank
-from gatepass.secrets import Secret, read_secret
+from gatepass.secret_sources import Secret, read_secret
 
 TYPE_CHECKING = False  # typing costs ~10 ms to import; mypy reads this the same way
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from gatepass.model import Account, Request
-    from gatepass.store import Store
     from gatepass.stores.index import Entry
+    from gatepass.stores.layer import Store
     from gatepass.trace import Trace
 
     Engines = Mapping[str, Mapping[str, object]]  # Config.engines: "vault" -> the [vault] table
@@ -46,7 +46,7 @@ def _add_preset(config: Config, env: Mapping[str, str], report: Callable[[str], 
 
 
 def open_store(env: Mapping[str, str], config: Config) -> Store:
-    from gatepass.store import Store
+    from gatepass.stores.layer import Store
 
     return Store(env, config.store)
 

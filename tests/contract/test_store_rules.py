@@ -17,9 +17,9 @@ import time
 import pytest
 
 from gatepass.protocol import docker, git
-from gatepass.store import Store
 from gatepass.stores.encrypted_file import EncryptedFileBackend, from_settings
 from gatepass.stores.index import Entry, Index
+from gatepass.stores.layer import Store
 
 
 @pytest.fixture

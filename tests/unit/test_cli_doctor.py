@@ -161,7 +161,7 @@ def test_config_errors_and_loose_modes(config, isolated_env):
 
 def test_store_round_trip_failure_is_reported(config, monkeypatch):
     from gatepass.errors import StoreUnavailableError
-    from gatepass.store import Store
+    from gatepass.stores.layer import Store
 
     def broken(self, name=None):
         raise StoreUnavailableError("the keyring is locked; unlock it")

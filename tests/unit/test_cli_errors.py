@@ -51,7 +51,7 @@ def test_ctrl_c_is_exit_130_with_one_line(monkeypatch):
 def test_ctrl_c_in_a_command_that_writes_claims_nothing(monkeypatch):
     """login puts the secret in the backend, then the index: Ctrl-C between the two is possible, so
     the message must not promise that nothing was half-written (issue #15)."""
-    from gatepass.store import Store
+    from gatepass.stores.layer import Store
 
     monkeypatch.setattr(Store, "save", raising(KeyboardInterrupt()))
     result = CliRunner().invoke(cli, ["login", "git", "github.com", "--username", "u", "--token-stdin"],

@@ -196,7 +196,7 @@ def test_parallel_misses_fetch_once(fake_engine):
 
 
 def test_read_secret_names_the_account_and_never_the_value(fake_engine):
-    from gatepass.secrets import read_secret
+    from gatepass.secret_sources import read_secret
 
     fake, account = fake_engine
     fake.fail = True

@@ -13,7 +13,7 @@ from gatepass import app
 from gatepass.config.layers import load_config
 from gatepass.errors import SecretUnavailableError
 from gatepass.model import Request
-from gatepass.secrets import read_secret
+from gatepass.secret_sources import read_secret
 from tests.conftest import VENV_BIN, write_config
 from tests.support.local_user import local_user, shared_dir
 

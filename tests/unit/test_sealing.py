@@ -28,7 +28,7 @@ from gatepass.sealing import (
     seal,
     stanza_types,
 )
-from gatepass.secrets import read_secret
+from gatepass.secret_sources import read_secret
 from tests.conftest import write_config
 
 ACCOUNT = ("git", "https", "github.com", "deploy")

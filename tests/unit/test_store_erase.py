@@ -7,8 +7,8 @@ import os
 import pytest
 
 from gatepass.errors import StoreUnavailableError
-from gatepass.store import Store
 from gatepass.stores.index import Entry
+from gatepass.stores.layer import Store
 from tests.support.memory_backend import registered
 
 

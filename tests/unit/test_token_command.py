@@ -60,7 +60,7 @@ def alive(pid: int) -> bool:
 
 def test_first_line_is_the_token_and_each_run_without_ttl_is_fresh(tmp_path, isolated_env):
     account, _, _ = counting(tmp_path)
-    from gatepass.secrets import read_secret
+    from gatepass.secret_sources import read_secret
 
     first, second = read_secret(account, os.environ), read_secret(account, os.environ)
     assert (first.value, first.expiry, second.value, second.expiry) == ("tok-1", None, "tok-2", None)
@@ -82,7 +82,7 @@ def test_ttl_caches_until_expiry_then_fetches_anew(tmp_path, isolated_env):
 
 
 def test_ttl_with_the_real_clock_and_git_gets_the_expiry(tmp_path):
-    from gatepass.secrets import read_secret
+    from gatepass.secret_sources import read_secret
 
     account, _, _ = counting(tmp_path, ttl=2)
     first = read_secret(account, os.environ)
@@ -142,7 +142,7 @@ def test_stdin_is_empty_and_the_environment_passes_through(tmp_path, monkeypatch
 
 
 def test_failing_command_is_a_clear_error_without_its_output(tmp_path):
-    from gatepass.secrets import read_secret
+    from gatepass.secret_sources import read_secret
 
     account, config = account_for(tmp_path, "echo tok-leaked; echo tok-leaked >&2; exit 3\n")
     with pytest.raises(SecretUnavailableError) as info:

@@ -9,7 +9,7 @@ import pytest
 
 from gatepass.config.layers import load_config
 from gatepass.errors import SecretUnavailableError
-from gatepass.secrets import read_secret
+from gatepass.secret_sources import read_secret
 from gatepass.token_command import run_token_command
 from tests.conftest import write_config
 from tests.support.local_user import local_user, shared_dir

@@ -16,7 +16,7 @@ from gatepass.cli.common import env, print_json
 from gatepass.config.layers import Config, layer_files, parse_files
 from gatepass.errors import GatepassError, SecretUnavailableError
 from gatepass.model import Account
-from gatepass.secrets import read_secret, token_file_path
+from gatepass.secret_sources import read_secret, token_file_path
 
 
 @click.group()

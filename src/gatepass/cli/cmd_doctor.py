@@ -16,7 +16,7 @@ from gatepass.cli import dockerconfig, gitconfig, modes
 from gatepass.cli.common import env, load_all, print_json
 from gatepass.errors import GatepassError
 from gatepass.model import Account
-from gatepass.store import Store
+from gatepass.stores.layer import Store
 
 Check = tuple[str, bool, str]  # (check name, ok, the line: what is so, or what to do)
 TIMEOUT = 10
@@ -180,7 +180,7 @@ def check_config() -> Iterator[Check]:
 
 
 # --- store backend round trip ---------------------------------------------------------------------
-# Owned by the store layer (gatepass.store / gatepass.stores): the backend in use and a
+# Owned by the store layer (gatepass.stores.layer / gatepass.stores): the backend in use and a
 # write/read/delete of a throwaway secret. Extend here when backends grow their own self-test.
 def check_store(store: Store) -> Iterator[Check]:
     service, user, value = "gatepass:doctor:round-trip", "doctor", "gatepass-doctor-check"  # not a secret

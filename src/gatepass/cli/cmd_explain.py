@@ -16,7 +16,7 @@ from gatepass.cli.terminal import printable
 from gatepass.errors import GatepassError, NotFoundError
 from gatepass.model import Account, Candidate, Request
 from gatepass.resolver import TIER_SCOPED, TIER_UNSCOPED, rank
-from gatepass.store import Store
+from gatepass.stores.layer import Store
 
 MAX_OTHER_HOSTS = 20
 

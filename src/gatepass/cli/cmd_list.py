@@ -8,7 +8,7 @@ from gatepass import app
 from gatepass.cli.common import KINDS, env, load_all, print_json, provenance, readable, source_kind
 from gatepass.cli.terminal import printable
 from gatepass.model import Account
-from gatepass.store import Store
+from gatepass.stores.layer import Store
 
 COLUMNS = ("KIND", "PROTOCOL", "DOMAIN", "USERNAME", "LAYER", "SOURCE", "SECRET", "WHERE", "ORGANIZATIONS")
 

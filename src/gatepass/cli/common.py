@@ -13,7 +13,7 @@ from gatepass import app
 from gatepass.config.layers import Config
 from gatepass.errors import GatepassError, SecretUnavailableError, StoreUnavailableError
 from gatepass.model import Account, Request
-from gatepass.store import Store
+from gatepass.stores.layer import Store
 
 KINDS = click.Choice(["git", "docker"])
 

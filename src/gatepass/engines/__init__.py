@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from gatepass.model import Account, Request
-    from gatepass.secrets import Secret
+    from gatepass.secret_sources import Secret
 
 ENGINE_KINDS = ("vault", "github_app", "aws_ecr")
 
@@ -79,7 +79,7 @@ def read_engine(account: Account, request: Request | None, env: Mapping[str, str
     import sys
 
     from gatepass.engines import tokencache
-    from gatepass.secrets import Secret
+    from gatepass.secret_sources import Secret
 
     kind = account.secret_kind
     if kind not in ENGINE_KINDS:

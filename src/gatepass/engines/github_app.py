@@ -121,7 +121,7 @@ def read_private_key(path: str) -> bytes:
 
 def offline_problem(account: Account) -> str | None:
     """What ``config check`` can say without calling GitHub: api_url, and the key file's trust and format."""
-    from gatepass.secrets import token_file_path
+    from gatepass.secret_sources import token_file_path
 
     spec = spec_of(account)
     path = token_file_path(account.file, str(spec["private_key_file"]))
@@ -174,7 +174,7 @@ def fetch(account: Account, request: Request, env: Mapping[str, str],
           settings: Mapping[str, object] | None = None) -> tuple[str, int]:
     """(installation token, unix time to stop using it: 5 minutes before ``expires_at``)."""
     from gatepass.engines import github_http as http
-    from gatepass.secrets import token_file_path
+    from gatepass.secret_sources import token_file_path
 
     spec = spec_of(account)
     check_api_url(api_url(spec))

@@ -13,7 +13,7 @@ from gatepass.errors import SecretUnavailableError, StoreUnavailableError
 from gatepass.hosts import split_host_port
 from gatepass.model import LAYER_RANK, Account
 from gatepass.paths import index_path
-from gatepass.secrets import Secret
+from gatepass.secret_sources import Secret
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
