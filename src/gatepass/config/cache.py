@@ -29,7 +29,16 @@ from gatepass.paths import cache_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any, BinaryIO
+
     from gatepass.files import Lock
+
+    # A parsed account as marshal keeps it (``Account.to_tuple``): [2] the host key, [-1] file order.
+    AccountTuple = tuple[Any, ...]
+    LayerKey = list[tuple[str, str, tuple[int, ...] | None]]  # ``current_key``'s answer
+    # (account tuples, errors, store, listing, engines): what ``read`` gives back
+    Decoded = tuple[list[AccountTuple], list[str], dict[str, object], dict[str, str], dict[str, dict[str, object]]]
 
 FORMAT = 5  # 5: shard offsets in a table, the listing out of the header (#14)
 MAX_CACHE_BYTES = 256 * 1024 * 1024
@@ -64,7 +73,7 @@ def fnv1a(text: str) -> int:
     return value
 
 
-def path_for(paths: list[str], env) -> str:  # type: ignore[no-untyped-def]
+def path_for(paths: list[str], env: Mapping[str, str]) -> str:
     """One cache file per set of layer paths and per installed gatepass: two installs sharing a
     cache directory must not overwrite each other's cache on every call (issue #12 item 7)."""
     code = f"{_HERE}\0{__version__}\0{FORMAT}"
@@ -107,7 +116,7 @@ def shard_of(host: str, count: int) -> int:
     return int.from_bytes(host.encode("utf-8", "surrogateescape"), "little") % count
 
 
-def read(path: str, key: list, hosts: list[str] | None) -> tuple | None:  # type: ignore[type-arg]
+def read(path: str, key: LayerKey, hosts: list[str] | None) -> Decoded | None:
     """(account tuples, errors, store, listing, engines) for ``hosts`` (every account when ``None``,
     none for ``[]``), or ``None`` on a miss. ``listing`` is what ``docker-credential-gatepass list``
     shows; it is read only when ``hosts`` is ``None`` or ``[]`` (``{}`` otherwise)."""
@@ -121,7 +130,7 @@ def read(path: str, key: list, hosts: list[str] | None) -> tuple | None:  # type
         return None
 
 
-def _decode(handle, key: list, hosts: list[str] | None) -> tuple | None:  # type: ignore[no-untyped-def,type-arg]
+def _decode(handle: BinaryIO, key: LayerKey, hosts: list[str] | None) -> Decoded | None:
     """Read what ``hosts`` need: the header, then per shard two offsets and the shard itself."""
     size = int(handle.read(8), 16)
     header = marshal.loads(handle.read(size))
@@ -135,10 +144,10 @@ def _decode(handle, key: list, hosts: list[str] | None) -> tuple | None:  # type
         bounds = handle.read(16)
         start, end = int.from_bytes(bounds[:8], "little"), int.from_bytes(bounds[8:], "little")
         handle.seek(base + start)
-        return handle.read(end - start)  # type: ignore[no-any-return]
+        return handle.read(end - start)
 
     listing = marshal.loads(blob(count)) if not hosts else {}
-    accounts: list[tuple] = []  # type: ignore[type-arg]
+    accounts: list[AccountTuple] = []
     if hosts is None:
         for index in range(count):
             for tuples in marshal.loads(blob(index)).values():
@@ -152,14 +161,15 @@ def _decode(handle, key: list, hosts: list[str] | None) -> tuple | None:  # type
     return accounts, errors, store, listing, engines
 
 
-def _order(account: tuple) -> int:  # type: ignore[type-arg]
-    return account[-1]  # type: ignore[no-any-return]
+def _order(account: AccountTuple) -> int:
+    order: int = account[-1]
+    return order
 
 
 _ORDER = _order
 
 
-def encode(key: list, accounts: list[tuple], errors: list[str], store: dict,  # type: ignore[type-arg]
+def encode(key: LayerKey, accounts: list[AccountTuple], errors: list[str], store: dict[str, object],
            listing: dict[str, str], engines: dict[str, dict[str, object]]) -> bytes:
     """The cache file: 8 hex digits giving the header's length; the header (code stamp, layer
     identities, errors, ``[store]``, engine tables, shard count), whose size does not grow with the
@@ -168,7 +178,7 @@ def encode(key: list, accounts: list[tuple], errors: list[str], store: dict,  # 
     ``ACCOUNTS_PER_SHARD`` accounts each) and the docker listing. A ``get`` reads the header, 16 bytes
     of the table and one or two shards; ``list`` the listing alone."""
     count = max(1, len(accounts) // ACCOUNTS_PER_SHARD) | 1
-    tables: list[dict[str, list[tuple]]] = [{} for _ in range(count)]  # type: ignore[type-arg]
+    tables: list[dict[str, list[AccountTuple]]] = [{} for _ in range(count)]
     for account in accounts:  # tuples whose [2] is the host key
         host = account[2]
         tables[shard_of(host, count)].setdefault(host, []).append(account)
@@ -179,11 +189,12 @@ def encode(key: list, accounts: list[tuple], errors: list[str], store: dict,  # 
     for blob in blobs:
         offset += len(blob)
         offsets.append(offset)
-    header = marshal.dumps((_code_stamp(), [tuple(k) for k in key], errors, store, engines, count))  # type: ignore[arg-type]
+    fields: tuple[Any, ...] = (_code_stamp(), [tuple(k) for k in key], errors, store, engines, count)  # marshal's types
+    header = marshal.dumps(fields)
     return b"".join([b"%08x" % len(header), header, *(o.to_bytes(8, "little") for o in offsets), *blobs])
 
 
-def write(path: str, key: list, accounts: list[tuple], errors: list[str], store: dict,  # type: ignore[type-arg]
+def write(path: str, key: LayerKey, accounts: list[AccountTuple], errors: list[str], store: dict[str, object],
           listing: dict[str, str], engines: dict[str, dict[str, object]]) -> None:
     """Write the cache atomically (temp file, rename); ``accounts`` are tuples whose [2] is the host key."""
     data = encode(key, accounts, errors, store, listing, engines)
@@ -228,7 +239,7 @@ class Parsing:
             self.lock.__exit__(*exc)
 
 
-def trust_report(env) -> list[tuple[bool, str]]:  # type: ignore[no-untyped-def]
+def trust_report(env: Mapping[str, str]) -> list[tuple[bool, str]]:
     """(ok, line) for ``doctor``: whether the parse cache of these layers is trusted, and each of
     gatepass's own cache files that would be ignored (and rebuilt), with why."""
     from gatepass.config.layers import layer_files

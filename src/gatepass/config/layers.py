@@ -24,6 +24,12 @@ from gatepass.errors import ConfigError
 from gatepass.model import LAYER_RANK, Account
 from gatepass.paths import config_dir
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from gatepass.config.schema import Parsed
+
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 
 
@@ -59,7 +65,7 @@ def docker_listing(accounts: list[Account]) -> dict[str, str]:
     return listed
 
 
-def layer_files(env) -> list[tuple[str, int, str]]:  # type: ignore[no-untyped-def]
+def layer_files(env: Mapping[str, str]) -> list[tuple[str, int, str]]:
     """(layer, rank, path) of every file gatepass reads, lowest precedence first."""
     override = env.get("GATEPASS_CONFIG")
     if override is not None:
@@ -80,7 +86,7 @@ def layer_files(env) -> list[tuple[str, int, str]]:  # type: ignore[no-untyped-d
     return [entry for entry in files if entry[2] != os.devnull]
 
 
-def load_config(env, hosts: list[str] | None = None) -> Config:  # type: ignore[no-untyped-def]
+def load_config(env: Mapping[str, str], hosts: list[str] | None = None) -> Config:
     """Load every layer, from the parsed-config cache when no file changed since it was written.
 
     ``hosts`` (host keys such as ``github.com`` and ``*.example.com``) limits the accounts to
@@ -144,7 +150,8 @@ def parse_identified(files: list[tuple[str, int, str]]) -> tuple[Config, list[tu
     return Config(accounts, errors, store, found, engines=engines), key
 
 
-def _load_one(path: str, layer: str, rank: int, order: list[int], errors: list[str]):  # type: ignore[no-untyped-def]
+def _load_one(path: str, layer: str, rank: int, order: list[int],
+              errors: list[str]) -> tuple[tuple[int, ...] | None, Parsed | None, str]:
     """(identity, parsed file, why it is untrusted) of one layer; (None, None, "") when it does not
     exist. Opened ``O_NONBLOCK`` (a FIFO put where a layer should be is refused, never waited on);
     identity, trust and content all come from that one descriptor."""
@@ -183,7 +190,7 @@ def _read_fd(path: str, fd: int, st: os.stat_result) -> bytes:
         raise ConfigError(f"cannot be read ({exc.strerror}); check its owner and mode", path=path) from None
 
 
-def _parse_fd(path: str, fd: int, st: os.stat_result, layer: str, rank: int, order: list[int]):  # type: ignore[no-untyped-def]
+def _parse_fd(path: str, fd: int, st: os.stat_result, layer: str, rank: int, order: list[int]) -> tuple[Parsed, str]:
     from gatepass.config.lines import LineMap
     from gatepass.config.schema import validate
     from gatepass.config.toml import parse_toml

@@ -14,6 +14,14 @@ from gatepass.hosts import DOCKER_HUB, docker_hub, parse_authority
 from gatepass.model import Account
 from gatepass.sealing import BEGIN as SEALED_BEGIN
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from gatepass.config.lines import LineMap
+
+    Table = dict[str, Any]  # a TOML table as the parser gives it: any TOML value under each key
+
 GIT_TABLES = ("git_provider",)
 DOCKER_TABLES = ("docker_registry", "image_registry", "docker_registries")
 PROVIDER_KEYS = {"git": frozenset({"domain", "https", "accounts", "organizations"}),
@@ -42,7 +50,7 @@ class Parsed:
 class _Where:
     """Builds ConfigErrors for one table of one file."""
 
-    def __init__(self, path: str, lines, table: str, index: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, path: str, lines: LineMap, table: str, index: int) -> None:
         self.path, self.lines, self.table, self.index = path, lines, table, index
 
     def error(self, message: str, key: str, *, at: str | None = None, occurrence: int = 0) -> ConfigError:
@@ -57,13 +65,14 @@ def _typed(value: object, expected: type | tuple[type, ...], where: _Where, key:
 
 
 def _organizations(value: object, where: _Where, key: str) -> tuple[str, ...]:
-    _typed(value, list, where, key, "organizations")
-    for item in value:  # type: ignore[attr-defined]
+    if not isinstance(value, list):  # as _typed(value, list, ...) would, and narrows the type
+        raise where.error(f"must be {_TYPE_NAMES[list]}", key, at="organizations")
+    for item in value:
         if not isinstance(item, str) or not item:
             raise where.error("must be an array of non-empty strings", key, at="organizations")
     # As written: `setup git` writes credential.<url>/ORG keys and git matches paths case-sensitively.
     # Matching is case-insensitive (resolver.py), as GitHub and GitLab treat organization names.
-    return tuple(value)  # type: ignore[arg-type]
+    return tuple(value)
 
 
 def normalize_domain(kind: str, text: str) -> tuple[str, int | None, bool | None]:
@@ -102,7 +111,7 @@ def _domain(kind: str, value: object, where: _Where) -> tuple[str, int | None, b
         raise where.error(str(exc), "domain", at="domain") from None
 
 
-def _secret(entry: dict, where: _Where, key: str, parsed: Parsed) -> tuple[str, object, int | None]:  # type: ignore[type-arg]
+def _secret(entry: Table, where: _Where, key: str, parsed: Parsed) -> tuple[str, object, int | None]:
     given = [name for name in SECRET_KEYS if name in entry]
     if len(given) > 1:
         raise where.error(f"give only one of {', '.join(given)}", key, at=given[1])
@@ -160,7 +169,7 @@ def _not_a_token(value: str) -> str | None:
     return None
 
 
-def _provider(kind: str, table: str, index: int, provider: object, path: str, lines,  # type: ignore[no-untyped-def]
+def _provider(kind: str, table: str, index: int, provider: object, path: str, lines: LineMap,
               layer: str, rank: int, order: list[int], parsed: Parsed) -> None:
     where = _Where(path, lines, table, index)
     if not isinstance(provider, dict):
@@ -197,8 +206,9 @@ def _provider(kind: str, table: str, index: int, provider: object, path: str, li
         parsed.accounts.append(account)
 
 
-def _account(kind, domain, host, port, secure, orgs, entry, where, key, position,  # type: ignore[no-untyped-def]
-             path, layer, rank, order, parsed) -> Account:
+def _account(kind: str, domain: str, host: str, port: int | None, secure: bool, orgs: tuple[str, ...],
+             entry: object, where: _Where, key: str, position: int,
+             path: str, layer: str, rank: int, order: list[int], parsed: Parsed) -> Account:
     if not isinstance(entry, dict):
         raise where.error("must be a table like { username = \"...\", token = \"...\" }", key)
     if not ACCOUNT_KEYS.issuperset(entry):
@@ -222,7 +232,7 @@ def _account(kind, domain, host, port, secure, orgs, entry, where, key, position
                    order=order[0])
 
 
-def _preset(entry: dict, where: _Where, key: str) -> dict:  # type: ignore[type-arg]
+def _preset(entry: Table, where: _Where, key: str) -> Table:
     """The account a ``preset`` stands for: its username and ``token_env`` (gatepass.presets)."""
     from gatepass.presets import PRESETS, known
 
@@ -239,7 +249,7 @@ def _preset(entry: dict, where: _Where, key: str) -> dict:  # type: ignore[type-
     return {**entry, "username": username, "token_env": variable}
 
 
-def validate(tree: dict, path: str, lines, layer: str, rank: int, order: list[int]) -> Parsed:  # type: ignore[type-arg,no-untyped-def]
+def validate(tree: Table, path: str, lines: LineMap, layer: str, rank: int, order: list[int]) -> Parsed:
     """Turn one file's TOML tree into a :class:`Parsed`; a bad provider or account is skipped and reported.
 
     The provider tables of ``tree`` are consumed (set to ``None`` once validated)."""
@@ -264,7 +274,7 @@ def validate(tree: dict, path: str, lines, layer: str, rank: int, order: list[in
     return parsed
 
 
-def _engine_tables(tree: dict, path: str, parsed: Parsed) -> None:  # type: ignore[type-arg]
+def _engine_tables(tree: Table, path: str, parsed: Parsed) -> None:
     from gatepass.engines.specs import SETTINGS_KEYS, settings_problem
 
     for name in SETTINGS_KEYS:

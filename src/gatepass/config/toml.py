@@ -11,6 +11,10 @@ import re
 
 from gatepass.errors import ConfigError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 try:
     import tomli as tomllib
 except ImportError:  # pragma: no cover - tomli is a dependency; a distro package may leave it out
@@ -19,7 +23,7 @@ except ImportError:  # pragma: no cover - tomli is a dependency; a distro packag
 _AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)|\s*\(at end of document\)")
 
 
-def parse_toml(data: bytes, path: str) -> tuple[dict, str]:  # type: ignore[type-arg]
+def parse_toml(data: bytes, path: str) -> tuple[dict[str, Any], str]:
     """Decode UTF-8 and parse; ``ConfigError`` with the line on failure.
 
     tomllib's messages name what it expected, never a value; the position is moved into the
