@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
+from gatepass.config.cache import RACY_NS, RACY_WHOLE_SECOND_NS
 from tests.conftest import write_config
 
 HEAVY = ("click", "keyring", "cryptography", "jeepney", "json", "typing", "dataclasses")
@@ -20,8 +23,20 @@ print("tomli" in sys.modules or "tomllib" in sys.modules)
 """
 
 
+def cacheable(path: Path) -> Path:
+    """``path`` once it is older than the parse cache's racy window: a config changed within it of a
+    parse is not cached (git's racy rule), and a helper started within ~20 ms of the write (an idle
+    machine) parsed again on the second run. Waits for the clock to pass a fixed point: no load undoes it."""
+    st = path.stat()
+    whole = st.st_mtime_ns % 1_000_000_000 == 0 and st.st_ctime_ns % 1_000_000_000 == 0
+    settled = max(st.st_mtime_ns, st.st_ctime_ns) + (RACY_WHOLE_SECOND_NS if whole else RACY_NS)
+    while time.time_ns() <= settled:
+        time.sleep(0.005)
+    return path
+
+
 def probe(tmp_path, module: str, stdin: bytes) -> tuple[str, str]:
-    path = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n')
+    path = cacheable(write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n'))
     env = dict(os.environ, GATEPASS_CONFIG=str(path))
     code = PROBE.format(module=module, stdin=stdin, heavy=HEAVY)
     runs = [subprocess.run([sys.executable, "-I", "-c", code], env=env, capture_output=True, text=True,
@@ -36,7 +51,8 @@ def test_git_get_imports_nothing_heavy(tmp_path):
 
 
 def test_docker_get_imports_nothing_heavy(tmp_path):
-    path = write_config(tmp_path / "c.toml", '[[docker_registry]]\ndomain = "r.example"\naccounts=[{username="a", token="t"}]\n')
+    path = cacheable(write_config(tmp_path / "c.toml",
+                                  '[[docker_registry]]\ndomain = "r.example"\naccounts=[{username="a", token="t"}]\n'))
     env = dict(os.environ, GATEPASS_CONFIG=str(path))
     code = PROBE.format(module="docker", stdin=b"r.example", heavy=HEAVY)
     for _ in range(2):
@@ -58,7 +74,7 @@ def test_store_answer_loads_neither_click_nor_keyring_nor_jeepney(tmp_path):
 
 def test_store_of_what_the_config_gives_touches_nothing_of_the_store(tmp_path):
     """git approves after every operation: when the config answered, store stops before the store (#14)."""
-    path = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n')
+    path = cacheable(write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n'))
     env = dict(os.environ, GATEPASS_CONFIG=str(path), XDG_DATA_HOME=str(tmp_path / "data"))
     code = ("import io, os, sys\nfrom gatepass.protocol import git\n"
             "git.main(['store'], io.BytesIO(b'protocol=https\\nhost=github.com\\nusername=a\\npassword=t\\n'), "
