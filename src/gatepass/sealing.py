@@ -39,7 +39,7 @@ from gatepass.errors import GatepassError, SecretUnavailableError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from gatepass.model import Account
 
@@ -248,9 +248,9 @@ def reusable(value: str, token: str, want: tuple[str, str, str, str], recipients
     return opened == token and bool(types) and types == recipient_types(recipients)
 
 
-def open_for(account: Account, value: str, env: object) -> str:
+def open_for(account: Account, value: str, env: Mapping[str, str]) -> str:
     """The token of a sealed ``account``, opened with this host's identities (``gatepass.hostkey``)."""
     from gatepass.hostkey import load_identities
 
-    identities, this_host = load_identities(env)  # type: ignore[arg-type]
+    identities, this_host = load_identities(env)
     return open_value(value, binding(account), identities, this_host)

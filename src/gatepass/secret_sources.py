@@ -19,6 +19,7 @@ from gatepass.model import Account
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
     from gatepass.model import Request
 
@@ -72,7 +73,7 @@ def _read_token_file(account: Account, path: str) -> str:
     return token
 
 
-def read_secret(account: Account, env, request: Request | None = None,  # type: ignore[no-untyped-def]
+def read_secret(account: Account, env: Mapping[str, str], request: Request | None = None,
                 engines: Mapping[str, Mapping[str, object]] | None = None) -> Secret:
     """The account's secret now, or ``SecretUnavailableError`` saying why not.
 
@@ -94,8 +95,10 @@ def read_secret(account: Account, env, request: Request | None = None,  # type: 
     if kind == "command":
         from gatepass.token_command import run_token_command
 
+        command: Any = ref  # secret_kind "command": the argv tuple of strings (config/schema.py)
+        argv: tuple[str, ...] = tuple(command)
         try:
-            value, expiry = run_token_command(tuple(ref), account.ttl, account.file,  # type: ignore[arg-type]
+            value, expiry = run_token_command(argv, account.ttl, account.file,
                                               account.username, env, source=account.source)
         except SecretUnavailableError as exc:
             raise _fail(account, str(exc)) from None

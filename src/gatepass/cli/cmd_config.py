@@ -7,7 +7,7 @@ what it reports is what the files say at this moment.
 from __future__ import annotations
 
 import shutil
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import click
 
@@ -52,7 +52,8 @@ def check_account(account: Account, errors: list[str], warnings: list[str]) -> N
     elif kind == "command":
         from gatepass.token_command import check_writers
 
-        program = str(tuple(account.secret_ref)[0])  # type: ignore[arg-type]  # argv[0] only: the rest may be anything
+        argv: Any = account.secret_ref  # secret_kind "command": an argv tuple (config/schema.py)
+        program = str(tuple(argv)[0])  # argv[0] only: the rest may be anything
         try:
             check_writers(account.file)
         except SecretUnavailableError as exc:

@@ -10,6 +10,10 @@ from gatepass.cli.terminal import printable
 from gatepass.model import Account
 from gatepass.stores.layer import Store
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 COLUMNS = ("KIND", "PROTOCOL", "DOMAIN", "USERNAME", "LAYER", "SOURCE", "SECRET", "WHERE", "ORGANIZATIONS")
 
 
@@ -32,7 +36,8 @@ def row_for(account: Account, store: Store, engines: dict[str, dict[str, object]
 def table(rows: list[dict[str, object]]) -> list[str]:
     cells: list[tuple[str, ...]] = [COLUMNS]
     for r in rows:
-        organizations = ",".join(r["organizations"]) or "-"  # type: ignore[arg-type]
+        names: Any = r["organizations"]  # a list of strings (row() above)
+        organizations = ",".join(names) or "-"
         cells.append(tuple(printable(cell) for cell in (
             str(r["kind"]), str(r["protocol"]), str(r["domain"]), str(r["username"]), str(r["layer"]),
             str(r["source"]), "ok" if r["readable"] else "UNREADABLE", str(r["where"]), organizations)))

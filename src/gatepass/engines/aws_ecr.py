@@ -26,6 +26,7 @@ from gatepass.errors import SecretUnavailableError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
     from gatepass.model import Account, Request
 
@@ -35,7 +36,9 @@ CONNECT_TIMEOUT, READ_TIMEOUT = 2, 5
 
 
 def spec_of(account: Account) -> dict[str, object]:
-    return account.secret_ref  # type: ignore[return-value]
+    ref: Any = account.secret_ref  # an engine account's ref is its spec table (config/schema.py)
+    spec: dict[str, object] = ref
+    return spec
 
 
 def registry_parts(host: str) -> tuple[str, str] | None:
@@ -85,11 +88,11 @@ def _endpoint(env: Mapping[str, str], service: str) -> str | None:
     return env.get(f"AWS_ENDPOINT_URL_{service}") or env.get("AWS_ENDPOINT_URL") or None
 
 
-def _client(spec: Mapping[str, object], region: str | None, env: Mapping[str, str]) -> object:
+def _client(spec: Mapping[str, object], region: str | None, env: Mapping[str, str]) -> Any:  # a botocore client
     try:
-        import botocore.config  # type: ignore[import-untyped]
-        import botocore.exceptions  # type: ignore[import-untyped]
-        import botocore.session  # type: ignore[import-untyped]
+        import botocore.config
+        import botocore.exceptions
+        import botocore.session
     except ImportError:
         raise SecretUnavailableError("aws_ecr needs botocore; run: pip install 'gatepass[aws]'") from None
     config = botocore.config.Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
@@ -132,8 +135,8 @@ def fetch(account: Account, request: Request, env: Mapping[str, str],
 
     parts = registry_parts(request.host)
     try:
-        answer = (client.get_authorization_token(registryIds=[parts[0]]) if parts  # type: ignore[attr-defined]
-                  else client.get_authorization_token())  # type: ignore[attr-defined]
+        answer = (client.get_authorization_token(registryIds=[parts[0]]) if parts
+                  else client.get_authorization_token())
     except botocore.exceptions.ClientError as exc:
         raise SecretUnavailableError(f"AWS refused GetAuthorizationToken ({_code(exc)}); "
                                      "the identity needs ecr:GetAuthorizationToken") from None

@@ -55,7 +55,7 @@ def _bounded(work: Callable[[], tuple[int, bytes]], doing: str) -> tuple[int, by
     """Run ``work`` in a daemon thread and give up after TOTAL_TIMEOUT seconds."""
     import threading
 
-    result: list[object] = []
+    result: list[tuple[int, bytes] | BaseException] = []
 
     def run() -> None:
         try:
@@ -71,7 +71,7 @@ def _bounded(work: Callable[[], tuple[int, bytes]], doing: str) -> tuple[int, by
     outcome = result[0]
     if isinstance(outcome, BaseException):
         raise _network_error(outcome, doing) from None
-    return outcome  # type: ignore[return-value]
+    return outcome
 
 
 def _network_error(exc: BaseException, doing: str) -> BaseException:

@@ -6,6 +6,10 @@ adds its keys here; ``ttl`` stays an ordinary account key.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 # Account spec per engine: key -> (type, required).
 SPEC_KEYS: dict[str, dict[str, tuple[type, bool]]] = {
     "vault": {"path": (str, True), "field": (str, True)},
@@ -49,7 +53,8 @@ def spec_problem(kind: str, spec: object) -> tuple[str, str] | None:
     ('field', 'is required')
     """
     problem = _problem(SPEC_KEYS[kind], spec)
-    if problem is None and kind == "vault" and str(spec["path"]).strip("/") != spec["path"]:  # type: ignore[index]
+    table: Any = spec  # a table once _problem found nothing wrong: vault's has a string "path"
+    if problem is None and kind == "vault" and str(table["path"]).strip("/") != table["path"]:
         return "path", "is an API path without leading or trailing slashes, like \"secret/data/git/github\""
     return problem
 
