@@ -60,7 +60,7 @@ def path_for(env: Mapping[str, str], key: tuple[str, ...]) -> str:
 def _load(path: str) -> tuple[object, ...] | None:
     """The entry at ``path`` when gatepass.files trusts it (ours, a directory chain no one else can
     write) and it is private (no group or other bits at all: it holds a secret), else None."""
-    from gatepass.files import open_trusted
+    from gatepass.files import open_trusted, read_fd
 
     opened = open_trusted(path, MAX_ENTRY_BYTES)
     if opened is None:
@@ -69,7 +69,7 @@ def _load(path: str) -> tuple[object, ...] | None:
     try:
         if st.st_mode & 0o077:
             return None
-        data = os.read(fd, MAX_ENTRY_BYTES + 1)
+        data = read_fd(fd, MAX_ENTRY_BYTES + 1)
     except OSError:
         return None
     finally:
