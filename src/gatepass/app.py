@@ -4,8 +4,6 @@ The one place the helpers' parts are wired together. Front ends pass ``env`` (``
 or a test's dict) and a ``report`` callback for diagnostics; nothing here writes output.
 """
 
-from __future__ import annotations
-
 from gatepass.config.layers import Config, load_config
 from gatepass.errors import SecretUnavailableError, StoreUnavailableError
 from gatepass.resolver import rank
@@ -23,7 +21,7 @@ if TYPE_CHECKING:
     Engines = Mapping[str, Mapping[str, object]]  # Config.engines: "vault" -> the [vault] table
 
 
-def load(env: Mapping[str, str], report: Callable[[str], None], hosts: list[str] | None = None) -> Config:
+def load(env: "Mapping[str, str]", report: "Callable[[str], None]", hosts: list[str] | None = None) -> "Config":
     """All config layers (only ``hosts``' accounts when given); every config error goes to ``report``."""
     config = load_config(env, hosts)
     for error in config.errors:
@@ -33,7 +31,7 @@ def load(env: Mapping[str, str], report: Callable[[str], None], hosts: list[str]
     return config
 
 
-def _add_preset(config: Config, env: Mapping[str, str], report: Callable[[str], None], hosts: list[str] | None
+def _add_preset(config: "Config", env: "Mapping[str, str]", report: "Callable[[str], None]", hosts: list[str] | None
                 ) -> None:
     """``GATEPASS_PRESET``'s synthesised CI account, below every file layer (gatepass.presets)."""
     from gatepass.presets import environment_account
@@ -45,7 +43,7 @@ def _add_preset(config: Config, env: Mapping[str, str], report: Callable[[str], 
         config.accounts.append(account)
 
 
-def open_store(env: Mapping[str, str], config: Config) -> Store:
+def open_store(env: "Mapping[str, str]", config: "Config") -> "Store":
     from gatepass.stores.layer import Store
 
     return Store(env, config.store)
@@ -61,9 +59,9 @@ def host_keys(host: str) -> list[str]:
     return keys + [ECR_PATTERN] if is_ecr_registry(host) else keys
 
 
-def candidates(request: Request, env: Mapping[str, str], report: Callable[[str], None],
-               *, with_store: bool = True, store_errors: list[StoreUnavailableError] | None = None
-               ) -> tuple[Store, list[Account]]:
+def candidates(request: "Request", env: "Mapping[str, str]", report: "Callable[[str], None]",
+               *, with_store: bool = True, store_errors: "list[StoreUnavailableError] | None" = None
+               ) -> "tuple[Store, list[Account]]":
     """The store and every account that could answer ``request``'s host, stored entries first.
 
     An unreadable store is reported, or collected in ``store_errors`` when given."""
@@ -71,8 +69,8 @@ def candidates(request: Request, env: Mapping[str, str], report: Callable[[str],
     return store, accounts
 
 
-def _gather(request: Request, env: Mapping[str, str], report: Callable[[str], None], with_store: bool,
-            store_errors: list[StoreUnavailableError] | None = None) -> tuple[Store, list[Account], Engines]:
+def _gather(request: "Request", env: "Mapping[str, str]", report: "Callable[[str], None]", with_store: bool,
+            store_errors: "list[StoreUnavailableError] | None" = None) -> "tuple[Store, list[Account], Engines]":
     """:func:`candidates` plus the config's engine tables (``Config.engines``) for reading them."""
     keys = host_keys(request.host)
     config = load(env, report, keys)
@@ -86,15 +84,15 @@ def _gather(request: Request, env: Mapping[str, str], report: Callable[[str], No
     return store, accounts, config.engines
 
 
-def _store_error(exc: StoreUnavailableError, report: Callable[[str], None],
-                 store_errors: list[StoreUnavailableError] | None) -> None:
+def _store_error(exc: "StoreUnavailableError", report: "Callable[[str], None]",
+                 store_errors: "list[StoreUnavailableError] | None") -> None:
     if store_errors is None:
         report(str(exc))
     else:
         store_errors.append(exc)
 
 
-def read(account: Account, store: Store, request: Request | None = None, engines: Engines | None = None) -> Secret:
+def read(account: "Account", store: "Store", request: "Request | None" = None, engines: "Engines | None" = None) -> "Secret":
     """An account's secret: stored entries and token-less config accounts from the keyring backend.
 
     ``request`` (what the helper was asked) and ``engines`` (``Config.engines``) reach engine
@@ -112,7 +110,7 @@ def read(account: Account, store: Store, request: Request | None = None, engines
     return read_secret(account, store.env, request, engines)
 
 
-def forget_engine_value(account: Account, request: Request, env: Mapping[str, str], value: str) -> bool:
+def forget_engine_value(account: "Account", request: "Request", env: "Mapping[str, str]", value: str) -> bool:
     """A server rejected ``value`` of an engine account: drop it from the engine cache (gatepass.engines.forget)."""
     from gatepass.engines import forget
 
@@ -120,7 +118,7 @@ def forget_engine_value(account: Account, request: Request, env: Mapping[str, st
     return forget(account, request, env, config.engines, value)
 
 
-def keyring_service(account: Account) -> str:
+def keyring_service(account: "Account") -> str:
     """Where ``gatepass login`` keeps the token of a config account that names none: the service name
     its store entry gets (``Entry.service``), from the normalized host, never the domain as written,
     so ``GitHub.com`` or ``github.com:443`` in a config finds what ``login git github.com`` saved."""
@@ -132,8 +130,8 @@ def keyring_service(account: Account) -> str:
     return f"gatepass:{account.kind}:{host if account.kind == 'docker' else f'{scheme}://{host}'}"
 
 
-def answer(request: Request, env: Mapping[str, str], report: Callable[[str], None], *, with_store: bool = True,
-           trace: Trace | None = None) -> tuple[Account, Secret] | None:
+def answer(request: "Request", env: "Mapping[str, str]", report: "Callable[[str], None]", *, with_store: bool = True,
+           trace: "Trace | None" = None) -> "tuple[Account, Secret] | None":
     """The chosen account and its secret, or ``None``: the first eligible account whose secret reads wins.
 
     An unreadable secret is reported and resolution moves on to the next candidate. When nothing
@@ -156,9 +154,9 @@ def answer(request: Request, env: Mapping[str, str], report: Callable[[str], Non
     return found
 
 
-def _first_readable(request: Request, accounts: list[Account], store: Store, report: Callable[[str], None],
-                    engines: Engines, store_errors: list[StoreUnavailableError] | None = None,
-                    trace: Trace | None = None) -> tuple[Account, Secret] | None:
+def _first_readable(request: "Request", accounts: "list[Account]", store: "Store", report: "Callable[[str], None]",
+                    engines: "Engines", store_errors: "list[StoreUnavailableError] | None" = None,
+                    trace: "Trace | None" = None) -> "tuple[Account, Secret] | None":
     eligible, ruled_out = rank(request, accounts)
     if trace is not None:
         trace.ranked(request, eligible, ruled_out)
@@ -180,13 +178,13 @@ def _first_readable(request: Request, accounts: list[Account], store: Store, rep
     return None
 
 
-def restriction(env: Mapping[str, str]) -> str | None:
+def restriction(env: "Mapping[str, str]") -> str | None:
     """The username ``GATEPASS_ACCOUNT`` restricts every answer to, or None (unset or empty)."""
     return env.get("GATEPASS_ACCOUNT") or None
 
 
-def remember(request: Request, username: str, entry: Callable[[], Entry], secret: str, env: Mapping[str, str],
-             report: Callable[[str], None], refresh: str | None = None) -> None:
+def remember(request: "Request", username: str, entry: "Callable[[], Entry]", secret: str, env: "Mapping[str, str]",
+             report: "Callable[[str], None]", refresh: str | None = None) -> None:
     """Save into the store layer, unless the config layers already answer ``request`` (as ``get`` will
     see it) with this very username and secret: the config stays the single source of it.
 
@@ -199,12 +197,12 @@ def remember(request: Request, username: str, entry: Callable[[], Entry], secret
     store.save(entry(), secret, refresh)
 
 
-def store_for(host: str, env: Mapping[str, str], report: Callable[[str], None]) -> Store:
+def store_for(host: str, env: "Mapping[str, str]", report: "Callable[[str], None]") -> "Store":
     """The store, with the ``[store]`` settings of the layers that can answer ``host``."""
     return open_store(env, load(env, report, host_keys(host)))
 
 
-def docker_list(env: Mapping[str, str], report: Callable[[str], None]) -> dict[str, str]:
+def docker_list(env: "Mapping[str, str]", report: "Callable[[str], None]") -> dict[str, str]:
     """Server string -> username for every registry gatepass knows; never reads a secret.
 
     Stored entries first (the highest layer; keys with another path, such as identity-token
@@ -225,7 +223,7 @@ def docker_list(env: Mapping[str, str], report: Callable[[str], None]) -> dict[s
     return listed
 
 
-def docker_list_for(username: str, env: Mapping[str, str], report: Callable[[str], None]) -> dict[str, str]:
+def docker_list_for(username: str, env: "Mapping[str, str]", report: "Callable[[str], None]") -> dict[str, str]:
     """:func:`docker_list` under ``GATEPASS_ACCOUNT=username``: the keys that user answers (every
     layer is read: the cached listing names only each registry's first account)."""
     from gatepass.hosts import docker_display_key

@@ -6,8 +6,6 @@ and ``cli/main.py`` (click). ``str(exc)`` must name the problem and the fix and
 must never contain a token, a password or a file's content.
 """
 
-from __future__ import annotations
-
 
 class GatepassError(Exception):
     """Base for errors shown to users; ``str(exc)`` is one actionable line, never a secret."""

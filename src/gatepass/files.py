@@ -14,83 +14,91 @@ Errors are ``PrivateFileError`` unless the caller names its own class (the store
 ``StoreUnavailableError``: a file that is not the store's must not read as a store failure).
 """
 
-from __future__ import annotations
-
-import os
-import stat
+import posix
 import time
 
 from gatepass.errors import GatepassError
+from gatepass.paths import absolute, dirname, join
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 LOCK_TIMEOUT = 10.0
-_OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
+# ``stat``'s constants: the warm path imports no ``os`` or ``stat`` (gatepass.paths; #14).
+S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_ISVTX = 0o170000, 0o100000, 0o040000, 0o120000, 0o1000
+_OTHERS_WRITE = 0o022  # S_IWGRP | S_IWOTH
 
 
 class PrivateFileError(GatepassError):
     """A file or directory gatepass keeps for itself cannot be created, written or locked."""
 
 
-def private_dir(path: str, error: type[GatepassError] = PrivateFileError) -> None:
+def private_dir(path: str, error: "type[GatepassError]" = PrivateFileError) -> None:
     """Create ``path`` and any missing parents 0700 whatever the umask (the XDG Base Directory spec
     asks that of ``$XDG_DATA_HOME`` and friends; ``os.makedirs`` gives parents the umask's mode).
     An existing directory is left as its owner set it."""
-    if os.path.isdir(path):
+    if is_dir(path):
         return
     try:
-        parent = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(parent):
+        parent = dirname(absolute(path))
+        if not is_dir(parent):
             private_dir(parent, error)
-        os.mkdir(path, 0o700)
-        os.chmod(path, 0o700)  # mkdir's mode is masked by the umask: 0o777 would leave 000
+        posix.mkdir(path, 0o700)
+        posix.chmod(path, 0o700)  # mkdir's mode is masked by the umask: 0o777 would leave 000
     except FileExistsError:
         pass
     except OSError as exc:
         raise error(f"cannot create {path} ({exc.strerror}); check its parent's owner and mode") from None
 
 
+def is_dir(path: str) -> bool:
+    """``os.path.isdir``."""
+    try:
+        return posix.stat(path).st_mode & S_IFMT == S_IFDIR
+    except (OSError, ValueError):
+        return False
+
+
 def _temp_name(path: str) -> str:
     """``PATH.<pid>.<16 hex>.tmp``: the pid lets a sweep tell a dead writer's temp, the random part
     keeps the name from being guessed and created first."""
-    return f"{path}.{os.getpid()}.{os.urandom(8).hex()}.tmp"
+    return f"{path}.{posix.getpid()}.{posix.urandom(8).hex()}.tmp"
 
 
 def _open_new(path: str) -> int:
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    return posix.open(path, posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL | posix.O_NOFOLLOW | posix.O_CLOEXEC, 0o600)
 
 
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[posix.write(fd, view):]
 
 
 def _fsync_dir(directory: str) -> None:
     try:
-        dir_fd = os.open(directory or ".", os.O_RDONLY | os.O_DIRECTORY)
+        dir_fd = posix.open(directory or ".", posix.O_RDONLY | posix.O_DIRECTORY)
         try:
-            os.fsync(dir_fd)
+            posix.fsync(dir_fd)
         finally:
-            os.close(dir_fd)
+            posix.close(dir_fd)
     except OSError:
         pass  # the rename is done; a directory that cannot be fsynced (some filesystems) changes nothing
 
 
 def _unlink_quietly(path: str) -> None:
     try:
-        os.unlink(path)
+        posix.unlink(path)
     except OSError:
         pass
 
 
-def write_atomic(path: str, data: bytes, mode: int = 0o600, error: type[GatepassError] = PrivateFileError) -> None:
+def write_atomic(path: str, data: bytes, mode: int = 0o600, error: "type[GatepassError]" = PrivateFileError) -> None:
     """Write a new temp file beside ``path`` (``O_EXCL``, 0600, then ``mode`` if another is asked),
     fsync it, rename it over ``path``, fsync the directory. Any failure, Ctrl-C included, removes the
     temp file and leaves ``path`` whole."""
-    directory = os.path.dirname(path)
+    directory = dirname(path)
     private_dir(directory or ".", error)
     tmp = _temp_name(path)
     try:
@@ -101,11 +109,11 @@ def write_atomic(path: str, data: bytes, mode: int = 0o600, error: type[Gatepass
         try:
             _write_all(fd, data)
             if mode != 0o600:
-                os.fchmod(fd, mode)
-            os.fsync(fd)
+                posix.fchmod(fd, mode)
+            posix.fsync(fd)
         finally:
-            os.close(fd)
-        os.replace(tmp, path)
+            posix.close(fd)
+        posix.replace(tmp, path)
     except BaseException as exc:
         _unlink_quietly(tmp)
         if isinstance(exc, OSError):
@@ -126,13 +134,13 @@ def create_new(path: str, data: bytes) -> None:
     try:
         try:
             _write_all(fd, data)
-            os.fsync(fd)
+            posix.fsync(fd)
         finally:
-            os.close(fd)
-        os.link(tmp, path)
+            posix.close(fd)
+        posix.link(tmp, path)
     finally:
         _unlink_quietly(tmp)
-    _fsync_dir(os.path.dirname(path))
+    _fsync_dir(dirname(path))
 
 
 def _temp_pid(base: str, name: str) -> int | None:
@@ -148,7 +156,7 @@ def _temp_pid(base: str, name: str) -> int | None:
 
 def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        posix.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:
@@ -160,15 +168,15 @@ def remove_stale_temps(path: str, locked: bool = True) -> None:
     """Delete the temp files of ``path`` that writers killed mid-write left behind (they may hold a
     token). ``locked``: the caller holds the lock every writer of ``path`` takes, so no temp file
     is live and all go; otherwise only those whose writer process is gone."""
-    directory, base = os.path.split(path)
+    directory, base = dirname(path), path[path.rfind("/") + 1:]
     try:
-        names = os.listdir(directory or ".")
+        names = posix.listdir(directory or ".")
     except OSError:
         return
     for name in names:
         pid = _temp_pid(base, name)
-        if pid is not None and (locked or (pid != os.getpid() and not _alive(pid))):
-            _unlink_quietly(os.path.join(directory, name))
+        if pid is not None and (locked or (pid != posix.getpid() and not _alive(pid))):
+            _unlink_quietly(join(directory, name))
 
 
 class Lock:
@@ -183,22 +191,23 @@ class Lock:
     off from 2 ms to 50 ms, so a queue of waiters does not take the CPU from the holder.
     """
 
-    def __init__(self, path: str, timeout: float = LOCK_TIMEOUT, error: type[GatepassError] = PrivateFileError,
-                 guards: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, path: str, timeout: float = LOCK_TIMEOUT, error: "type[GatepassError]" = PrivateFileError,
+                 guards: str | None = None, clock: "Callable[[], float]" = time.monotonic) -> None:
         self.path, self.timeout, self.error, self.fd = path, timeout, error, -1
         self.guards, self.clock = guards, clock
 
-    def __enter__(self) -> Lock:
+    def __enter__(self) -> "Lock":
         import fcntl
 
-        private_dir(os.path.dirname(self.path) or ".", self.error)
+        private_dir(dirname(self.path) or ".", self.error)
         try:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+            flags = posix.O_RDWR | posix.O_CREAT | posix.O_NOFOLLOW | posix.O_NONBLOCK | posix.O_CLOEXEC
+            self.fd = posix.open(self.path, flags, 0o600)
         except OSError as exc:
             raise self.error(f"cannot open lock {self.path} ({exc.strerror})") from None
-        st = os.fstat(self.fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
-            os.close(self.fd)  # someone else's file could be held forever by its owner
+        st = posix.fstat(self.fd)
+        if st.st_mode & S_IFMT != S_IFREG or st.st_uid != posix.geteuid():
+            posix.close(self.fd)  # someone else's file could be held forever by its owner
             raise self.error(f"lock {self.path} is not your own file; remove it")
         seen, deadline, delay = self._stamp(), self.clock() + self.timeout, 0.002
         while True:
@@ -210,7 +219,7 @@ class Lock:
                 if stamp != seen:  # a writer finished: the queue moves
                     seen, deadline = stamp, self.clock() + self.timeout
                 elif self.clock() > deadline:
-                    os.close(self.fd)
+                    posix.close(self.fd)
                     raise self.error(f"{self.path} stayed locked for {self.timeout:.0f}s; "
                                      "is another gatepass hanging?") from None
                 time.sleep(delay)
@@ -221,31 +230,31 @@ class Lock:
         if self.guards is None:
             return None
         try:
-            st = os.stat(self.guards)
+            st = posix.stat(self.guards)
         except OSError:
             return None
         return st.st_ino, st.st_mtime_ns, st.st_size
 
     def __exit__(self, *exc: object) -> None:
-        os.close(self.fd)  # closing the descriptor releases the flock
+        posix.close(self.fd)  # closing the descriptor releases the flock
 
 
 # -- reading back ------------------------------------------------------------------------------
 
 
-def _ancestors(path: str) -> Iterator[str]:
+def _ancestors(path: str) -> "Iterator[str]":
     while True:
         yield path
-        parent = os.path.dirname(path)
+        parent = dirname(path)
         if parent == path:
             return
         path = parent
 
 
-def _dir_problem(path: str, st: os.stat_result, euid: int) -> str | None:
+def _dir_problem(path: str, st: "posix.stat_result", euid: int) -> str | None:
     if st.st_uid not in (0, euid):
         return f"{path} belongs to uid {st.st_uid}"
-    if st.st_mode & _OTHERS_WRITE and not st.st_mode & stat.S_ISVTX:
+    if st.st_mode & _OTHERS_WRITE and not st.st_mode & S_ISVTX:
         return f"{path} is writable by other users"
     return None
 
@@ -256,25 +265,27 @@ def directory_problem(directory: str) -> str | None:
     world-writable (ACL grants show as group bits), unless it is sticky (``/tmp``). A symlinked
     directory (``~/.cache`` pointing elsewhere) is judged by where it points as well: the link
     itself sits in a directory of the chain, the target's directories are checked too."""
-    euid = os.geteuid()
+    euid = posix.geteuid()
     linked = False
-    for path in _ancestors(os.path.abspath(directory)):  # lstat: no realpath on the common, link-free path
+    for path in _ancestors(absolute(directory)):  # lstat: no realpath on the common, link-free path
         try:
-            st = os.lstat(path)
+            st = posix.lstat(path)
         except FileNotFoundError:
             continue  # nothing there yet: nothing to read from it either
         except OSError as exc:
             return f"{path} cannot be checked ({exc.strerror})"
-        if stat.S_ISLNK(st.st_mode):
+        if st.st_mode & S_IFMT == S_IFLNK:
             linked = True
             continue
         why = _dir_problem(path, st, euid)
         if why:
             return why
     if linked:
+        import os.path
+
         for path in _ancestors(os.path.realpath(directory)):
             try:
-                st = os.stat(path)
+                st = posix.stat(path)
             except FileNotFoundError:
                 continue
             except OSError as exc:
@@ -285,11 +296,11 @@ def directory_problem(directory: str) -> str | None:
     return None
 
 
-def file_problem(st: os.stat_result, max_bytes: int) -> str | None:
+def file_problem(st: "posix.stat_result", max_bytes: int) -> str | None:
     """Why a file with status ``st`` is not one of ours to trust, or None."""
-    if not stat.S_ISREG(st.st_mode):
+    if st.st_mode & S_IFMT != S_IFREG:
         return "is not a regular file"
-    if st.st_uid != os.geteuid():
+    if st.st_uid != posix.geteuid():
         return f"belongs to uid {st.st_uid}, not to you"
     if st.st_mode & _OTHERS_WRITE:
         return "is writable by other users"
@@ -303,7 +314,7 @@ def file_problem(st: os.stat_result, max_bytes: int) -> str | None:
 IGNORED: list[str] = []
 
 
-def open_trusted(path: str, max_bytes: int) -> tuple[int, os.stat_result] | None:
+def open_trusted(path: str, max_bytes: int) -> "tuple[int, posix.stat_result] | None":
     """A read descriptor and its ``fstat`` for one of our own files, or None (missing or not to be
     trusted: the caller rebuilds it). Opened ``O_NOFOLLOW|O_NONBLOCK`` (a symlink or FIFO never
     blocks or redirects the read) and judged on the descriptor, not the path."""
@@ -317,28 +328,28 @@ def trust_problem(path: str, max_bytes: int) -> str | None:
     """Why ``path`` would be ignored by ``open_trusted`` (for ``doctor``); None when it is trusted or missing."""
     opened, why = _open_checked(path, max_bytes)
     if opened is not None:
-        os.close(opened[0])
+        posix.close(opened[0])
     return why
 
 
-def _open_checked(path: str, max_bytes: int) -> tuple[tuple[int, os.stat_result] | None, str | None]:
-    why = directory_problem(os.path.dirname(os.path.abspath(path)))
+def _open_checked(path: str, max_bytes: int) -> "tuple[tuple[int, posix.stat_result] | None, str | None]":
+    why = directory_problem(dirname(absolute(path)))
     if why:
         return None, why
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        fd = posix.open(path, posix.O_RDONLY | posix.O_NOFOLLOW | posix.O_NONBLOCK | posix.O_NOCTTY | posix.O_CLOEXEC)
     except FileNotFoundError:
         return None, None
     except OSError as exc:
         return None, f"{path} cannot be opened ({exc.strerror})"
     try:
-        st = os.fstat(fd)
+        st = posix.fstat(fd)
     except OSError as exc:
-        os.close(fd)
+        posix.close(fd)
         return None, f"{path} cannot be checked ({exc.strerror})"
     why = file_problem(st, max_bytes)
     if why:
-        os.close(fd)
+        posix.close(fd)
         return None, f"{path} {why}"
     return (fd, st), None
 
@@ -347,7 +358,7 @@ def read_fd(fd: int, limit: int) -> bytes:
     """Up to ``limit`` bytes from ``fd``, to its end (``os.read`` may return less than asked); OSError propagates."""
     chunks, left = [], limit
     while left > 0:
-        chunk = os.read(fd, left)
+        chunk = posix.read(fd, left)
         if not chunk:
             break
         chunks.append(chunk)
@@ -366,11 +377,11 @@ def read_trusted(path: str, max_bytes: int) -> bytes | None:
     except OSError:
         return None
     finally:
-        os.close(fd)
+        posix.close(fd)
     return data if len(data) <= max_bytes else None
 
 
-def read_private(path: str, max_bytes: int, error: type[GatepassError] = PrivateFileError) -> bytes | None:
+def read_private(path: str, max_bytes: int, error: "type[GatepassError]" = PrivateFileError) -> bytes | None:
     """The content of one of our own files that is never silently rebuilt (the store's index and
     encrypted file, the machine key): None when it does not exist; ``error`` naming the problem when
     it is not what ``open_trusted`` trusts (a FIFO, a symlink, another user's file, one others can
@@ -386,7 +397,7 @@ def read_private(path: str, max_bytes: int, error: type[GatepassError] = Private
     except OSError as exc:
         raise error(f"cannot read {path} ({exc.strerror})") from None
     finally:
-        os.close(fd)
+        posix.close(fd)
     if len(data) > max_bytes:
         raise error(f"{path} grew past {max_bytes} bytes while it was read; try again")
     return data

@@ -5,8 +5,6 @@ Matching is equality on normalised names, never suffix, prefix or substring matc
 can never normalise to ``github.com``.
 """
 
-from __future__ import annotations
-
 DEFAULT_PORTS = {"https": 443, "http": 80}
 
 # Docker Hub is one registry under all of these names (docs/design.md §2, step 3).

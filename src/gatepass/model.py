@@ -5,8 +5,6 @@ and ``dataclasses`` pulls in ``inspect`` (~10 ms). Accounts convert to and from 
 the parsed-config cache can ``marshal`` them.
 """
 
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, ClassVar
@@ -28,7 +26,7 @@ class Account:
                  "untrusted", "source")
     # The constructor's keywords, in the order of the cache's tuples. Add a field: add it here,
     # to __slots__ and to __init__ (a keyword with a default keeps every caller working).
-    FIELDS: ClassVar[tuple[str, ...]] = __slots__
+    FIELDS: "ClassVar[tuple[str, ...]]" = __slots__
 
     def __init__(self, *, kind: str, domain: str, host: str, port: int | None, secure: bool,
                  username: str, secret_kind: str, secret_ref: object, layer: str, rank: int,
@@ -58,7 +56,7 @@ class Account:
         return tuple([getattr(self, name) for name in Account.FIELDS])  # a list is faster than a generator
 
     @classmethod
-    def from_tuple(cls, values: tuple[object, ...]) -> Account:
+    def from_tuple(cls, values: tuple[object, ...]) -> "Account":
         """The inverse of :meth:`to_tuple`; a tuple of another length (an older cache) is a ValueError."""
         if len(values) != len(Account.FIELDS):
             raise ValueError(f"an account has {len(Account.FIELDS)} fields, not {len(values)}")
@@ -217,7 +215,7 @@ class Candidate:
 
     __slots__ = ("account", "ok", "rule", "reason", "tier")
 
-    def __init__(self, account: Account, ok: bool, rule: str, reason: str, tier: int = 0) -> None:
+    def __init__(self, account: "Account", ok: bool, rule: str, reason: str, tier: int = 0) -> None:
         self.account, self.ok, self.rule, self.reason, self.tier = account, ok, rule, reason, tier
 
     def __repr__(self) -> str:

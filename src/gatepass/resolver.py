@@ -5,8 +5,6 @@ docs/design.md §2, steps 1-6: host (equality, ``*.`` one label), scheme, Docker
 aliases (done by the caller's parsing), username, organizations, then order.
 """
 
-from __future__ import annotations
-
 from gatepass.hosts import DEFAULT_PORTS, host_matches
 from gatepass.model import NO_ORGANIZATION, Account, Candidate, Request
 
@@ -19,13 +17,13 @@ def _port_for(port: int | None, scheme: str | None) -> int | None:
     return port if port is not None or scheme is None else DEFAULT_PORTS.get(scheme)
 
 
-def _check_host(account: Account, request: Request) -> str | None:
+def _check_host(account: "Account", request: "Request") -> str | None:
     if not host_matches(account.host, request.host):
         return f"host {request.host} is not {account.host}"
     return None
 
 
-def _check_port(account: Account, request: Request) -> str | None:
+def _check_port(account: "Account", request: "Request") -> str | None:
     if account.kind == "git":
         # An account without a port listens on its own scheme's default port.
         want = _port_for(account.port, "https" if account.secure else "http")
@@ -37,7 +35,7 @@ def _check_port(account: Account, request: Request) -> str | None:
     return None
 
 
-def _check_scheme(account: Account, request: Request) -> str | None:
+def _check_scheme(account: "Account", request: "Request") -> str | None:
     if account.kind == "git" and request.scheme not in ("https", "http"):
         return f"protocol {request.scheme} is not http or https"
     if account.secure and request.scheme == "http":
@@ -45,7 +43,7 @@ def _check_scheme(account: Account, request: Request) -> str | None:
     return None
 
 
-def judge(account: Account, request: Request) -> Candidate:
+def judge(account: "Account", request: "Request") -> "Candidate":
     """Apply steps 1-5 to one account."""
     if request.exact_key is not None and account.layer != "store":
         return Candidate(account, False, "host", f"{request.exact_key} is an exact key; only a stored entry answers it")
@@ -81,7 +79,7 @@ def judge(account: Account, request: Request) -> Candidate:
     return Candidate(account, False, "organization", f"organization {org} is not in {orgs}")
 
 
-def rank(request: Request, accounts: list[Account]) -> tuple[list[Candidate], list[Candidate]]:
+def rank(request: "Request", accounts: "list[Account]") -> "tuple[list[Candidate], list[Candidate]]":
     """Return (eligible candidates best first, ruled-out candidates) for accounts of the request's kind.
 
     Order (step 6): scoped match before unscoped, then store > user > host > global, then file

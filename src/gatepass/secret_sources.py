@@ -8,13 +8,12 @@ Command-sourced (``token_command``), sealed and engine (``gatepass.engines``) to
 their own modules, imported only when such an account is tried; keyring-held ones come through the store (``app.read``).
 """
 
-from __future__ import annotations
-
-import os
-import stat
+import posix
 
 from gatepass.errors import GatepassError, SecretUnavailableError
+from gatepass.files import S_IFMT, S_IFREG
 from gatepass.model import Account
+from gatepass.paths import dirname, join
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,30 +37,30 @@ class Secret:
         return "<Secret ***>"
 
 
-def _fail(account: Account, why: str) -> SecretUnavailableError:
+def _fail(account: "Account", why: str) -> "SecretUnavailableError":
     return SecretUnavailableError(f"{account.where}: account {account.label()}: {why}")
 
 
 def token_file_path(config_file: str, ref: str) -> str:
     """A ``token_file`` as the helpers open it: relative paths are relative to the config file."""
-    return ref if os.path.isabs(ref) else os.path.join(os.path.dirname(config_file), ref)
+    return ref if ref.startswith("/") else join(dirname(config_file), ref)
 
 
-def _read_token_file(account: Account, path: str) -> str:
+def _read_token_file(account: "Account", path: str) -> str:
     path = token_file_path(account.file, path)
     try:
         # O_NONBLOCK: a FIFO put where a file should be must not hang the helper.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        fd = posix.open(path, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOCTTY)
     except OSError as exc:
         raise _fail(account, f"its token_file cannot be opened ({exc.strerror}); check the path written there") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        if posix.fstat(fd).st_mode & S_IFMT != S_IFREG:
             raise _fail(account, f"token_file {path} is not a regular file")
-        data = os.read(fd, MAX_TOKEN_FILE_BYTES)
+        data = posix.read(fd, MAX_TOKEN_FILE_BYTES)
     except OSError as exc:
         raise _fail(account, f"token_file {path} cannot be read ({exc.strerror})") from None
     finally:
-        os.close(fd)
+        posix.close(fd)
     # A mounted secret's first line is the token (a trailing \r from an editor is dropped too).
     first = data.split(b"\n", 1)[0].rstrip(b"\r")
     try:
@@ -73,8 +72,8 @@ def _read_token_file(account: Account, path: str) -> str:
     return token
 
 
-def read_secret(account: Account, env: Mapping[str, str], request: Request | None = None,
-                engines: Mapping[str, Mapping[str, object]] | None = None) -> Secret:
+def read_secret(account: "Account", env: "Mapping[str, str]", request: "Request | None" = None,
+                engines: "Mapping[str, Mapping[str, object]] | None" = None) -> "Secret":
     """The account's secret now, or ``SecretUnavailableError`` saying why not.
 
     ``request`` is what a helper was asked (an engine may pick by it: github_app's installation

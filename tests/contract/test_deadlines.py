@@ -138,3 +138,46 @@ def test_a_fifo_at_a_store_file_is_refused_before_reading(isolated_env, where):
                 env=env, capture_output=True)
     assert (done.returncode, done.stdout) == (0, b"")
     assert done.stderr.decode().count("\n") == 1 and "is not a regular file" in done.stderr.decode()
+
+
+def test_a_closed_pipe_is_read_without_waiting_and_left_blocking():
+    """git has written and closed before the helper starts: read at once, without select, and the
+    pipe's mode is put back (O_NONBLOCK lives on the open file, shared with whoever else holds it)."""
+    from gatepass.protocol.streams import read_input
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"protocol=https\nhost=example.com\n")
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as stream:
+        assert read_input(stream, 1024, {}, blank_line_ends=True) == b"protocol=https\nhost=example.com\n"
+        assert os.get_blocking(read_end)
+
+
+def test_a_pipe_still_being_written_falls_back_to_the_deadline():
+    """What is there is kept; the rest is waited for within the deadline, then it is one clear error."""
+    from gatepass.errors import InvalidRequestError
+    from gatepass.protocol.streams import read_input
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"protocol=https\n")
+    try:
+        with os.fdopen(read_end, "rb") as stream:
+            with pytest.raises(InvalidRequestError, match="did not end within 0.2s"):
+                read_input(stream, 1024, {"GATEPASS_STDIN_TIMEOUT": "0.2"}, blank_line_ends=True)
+            assert os.get_blocking(read_end)
+    finally:
+        os.close(write_end)
+
+
+def test_a_request_split_across_writes_is_read_whole():
+    from gatepass.protocol.streams import read_input
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"protocol=https\n")
+    writer = threading.Timer(0.05, lambda: (os.write(write_end, b"host=example.com\n"), os.close(write_end)))
+    writer.start()
+    try:
+        with os.fdopen(read_end, "rb") as stream:
+            assert read_input(stream, 1024, {}, blank_line_ends=True) == b"protocol=https\nhost=example.com\n"
+    finally:
+        writer.join()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import posix
 import stat
 import time
 
@@ -75,10 +76,11 @@ def _record_syncs(monkeypatch) -> list[tuple[str, int]]:  # type: ignore[no-unty
             events.append((name, os.stat(dst).st_ino))
         return call
 
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", renamed("rename", real_replace))
-    monkeypatch.setattr(os, "rename", renamed("rename", real_rename))
-    monkeypatch.setattr(os, "link", renamed("rename", real_link))
+    for module in (os, posix):  # gatepass.files calls posix directly (no os on the warm path)
+        monkeypatch.setattr(module, "fsync", fsync)
+        monkeypatch.setattr(module, "replace", renamed("rename", real_replace))
+        monkeypatch.setattr(module, "rename", renamed("rename", real_rename))
+        monkeypatch.setattr(module, "link", renamed("rename", real_link))
     return events
 
 

@@ -1,6 +1,6 @@
 """SIGKILL a writer at every step, deterministically: no sleeps, no races with the scheduler.
 
-``trace`` runs Python ``code`` in a child whose ``os`` file-system calls are hooked and returns the
+``trace`` runs Python ``code`` in a child whose ``os``/``posix`` file-system calls are hooked and returns the
 list of calls it made. ``kill_at`` runs it again and, just before call number ``step`` (or halfway
 through it, for a write: ``"N-half"``), the child stops itself with SIGSTOP; the parent waits for
 that stop and SIGKILLs it there. ``points`` lists every step of a trace, halves included.
@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 HOOKED = ("open", "write", "fsync", "fchmod", "close", "replace", "rename", "link", "unlink")
 
 PRELUDE = """
-import json, os, signal, sys
+import json, os, posix, signal, sys
 _stop_at = sys.argv[1]
 _calls = []
 
@@ -35,7 +35,8 @@ def _hooked(name, real):
     return call
 
 for _name in %r:
-    setattr(os, _name, _hooked(_name, getattr(os, _name)))
+    for _module in (os, posix):  # gatepass's warm-path modules call posix directly (gatepass.paths)
+        setattr(_module, _name, _hooked(_name, getattr(_module, _name)))
 sys.argv[1:] = sys.argv[2:]
 """ % (HOOKED,)
 

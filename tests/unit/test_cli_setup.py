@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import posix
 import signal
 import stat
 import subprocess
@@ -386,6 +387,7 @@ def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(os, "replace", interrupted)
+    monkeypatch.setattr(posix, "replace", interrupted)  # gatepass.files calls posix directly
     with pytest.raises(KeyboardInterrupt):
         dockerconfig.write_file(str(path), b'{"new": true}')
     assert path.read_text() == '{"old": true}' and [p.name for p in path.parent.iterdir()] == ["config.json"]

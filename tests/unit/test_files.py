@@ -41,7 +41,7 @@ def test_write_atomic_never_opens_a_temp_file_already_there(tmp_path, monkeypatc
     """O_EXCL: even a temp name someone guessed and created first is never written into."""
     tmp_path = tmp_path / "w"
     tmp_path.mkdir()
-    monkeypatch.setattr(files.os, "urandom", lambda n: b"\0" * n)
+    monkeypatch.setattr(files.posix, "urandom", lambda n: b"\0" * n)
     target = tmp_path / "f"
     planted = tmp_path / f"f.{os.getpid()}.{'00' * 8}.tmp"
     planted.write_bytes(b"")
@@ -61,7 +61,7 @@ def test_write_atomic_interrupted_leaves_no_temp(tmp_path, monkeypatch):
     def interrupt(fd: int) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(files.os, "fsync", interrupt)
+    monkeypatch.setattr(files.posix, "fsync", interrupt)
     with pytest.raises(KeyboardInterrupt):
         write_atomic(str(target), b"new")
     assert os.listdir(tmp_path) == ["f"] and target.read_bytes() == b"old"

@@ -87,3 +87,46 @@ def test_store_of_what_the_config_gives_touches_nothing_of_the_store(tmp_path):
         out = subprocess.run([sys.executable, "-I", "-c", code], env=env, capture_output=True, text=True, check=True)
     assert set(out.stdout.split()) - allowed == set(), out.stdout
     assert not (tmp_path / "data").exists()
+
+
+# What `python -I -S` (./install's launchers, and the wheel's) loads on a warm get beyond the interpreter's own
+# start: none of these. ``os`` alone is ~2.5 ms there (with _collections_abc and posixpath), select ~1 ms, and
+# __future__ ~1 ms, against a 1.10x budget over `python -I -c pass` (#14).
+NOT_ON_THE_WARM_PATH = ("os", "stat", "posixpath", "_collections_abc", "select", "__future__", "re", "typing")
+LAUNCH = """
+import sys
+sys.path.extend({paths!r})
+from gatepass.protocol import {module} as helper
+code = helper.main()
+print("loaded:", " ".join(sorted(m for m in {banned!r} if m in sys.modules)), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def _launch(module: str, stdin: bytes, env: dict[str, str], args: list[str]) -> subprocess.CompletedProcess[bytes]:
+    import sysconfig
+
+    paths = list(dict.fromkeys([str(Path(__file__).resolve().parents[2] / "src"), sysconfig.get_paths()["purelib"],
+                                sysconfig.get_paths()["platlib"]]))
+    code = LAUNCH.format(paths=paths, module=module, banned=NOT_ON_THE_WARM_PATH)
+    return subprocess.run([sys.executable, "-I", "-S", "-c", code, *args], input=stdin, env=env, capture_output=True,
+                          check=True)
+
+
+def test_a_warm_get_under_python_S_loads_no_os_select_or_future(tmp_path):
+    path = cacheable(write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n'))
+    env = dict(os.environ, GATEPASS_CONFIG=str(path))
+    for _ in range(2):  # the second is answered from the parse cache
+        out = _launch("git", b"protocol=https\nhost=github.com\n", env, ["get"])
+    assert out.stdout == b"username=a\npassword=t\n"
+    assert out.stderr.decode().strip() == "loaded:"
+
+
+def test_a_warm_docker_get_under_python_S_loads_no_os_select_or_future(tmp_path):
+    path = cacheable(write_config(tmp_path / "c.toml",
+                                  '[[docker_registry]]\ndomain = "r.example"\naccounts=[{username="a", token="t"}]\n'))
+    env = dict(os.environ, GATEPASS_CONFIG=str(path))
+    for _ in range(2):
+        out = _launch("docker", b"r.example", env, ["get"])
+    assert b'"Secret"' in out.stdout
+    assert out.stderr.decode().strip() == "loaded:"

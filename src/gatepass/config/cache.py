@@ -17,20 +17,18 @@ cached. Any change, a new gatepass or an edited parsing module makes a miss; a c
 be read or written is simply not used.
 """
 
-from __future__ import annotations
-
 import marshal
-import os
+import posix
 
 from gatepass import __version__
 from gatepass.errors import GatepassError
 from gatepass.files import directory_problem, open_trusted, private_dir, remove_stale_temps, write_atomic
-from gatepass.paths import cache_dir
+from gatepass.paths import absolute, cache_dir, dirname, join
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any, BinaryIO
+    from typing import Any
 
     from gatepass.files import Lock
 
@@ -47,19 +45,19 @@ MAX_CACHE_BYTES = 256 * 1024 * 1024
 RACY_NS = 20_000_000
 RACY_WHOLE_SECOND_NS = 2_000_000_000
 ACCOUNTS_PER_SHARD = 256
-_HERE = os.path.dirname(os.path.abspath(__file__))
+_HERE = absolute(dirname(__file__))
 # The code that shapes a parse: a changed module (a development checkout, an upgrade in place)
 # must not be answered from a parse the old code made.
-_SHAPERS = [os.path.join(_HERE, name) for name in ("schema.py", "lines.py", "layers.py", "cache.py")]
-_SHAPERS.append(os.path.join(os.path.dirname(_HERE), "model.py"))
-_SHAPERS.append(os.path.join(os.path.dirname(_HERE), "engines", "specs.py"))
+_SHAPERS = [join(_HERE, name) for name in ("schema.py", "lines.py", "layers.py", "cache.py")]
+_SHAPERS.append(join(dirname(_HERE), "model.py"))
+_SHAPERS.append(join(dirname(_HERE), "engines", "specs.py"))
 
 
 def _code_stamp() -> tuple[object, ...]:
     stamp: list[object] = [FORMAT, __version__]
     for path in _SHAPERS:
         try:
-            stamp.append(os.stat(path).st_mtime_ns)
+            stamp.append(posix.stat(path).st_mtime_ns)
         except OSError:
             stamp.append(None)
     return tuple(stamp)
@@ -73,14 +71,14 @@ def fnv1a(text: str) -> int:
     return value
 
 
-def path_for(paths: list[str], env: Mapping[str, str]) -> str:
+def path_for(paths: list[str], env: "Mapping[str, str]") -> str:
     """One cache file per set of layer paths and per installed gatepass: two installs sharing a
     cache directory must not overwrite each other's cache on every call (issue #12 item 7)."""
     code = f"{_HERE}\0{__version__}\0{FORMAT}"
-    return os.path.join(cache_dir(env), "config-%016x.cache" % fnv1a("\0".join([code, *paths])))
+    return join(cache_dir(env), "config-%016x.cache" % fnv1a("\0".join([code, *paths])))
 
 
-def identity(st: os.stat_result) -> tuple[int, ...]:
+def identity(st: "posix.stat_result") -> tuple[int, ...]:
     """What must not change for a parse to stand: device, inode, owner, mode, size, mtime, ctime (ns)."""
     return (st.st_dev, st.st_ino, st.st_uid, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
@@ -90,7 +88,7 @@ def current_key(files: list[tuple[str, int, str]]) -> list[tuple[str, str, tuple
     key: list[tuple[str, str, tuple[int, ...] | None]] = []
     for layer, _, path in files:
         try:
-            key.append((layer, path, identity(os.stat(path))))
+            key.append((layer, path, identity(posix.stat(path))))
         except OSError:
             key.append((layer, path, None))
     return key
@@ -116,35 +114,46 @@ def shard_of(host: str, count: int) -> int:
     return int.from_bytes(host.encode("utf-8", "surrogateescape"), "little") % count
 
 
-def read(path: str, key: LayerKey, hosts: list[str] | None) -> Decoded | None:
+def read(path: str, key: "LayerKey", hosts: list[str] | None) -> "Decoded | None":
     """(account tuples, errors, store, listing, engines) for ``hosts`` (every account when ``None``,
     none for ``[]``), or ``None`` on a miss. ``listing`` is what ``docker-credential-gatepass list``
     shows; it is read only when ``hosts`` is ``None`` or ``[]`` (``{}`` otherwise)."""
     opened = open_trusted(path, MAX_CACHE_BYTES)
     if opened is None:
         return None
+    fd = opened[0]
     try:
-        with os.fdopen(opened[0], "rb") as handle:
-            return _decode(handle, key, hosts)
+        return _decode(fd, key, hosts)
     except (OSError, EOFError, ValueError, TypeError, IndexError, KeyError):
         return None
+    finally:
+        posix.close(fd)
 
 
-def _decode(handle: BinaryIO, key: LayerKey, hosts: list[str] | None) -> Decoded | None:
+def _at(fd: int, offset: int, size: int) -> bytes:
+    """``size`` bytes at ``offset`` (``pread``: no file object, no seeks); EOFError when the file is shorter."""
+    data = posix.pread(fd, size, offset)
+    while len(data) < size:
+        more = posix.pread(fd, size - len(data), offset + len(data))
+        if not more:
+            raise EOFError("the cache file is shorter than its table says")
+        data += more
+    return data
+
+
+def _decode(fd: int, key: "LayerKey", hosts: "list[str] | None") -> "Decoded | None":
     """Read what ``hosts`` need: the header, then per shard two offsets and the shard itself."""
-    size = int(handle.read(8), 16)
-    header = marshal.loads(handle.read(size))
+    size = int(_at(fd, 0, 8), 16)
+    header = marshal.loads(_at(fd, 8, size))
     if header[0] != _code_stamp() or header[1] != [tuple(k) for k in key]:
         return None
     errors, store, engines, count = header[2], header[3], header[4], header[5]
     table, base = 8 + size, 8 + size + 8 * (count + 2)
 
     def blob(index: int) -> bytes:  # shard ``index``, or the listing at ``count``
-        handle.seek(table + 8 * index)
-        bounds = handle.read(16)
+        bounds = _at(fd, table + 8 * index, 16)
         start, end = int.from_bytes(bounds[:8], "little"), int.from_bytes(bounds[8:], "little")
-        handle.seek(base + start)
-        return handle.read(end - start)
+        return _at(fd, base + start, end - start)
 
     listing = marshal.loads(blob(count)) if not hosts else {}
     accounts: list[AccountTuple] = []
@@ -161,7 +170,7 @@ def _decode(handle: BinaryIO, key: LayerKey, hosts: list[str] | None) -> Decoded
     return accounts, errors, store, listing, engines
 
 
-def _order(account: AccountTuple) -> int:
+def _order(account: "AccountTuple") -> int:
     order: int = account[-1]
     return order
 
@@ -169,7 +178,7 @@ def _order(account: AccountTuple) -> int:
 _ORDER = _order
 
 
-def encode(key: LayerKey, accounts: list[AccountTuple], errors: list[str], store: dict[str, object],
+def encode(key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], store: dict[str, object],
            listing: dict[str, str], engines: dict[str, dict[str, object]]) -> bytes:
     """The cache file: 8 hex digits giving the header's length; the header (code stamp, layer
     identities, errors, ``[store]``, engine tables, shard count), whose size does not grow with the
@@ -194,11 +203,11 @@ def encode(key: LayerKey, accounts: list[AccountTuple], errors: list[str], store
     return b"".join([b"%08x" % len(header), header, *(o.to_bytes(8, "little") for o in offsets), *blobs])
 
 
-def write(path: str, key: LayerKey, accounts: list[AccountTuple], errors: list[str], store: dict[str, object],
+def write(path: str, key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], store: dict[str, object],
           listing: dict[str, str], engines: dict[str, dict[str, object]]) -> None:
     """Write the cache atomically (temp file, rename); ``accounts`` are tuples whose [2] is the host key."""
     data = encode(key, accounts, errors, store, listing, engines)
-    directory = os.path.dirname(path)
+    directory = dirname(path)
     try:
         private_dir(directory)
         if directory_problem(directory):  # others could read it back forged, or see it: no cache here
@@ -222,10 +231,10 @@ class Parsing:
         self.path = path + ".lock"
         self.lock: Lock | None = None
 
-    def __enter__(self) -> Parsing:
+    def __enter__(self) -> "Parsing":
         from gatepass.files import Lock  # noqa: F811 - the cold path's import; the type is TYPE_CHECKING's
 
-        directory = os.path.dirname(self.path)
+        directory = dirname(self.path)
         try:
             private_dir(directory)  # as write() does: the first helper on a new account creates it
             if not directory_problem(directory):
@@ -239,9 +248,11 @@ class Parsing:
             self.lock.__exit__(*exc)
 
 
-def trust_report(env: Mapping[str, str]) -> list[tuple[bool, str]]:
+def trust_report(env: "Mapping[str, str]") -> list[tuple[bool, str]]:
     """(ok, line) for ``doctor``: whether the parse cache of these layers is trusted, and each of
     gatepass's own cache files that would be ignored (and rebuilt), with why."""
+    import os
+
     from gatepass.config.layers import layer_files
     from gatepass.files import IGNORED, trust_problem
 

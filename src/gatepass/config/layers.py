@@ -13,16 +13,14 @@ A missing file is not an error. A file that cannot be read or parsed is reported
 the other layers still answer, so a typo in one host.d file cannot lock a fleet out.
 """
 
-from __future__ import annotations
-
-import os
-import stat
+import posix
 import time
 
 from gatepass.config import cache
 from gatepass.errors import ConfigError
+from gatepass.files import S_IFMT, S_IFREG
 from gatepass.model import LAYER_RANK, Account
-from gatepass.paths import config_dir
+from gatepass.paths import config_dir, join
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,7 +34,7 @@ MAX_CONFIG_BYTES = 64 * 1024 * 1024
 class Config:
     """All accounts of all file layers, in precedence order, plus what went wrong loading them."""
 
-    def __init__(self, accounts: list[Account], errors: list[str], store: dict[str, object],
+    def __init__(self, accounts: "list[Account]", errors: list[str], store: dict[str, object],
                  files: list[tuple[str, str, bool]], listing: dict[str, str] | None = None,
                  engines: dict[str, dict[str, object]] | None = None) -> None:
         self.accounts = accounts
@@ -48,7 +46,7 @@ class Config:
         self.engines = engines if engines is not None else {}
 
 
-def docker_listing(accounts: list[Account]) -> dict[str, str]:
+def docker_listing(accounts: "list[Account]") -> dict[str, str]:
     """Server string -> username of every concrete docker registry, as ``list`` shows it; no secret.
 
     Docker Hub is listed as ``https://index.docker.io/v1/``. Where several accounts share a
@@ -65,28 +63,28 @@ def docker_listing(accounts: list[Account]) -> dict[str, str]:
     return listed
 
 
-def layer_files(env: Mapping[str, str]) -> list[tuple[str, int, str]]:
+def layer_files(env: "Mapping[str, str]") -> list[tuple[str, int, str]]:
     """(layer, rank, path) of every file gatepass reads, lowest precedence first."""
     override = env.get("GATEPASS_CONFIG")
     if override is not None:
-        paths = [p for p in override.split(os.pathsep) if p and p != os.devnull]  # /dev/null: no files
+        paths = [p for p in override.split(":") if p and p != "/dev/null"]  # /dev/null: no files
         return [("config", rank, path) for rank, path in enumerate(paths)]
     host = env.get("GATEPASS_HOST_CONFIG") or "/etc/gatepass/host.toml"
     dropins = (host[:-5] if host.endswith(".toml") else host) + ".d"
     try:
-        names = sorted(n for n in os.listdir(dropins) if n.endswith(".toml") and not n.startswith("."))
+        names = sorted(n for n in posix.listdir(dropins) if n.endswith(".toml") and not n.startswith("."))
     except OSError:
         names = []
-    user = env.get("GATEPASS_USER_CONFIG") or os.path.join(config_dir(env), "config.toml")
+    user = env.get("GATEPASS_USER_CONFIG") or join(config_dir(env), "config.toml")
     files = [("global", LAYER_RANK["global"], env.get("GATEPASS_GLOBAL_CONFIG") or "/etc/gatepass/global.toml"),
              ("host", LAYER_RANK["host"], host)]
-    files += [("host", LAYER_RANK["host"], os.path.join(dropins, name)) for name in names]
+    files += [("host", LAYER_RANK["host"], join(dropins, name)) for name in names]
     files.append(("user", LAYER_RANK["user"], user))
     # A layer variable set to /dev/null means "no file", as GIT_CONFIG_GLOBAL=/dev/null does for git.
-    return [entry for entry in files if entry[2] != os.devnull]
+    return [entry for entry in files if entry[2] != "/dev/null"]
 
 
-def load_config(env: Mapping[str, str], hosts: list[str] | None = None) -> Config:
+def load_config(env: "Mapping[str, str]", hosts: list[str] | None = None) -> "Config":
     """Load every layer, from the parsed-config cache when no file changed since it was written.
 
     ``hosts`` (host keys such as ``github.com`` and ``*.example.com``) limits the accounts to
@@ -118,12 +116,12 @@ def load_config(env: Mapping[str, str], hosts: list[str] | None = None) -> Confi
     return config
 
 
-def parse_files(files: list[tuple[str, int, str]]) -> Config:
+def parse_files(files: list[tuple[str, int, str]]) -> "Config":
     """Parse and validate every existing file now; errors are collected, never raised."""
     return parse_identified(files)[0]
 
 
-def parse_identified(files: list[tuple[str, int, str]]) -> tuple[Config, list[tuple[str, str, tuple[int, ...] | None]]]:
+def parse_identified(files: list[tuple[str, int, str]]) -> "tuple[Config, list[tuple[str, str, tuple[int, ...] | None]]]":
     """``parse_files`` plus the identity (``cache.identity``) of each file as parsed, taken with
     ``fstat`` on the descriptor that was read: what the cache records."""
     accounts: list[Account] = []
@@ -151,22 +149,22 @@ def parse_identified(files: list[tuple[str, int, str]]) -> tuple[Config, list[tu
 
 
 def _load_one(path: str, layer: str, rank: int, order: list[int],
-              errors: list[str]) -> tuple[tuple[int, ...] | None, Parsed | None, str]:
+              errors: list[str]) -> "tuple[tuple[int, ...] | None, Parsed | None, str]":
     """(identity, parsed file, why it is untrusted) of one layer; (None, None, "") when it does not
     exist. Opened ``O_NONBLOCK`` (a FIFO put where a layer should be is refused, never waited on);
     identity, trust and content all come from that one descriptor."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        fd = posix.open(path, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOCTTY | posix.O_CLOEXEC)
     except FileNotFoundError:
         return None, None, ""
     except OSError as exc:
         errors.append(str(ConfigError(f"cannot be read ({exc.strerror}); check its owner and mode", path=path)))
         try:
-            return cache.identity(os.stat(path)), None, ""
+            return cache.identity(posix.stat(path)), None, ""
         except OSError:
             return None, None, ""
     try:
-        st = os.fstat(fd)
+        st = posix.fstat(fd)
         try:
             parsed, untrusted = _parse_fd(path, fd, st, layer, rank, order)
         except ConfigError as exc:
@@ -174,11 +172,11 @@ def _load_one(path: str, layer: str, rank: int, order: list[int],
             return cache.identity(st), None, ""
         return cache.identity(st), parsed, untrusted
     finally:
-        os.close(fd)
+        posix.close(fd)
 
 
-def _read_fd(path: str, fd: int, st: os.stat_result) -> bytes:
-    if not stat.S_ISREG(st.st_mode):
+def _read_fd(path: str, fd: int, st: "posix.stat_result") -> bytes:
+    if st.st_mode & S_IFMT != S_IFREG:
         raise ConfigError("is not a regular file; point the layer at a TOML file", path=path)
     if st.st_size > MAX_CONFIG_BYTES:
         raise ConfigError(f"is larger than {MAX_CONFIG_BYTES // 2**20} MiB; split it", path=path)
@@ -190,7 +188,7 @@ def _read_fd(path: str, fd: int, st: os.stat_result) -> bytes:
         raise ConfigError(f"cannot be read ({exc.strerror}); check its owner and mode", path=path) from None
 
 
-def _parse_fd(path: str, fd: int, st: os.stat_result, layer: str, rank: int, order: list[int]) -> tuple[Parsed, str]:
+def _parse_fd(path: str, fd: int, st: "posix.stat_result", layer: str, rank: int, order: list[int]) -> "tuple[Parsed, str]":
     from gatepass.config.lines import LineMap
     from gatepass.config.schema import validate
     from gatepass.config.toml import parse_toml

@@ -8,8 +8,6 @@ keychain``, which docker's Go client turns into "no credentials". The JSON field
 in this module only.
 """
 
-from __future__ import annotations
-
 import sys
 
 from gatepass import __version__
@@ -48,7 +46,7 @@ def render_list(entries: dict[str, str]) -> str:
     return "{" + ",".join([f"{json_string(k)}:{json_string(v)}" for k, v in entries.items()]) + "}\n"
 
 
-def read_server(stdin: BinaryIO, env: Mapping[str, str] | None = None) -> str:
+def read_server(stdin: "BinaryIO", env: "Mapping[str, str] | None" = None) -> str:
     """The bare server string ``get``/``erase`` read, trimmed like docker's helpers do."""
     data = streams.read_input(stdin, MAX_INPUT_BYTES, env or {})
     if len(data) > MAX_INPUT_BYTES:
@@ -64,7 +62,7 @@ def read_server(stdin: BinaryIO, env: Mapping[str, str] | None = None) -> str:
     return server
 
 
-def to_request(server: str) -> Request:
+def to_request(server: str) -> "Request":
     """A resolver Request for a docker server string; other paths become exact keys."""
     parsed = parse_docker_server(server)
     if parsed is None:
@@ -74,7 +72,7 @@ def to_request(server: str) -> Request:
     return Request("docker", scheme, host, port, exact, None, exact)
 
 
-def _get(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None], trace: Trace | None = None) -> str:
+def _get(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], None]", trace: "Trace | None" = None) -> str:
     from gatepass import app
 
     server = read_server(stdin, env)
@@ -85,14 +83,14 @@ def _get(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None],
     return render_credentials(server, account.username, secret.value)
 
 
-def _list(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
+def _list(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], None]") -> str:
     from gatepass import app
 
     only = app.restriction(env)  # GATEPASS_ACCOUNT: list what get would answer, that user's keys only
     return render_list(app.docker_list_for(only, env, report) if only else app.docker_list(env, report))
 
 
-def read_credentials(stdin: BinaryIO, env: Mapping[str, str] | None = None) -> tuple[str, str, str]:
+def read_credentials(stdin: "BinaryIO", env: "Mapping[str, str] | None" = None) -> tuple[str, str, str]:
     """``store``'s JSON: ServerURL, Username, Secret (field names matched case-insensitively, as Go does)."""
     import json
 
@@ -117,14 +115,14 @@ def read_credentials(stdin: BinaryIO, env: Mapping[str, str] | None = None) -> t
     return server, username, secret
 
 
-def _entry(request: Request, username: str) -> Entry:
+def _entry(request: "Request", username: str) -> "Entry":
     from gatepass.stores.index import Entry
 
     host = join_host_port(request.host, request.port)
     return Entry("docker", "", host, request.exact_key or "", username)
 
 
-def _store(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
+def _store(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], None]") -> str:
     """Save into the store layer, one credential per server key (a new username replaces the old one).
 
     Skipped when a config layer already gives the same pair. ``<token>`` (an identity token) and
@@ -138,14 +136,14 @@ def _store(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None
     return ""
 
 
-def to_request_for_store(server: str) -> Request:
+def to_request_for_store(server: str) -> "Request":
     try:
         return to_request(server)
     except NotFoundError:
         raise InvalidRequestError("ServerURL is not a registry host[:port] or URL") from None
 
 
-def _erase(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
+def _erase(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], None]") -> str:
     """Remove the stored credential for the server key; erasing something absent succeeds (skopeo relies on it)."""
     from gatepass import app
 
@@ -162,7 +160,7 @@ def _erase(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None
     return ""
 
 
-def _refuse_config_erase(request: Request, env: Mapping[str, str]) -> None:
+def _refuse_config_erase(request: "Request", env: "Mapping[str, str]") -> None:
     """A logout of an account that lives in a config file must not claim success: say where it lives.
 
     Nothing stored matched; when a config account answers this server, ``podman logout`` or
@@ -178,7 +176,7 @@ def _refuse_config_erase(request: Request, env: Mapping[str, str]) -> None:
                             "remove the account there to log out")
 
 
-def _version(stdin: BinaryIO, env: Mapping[str, str], report: Callable[[str], None]) -> str:
+def _version(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], None]") -> str:
     return f"docker-credential-gatepass (gatepass) {__version__}\n"
 
 
@@ -186,8 +184,8 @@ OPERATIONS = {"get": _get, "list": _list, "store": _store, "erase": _erase, "ver
               "-v": _version, "--version": _version}
 
 
-def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
-         stderr: BinaryIO | None = None, env: Mapping[str, str] | None = None) -> int:
+def main(argv: list[str] | None = None, stdin: "BinaryIO | None" = None, stdout: "BinaryIO | None" = None,
+         stderr: "BinaryIO | None" = None, env: "Mapping[str, str] | None" = None) -> int:
     argv, stdin, stdout, stderr, env = streams.resolve(argv, stdin, stdout, stderr, env)
     report = streams.reporter(stderr)
 

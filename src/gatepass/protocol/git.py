@@ -9,8 +9,6 @@ Errors become output here and only here: no answer is empty stdout and exit 0 (g
 asks the next helper or the user), with one ``gatepass:`` line on stderr when there is a reason.
 """
 
-from __future__ import annotations
-
 import sys
 import time
 
@@ -37,7 +35,7 @@ if TYPE_CHECKING:
     from gatepass.trace import Trace
 
 
-def read_request(stream: BinaryIO, env: Mapping[str, str] | None = None) -> bytes:
+def read_request(stream: "BinaryIO", env: "Mapping[str, str] | None" = None) -> bytes:
     """Read up to a blank line or EOF (git 2.39 sends no blank line), bounded in size and in time
     (``streams.read_input``: a stdin that never closes is one clear error, not a hang)."""
     data = streams.read_input(stream, MAX_REQUEST_BYTES, env or {}, blank_line_ends=True)
@@ -77,7 +75,7 @@ def parse_request(data: bytes) -> dict[str, str]:
     return attrs
 
 
-def to_request(attrs: dict[str, str]) -> Request:
+def to_request(attrs: dict[str, str]) -> "Request":
     """Turn attributes into a resolver Request; protocol and host are required."""
     protocol, host = attrs.get("protocol"), attrs.get("host")
     if not protocol or not host:
@@ -104,8 +102,8 @@ def render(username: str, password: str, expiry: int | None, refresh: str | None
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _get(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str], None],
-         trace: Trace | None = None) -> bytes:
+def _get(attrs: dict[str, str], env: "Mapping[str, str]", report: "Callable[[str], None]",
+         trace: "Trace | None" = None) -> bytes:
     from gatepass import app
 
     request = to_request(attrs)
@@ -117,7 +115,7 @@ def _get(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str], 
     return render(account.username, secret.value, secret.expiry, secret.refresh)
 
 
-def _say_why_not(request: Request, env: Mapping[str, str], report: Callable[[str], None]) -> None:
+def _say_why_not(request: "Request", env: "Mapping[str, str]", report: "Callable[[str], None]") -> None:
     """One line when no account answered for a reason the user can fix: an https-only account asked over http.
 
     Only on the no-answer path; the config is the one ``answer`` just loaded (cached parse).
@@ -140,7 +138,7 @@ def _expiry(attrs: dict[str, str]) -> int | None:
     return int(value) if value.isdigit() and value.isascii() else None
 
 
-def _entry(attrs: dict[str, str], request: Request) -> Entry:
+def _entry(attrs: dict[str, str], request: "Request") -> "Entry":
     from gatepass.stores.index import Entry
 
     host = join_host_port(request.host, request.port)
@@ -148,7 +146,7 @@ def _entry(attrs: dict[str, str], request: Request) -> Entry:
                  expiry=_expiry(attrs))
 
 
-def _store(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str], None]) -> bytes:
+def _store(attrs: dict[str, str], env: "Mapping[str, str]", report: "Callable[[str], None]") -> bytes:
     """Remember what git approved, into the store layer only.
 
     Like git's credential-store: a credential without protocol, host, username or password is not
@@ -169,11 +167,11 @@ def _store(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str]
     return b""
 
 
-def request_for_user(request: Request, username: str) -> Request:
+def request_for_user(request: "Request", username: str) -> "Request":
     return Request(request.kind, request.scheme, request.host, request.port, request.path, username)
 
 
-def _erase(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str], None]) -> bytes:
+def _erase(attrs: dict[str, str], env: "Mapping[str, str]", report: "Callable[[str], None]") -> bytes:
     """Forget what git rejected: every stored entry matching the given fields (git's credential_match).
 
     Config files are never touched. An empty pattern erases nothing; when a password is given,
@@ -188,7 +186,7 @@ def _erase(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str]
     request = to_request(attrs)
     want = _entry(attrs, request)
 
-    def matches(entry: Entry) -> bool:
+    def matches(entry: "Entry") -> bool:
         return (entry.kind == "git" and entry.protocol == want.protocol and entry.host == want.host
                 and ("path" not in attrs or entry.path == want.path)
                 and ("username" not in attrs or entry.username == want.username))
@@ -199,8 +197,8 @@ def _erase(attrs: dict[str, str], env: Mapping[str, str], report: Callable[[str]
     return b""
 
 
-def _say_config_rejected(request: Request, username: str, password: str, env: Mapping[str, str],
-                         report: Callable[[str], None]) -> None:
+def _say_config_rejected(request: "Request", username: str, password: str, env: "Mapping[str, str]",
+                         report: "Callable[[str], None]") -> None:
     """git erases what the server rejected; when that came from a config file, say which one to fix.
 
     git itself only shows "Authentication failed". The config is never edited (docs/design.md §3: erase
@@ -223,8 +221,8 @@ def _say_config_rejected(request: Request, username: str, password: str, env: Ma
 OPERATIONS = {"get": _get, "store": _store, "erase": _erase}
 
 
-def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None,
-         stderr: BinaryIO | None = None, env: Mapping[str, str] | None = None) -> int:
+def main(argv: list[str] | None = None, stdin: "BinaryIO | None" = None, stdout: "BinaryIO | None" = None,
+         stderr: "BinaryIO | None" = None, env: "Mapping[str, str] | None" = None) -> int:
     argv, stdin, stdout, stderr, env = streams.resolve(argv, stdin, stdout, stderr, env)
     report = streams.reporter(stderr)
 
@@ -243,8 +241,8 @@ def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: B
             trace.write(report)
 
 
-def _run(operation: Callable[..., bytes], stdin: BinaryIO, stdout: BinaryIO, env: Mapping[str, str],
-         report: Callable[[str], None], trace: Trace | None) -> int:
+def _run(operation: "Callable[..., bytes]", stdin: "BinaryIO", stdout: "BinaryIO", env: "Mapping[str, str]",
+         report: "Callable[[str], None]", trace: "Trace | None") -> int:
     attrs: dict[str, str] = {}
     try:
         attrs = parse_request(read_request(stdin, env))
@@ -265,7 +263,7 @@ def _run(operation: Callable[..., bytes], stdin: BinaryIO, stdout: BinaryIO, env
     return 0
 
 
-def _note(trace: Trace | None, attrs: dict[str, str], outcome: str) -> None:
+def _note(trace: "Trace | None", attrs: dict[str, str], outcome: str) -> None:
     """The outcome, and for store/erase (which rank nothing) the request, on the trace."""
     if trace is None:
         return

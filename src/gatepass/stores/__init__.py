@@ -15,8 +15,6 @@ does, so no config or environment can select a test-only backend in production.
 Nothing here reads ``os.environ``: paths and the bus address come from the ``env`` passed in.
 """
 
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -44,16 +42,16 @@ class Backend:
 
 
 BACKENDS = ("auto", "secret-service", "encrypted-file")
-TEST_BACKENDS: dict[str, Callable[[], Backend]] = {}  # the explicit test hook (tests/support/memory_backend.py)
+TEST_BACKENDS: "dict[str, Callable[[], Backend]]" = {}  # the explicit test hook (tests/support/memory_backend.py)
 DEFAULT_TIMEOUT = 5.0
 
 
-def backend_spec(env: Mapping[str, str], settings: Mapping[str, object] | None = None) -> str:
+def backend_spec(env: "Mapping[str, str]", settings: "Mapping[str, object] | None" = None) -> str:
     """``GATEPASS_STORE_BACKEND`` beats ``[store] backend`` beats ``auto``."""
     return str(env.get("GATEPASS_STORE_BACKEND") or (settings or {}).get("backend") or "auto")
 
 
-def _timeout(settings: Mapping[str, object]) -> float:
+def _timeout(settings: "Mapping[str, object]") -> float:
     from gatepass.errors import ConfigError
 
     value = settings.get("timeout", DEFAULT_TIMEOUT)
@@ -62,7 +60,7 @@ def _timeout(settings: Mapping[str, object]) -> float:
     return float(value)
 
 
-def open_backend(spec: str, env: Mapping[str, str], settings: Mapping[str, object] | None = None) -> Backend:
+def open_backend(spec: str, env: "Mapping[str, str]", settings: "Mapping[str, object] | None" = None) -> "Backend":
     """The backend ``spec`` names: ``auto``, ``secret-service``, ``encrypted-file`` or ``keyring:<module.Class>``
     (or one a test registered in ``TEST_BACKENDS``). ``auto`` is Secret Service when it is usable now (a
     session bus answers within 0.5 s, ``org.freedesktop.secrets`` runs or starts, its default collection exists and is unlocked: see

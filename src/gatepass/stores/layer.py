@@ -5,9 +5,7 @@ itself lives only in that backend. Stored entries are the highest layer. An expi
 never returned. Empty usernames and passwords round-trip, as git's own tests require.
 """
 
-from __future__ import annotations
-
-import os
+import posix
 
 from gatepass.errors import SecretUnavailableError, StoreUnavailableError
 from gatepass.hosts import split_host_port
@@ -30,7 +28,7 @@ class StoredAccount(Account):
 
     __slots__ = ("entry", "path")
 
-    def __init__(self, entry: Entry, order: int) -> None:
+    def __init__(self, entry: "Entry", order: int) -> None:
         parts = split_host_port(entry.host) or (entry.host, None)
         secure = entry.kind == "git" and entry.protocol == "https"
         super().__init__(kind=entry.kind, domain=entry.host, host=parts[0], port=parts[1], secure=secure,
@@ -43,13 +41,13 @@ class StoredAccount(Account):
 class Store:
     """Stored credentials for one environment; backends open on first use."""
 
-    def __init__(self, env: Mapping[str, str], settings: Mapping[str, object]) -> None:
+    def __init__(self, env: "Mapping[str, str]", settings: "Mapping[str, object]") -> None:
         self.env, self.settings = env, settings
         self._index: Index | None = None
         self._backends: dict[str, Backend] = {}
 
     @property
-    def index(self) -> Index:
+    def index(self) -> "Index":
         # Imported on first use: a get answered from config with nothing stored never loads the store.
         if self._index is None:
             from gatepass.stores.index import Index
@@ -57,7 +55,7 @@ class Store:
             self._index = Index(self.env)
         return self._index
 
-    def backend(self, name: str | None = None) -> Backend:
+    def backend(self, name: str | None = None) -> "Backend":
         from gatepass.stores import backend_spec, open_backend
 
         spec = name or backend_spec(self.env, self.settings)
@@ -66,9 +64,9 @@ class Store:
             self._backends[spec] = self._backends[backend.name] = backend
         return self._backends[spec]
 
-    def accounts(self, kind: str, hosts: list[str] | None = None) -> list[StoredAccount]:
+    def accounts(self, kind: str, hosts: list[str] | None = None) -> "list[StoredAccount]":
         """Unexpired entries of ``kind`` (for ``hosts`` only, when given) as accounts; reads no secret."""
-        if not os.path.exists(index_path(self.env)):
+        if not _exists(index_path(self.env)):
             return []  # nothing stored yet: skip even importing the index
         from gatepass.stores.index import now
 
@@ -82,7 +80,7 @@ class Store:
                 found.append(account)
         return found
 
-    def read(self, account: Account) -> Secret:
+    def read(self, account: "Account") -> "Secret":
         if not isinstance(account, StoredAccount):  # a real check, not an assert: -O keeps it
             raise SecretUnavailableError(f"{account.label()} is not a stored entry")
         entry = account.entry
@@ -95,7 +93,7 @@ class Store:
             secret.refresh = self.backend(entry.backend).get(entry.service() + REFRESH_SUFFIX, entry.username)
         return secret
 
-    def save(self, entry: Entry, secret: str, refresh: str | None = None) -> None:
+    def save(self, entry: "Entry", secret: str, refresh: str | None = None) -> None:
         """Put the secret in the configured backend, then record it (``Index.upsert``: the same key is
         replaced, and the replaced entry's secret is deleted when the new one did not overwrite it)."""
         backend = self.backend()
@@ -105,7 +103,7 @@ class Store:
         entry.backend, entry.refresh = backend.name, refresh is not None
         entry.created = entry.updated = 0  # now, or the replaced entry's creation time
 
-        def forget_replaced(old: Entry) -> None:
+        def forget_replaced(old: "Entry") -> None:
             if (old.backend, old.username) != (entry.backend, entry.username):
                 self._forget_secret(old)  # the new secret did not overwrite the old item
             elif old.refresh and not entry.refresh:
@@ -113,28 +111,37 @@ class Store:
 
         self.index.upsert(entry, forget_replaced)
 
-    def erase(self, matches: Callable[[Entry], bool], password: str | None = None) -> list[Entry]:
+    def erase(self, matches: "Callable[[Entry], bool]", password: str | None = None) -> "list[Entry]":
         """Remove every matching entry (only those holding ``password`` when given) and their secrets.
 
         Secrets go first, under the index lock (``Index.remove``): if a backend is locked, the error
         leaves the index as it was, so no secret is left in a keyring with no entry pointing at it."""
-        def chosen(entry: Entry) -> bool:
+        def chosen(entry: "Entry") -> bool:
             return matches(entry) and (password is None or self._holds(entry, password))
 
-        def forget(entries: list[Entry]) -> None:
+        def forget(entries: "list[Entry]") -> None:
             for entry in entries:
                 self._forget_secret(entry)
 
         return self.index.remove(chosen, forget)
 
-    def _holds(self, entry: Entry, password: str) -> bool:
+    def _holds(self, entry: "Entry", password: str) -> bool:
         try:
             return self.backend(entry.backend).get(entry.service(), entry.username) == password
         except StoreUnavailableError:
             return False
 
-    def _forget_secret(self, entry: Entry) -> None:
+    def _forget_secret(self, entry: "Entry") -> None:
         backend = self.backend(entry.backend)
         backend.delete(entry.service(), entry.username)
         if entry.refresh:
             backend.delete(entry.service() + REFRESH_SUFFIX, entry.username)
+
+
+def _exists(path: str) -> bool:
+    """``os.path.exists`` (the warm path imports no ``os``; gatepass.paths)."""
+    try:
+        posix.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True
