@@ -202,8 +202,10 @@ def store_for(host: str, env: "Mapping[str, str]", report: "Callable[[str], None
     return open_store(env, load(env, report, host_keys(host)))
 
 
-def docker_list(env: "Mapping[str, str]", report: "Callable[[str], None]") -> dict[str, str]:
-    """Server string -> username for every registry gatepass knows; never reads a secret.
+def docker_list(env: "Mapping[str, str]", report: "Callable[[str], None]") -> tuple[dict[str, str], str | None]:
+    """Server string -> username for every registry gatepass knows, never reading a secret; or
+    ``({}, answer)`` when no stored entry must be merged in: ``list``'s whole answer as the parse
+    cache keeps it rendered (#14: rendering 10,000 entries per call was a third of ``list``).
 
     Stored entries first (the highest layer; keys with another path, such as identity-token
     refresh keys, exactly as stored), then the config listing the parse cache keeps ready, so
@@ -218,9 +220,11 @@ def docker_list(env: "Mapping[str, str]", report: "Callable[[str], None]") -> di
             listed.setdefault(account.entry.path or docker_display_key(account.host, account.port), account.username)
     except StoreUnavailableError as exc:
         report(str(exc))
+    if not listed and config.rendered is not None:
+        return {}, config.rendered
     for key, username in config.listing.items():
         listed.setdefault(key, username)
-    return listed
+    return listed, None
 
 
 def docker_list_for(username: str, env: "Mapping[str, str]", report: "Callable[[str], None]") -> dict[str, str]:

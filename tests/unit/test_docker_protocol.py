@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -73,6 +74,28 @@ def test_list_never_reads_stdin_and_lists_config_accounts():
     code, out, _ = run(["list"], Unreadable())
     assert code == 0
     assert json.loads(out) == {"https://index.docker.io/v1/": "hub", "127.0.0.1:5000": "local", "ghcr.io": "gh"}
+
+
+def test_list_from_the_cache_is_byte_identical_with_and_without_stored_entries(monkeypatch):
+    """#14: the cache keeps list's answer rendered; it is used only when no stored entry is merged in."""
+    import time
+
+    from gatepass.config import cache
+
+    os.utime(os.environ["GATEPASS_CONFIG"], ns=(0, 0))  # mtime far from the parse; ctime: wait it out
+    time.sleep(2 * cache.RACY_NS / 1e9)
+    compact = {"separators": (",", ":")}
+    # validation takes [[docker_registry]] before its [[image_registry]] alias, and list keeps that order
+    expected = {"127.0.0.1:5000": "local", "ghcr.io": "gh", "https://index.docker.io/v1/": "hub"}
+    cold = run(["list"], Unreadable())
+    assert list(Path(os.environ["XDG_CACHE_HOME"], "gatepass").glob("config-*.cache"))  # written: warm next
+    with monkeypatch.context() as patch:
+        patch.setattr(docker, "render_list", lambda entries: pytest.fail("rendered again"))
+        warm = run(["list"], Unreadable())
+    assert warm == cold == (0, json.dumps(expected, **compact) + "\n", "")
+    assert store("ghcr.io", "stored", "s")[0] == 0 and store("r.example", "other", "s")[0] == 0
+    merged = {"ghcr.io": "stored", "r.example": "other", "127.0.0.1:5000": "local", "https://index.docker.io/v1/": "hub"}
+    assert run(["list"], Unreadable()) == (0, json.dumps(merged, **compact) + "\n", "")
 
 
 def test_list_is_an_empty_object_when_nothing_is_configured(monkeypatch):

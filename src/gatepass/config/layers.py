@@ -35,15 +35,24 @@ class Config:
     """All accounts of all file layers, in precedence order, plus what went wrong loading them."""
 
     def __init__(self, accounts: "list[Account]", errors: list[str], store: dict[str, object],
-                 files: list[tuple[str, str, bool]], listing: dict[str, str] | None = None,
+                 files: list[tuple[str, str, bool]], listing: "dict[str, str] | cache.Listing | None" = None,
                  engines: dict[str, dict[str, object]] | None = None) -> None:
         self.accounts = accounts
         self.errors = errors          # one line each: file, line, key and what to do; never a value
         self.store = store            # merged [store] settings, higher layers win
         self.files = files            # (layer, path, exists) for every place looked at
-        self.listing = listing if listing is not None else docker_listing(accounts)
+        # docker list's answer ready from the cache (``load_config(env, [])``), else None
+        self.rendered = listing.rendered if isinstance(listing, cache.Listing) else None
+        self._listing = listing if listing is not None else docker_listing(accounts)
         # Engine tables ("vault" -> [vault]): the highest layer's table wins whole, never merged.
         self.engines = engines if engines is not None else {}
+
+    @property
+    def listing(self) -> dict[str, str]:
+        """Server string -> username of the config's docker registries (``docker_listing``)."""
+        if isinstance(self._listing, cache.Listing):
+            self._listing = self._listing.entries()
+        return self._listing
 
 
 def docker_listing(accounts: "list[Account]") -> dict[str, str]:

@@ -87,7 +87,10 @@ def _list(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], 
     from gatepass import app
 
     only = app.restriction(env)  # GATEPASS_ACCOUNT: list what get would answer, that user's keys only
-    return render_list(app.docker_list_for(only, env, report) if only else app.docker_list(env, report))
+    if only:
+        return render_list(app.docker_list_for(only, env, report))
+    entries, rendered = app.docker_list(env, report)
+    return rendered if rendered is not None else render_list(entries)
 
 
 def read_credentials(stdin: "BinaryIO", env: "Mapping[str, str] | None" = None) -> tuple[str, str, str]:
