@@ -49,6 +49,34 @@ def open_store(env: "Mapping[str, str]", config: "Config") -> "Store":
     return Store(env, config.store)
 
 
+class DeferredStore:
+    """The store layer of one helper call, imported on first real use: a ``get`` the config answers
+    with nothing stored loads no store module (two fewer imports on every warm ``get``; #14).
+    ``accounts`` answers ``[]`` without it while there is no index; ``env`` needs nothing."""
+
+    __slots__ = ("env", "settings", "_store")
+
+    def __init__(self, env: "Mapping[str, str]", settings: "Mapping[str, object]") -> None:
+        self.env, self.settings = env, settings
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> "Store":
+        if self._store is None:
+            from gatepass.stores.layer import Store
+
+            self._store = Store(self.env, self.settings)
+        return self._store
+
+    def accounts(self, kind: str, hosts: list[str] | None = None) -> "list[Account]":
+        from gatepass.files import exists
+        from gatepass.paths import index_path
+
+        if not exists(index_path(self.env)):
+            return []  # nothing stored yet
+        return list(self.store.accounts(kind, hosts))
+
+
 def host_keys(host: str) -> list[str]:
     """The config host keys that can match ``host``: itself, the one-label wildcard above it, and for an
     Amazon ECR registry the shared ``*.dkr.ecr.*.amazonaws.com``."""
@@ -61,7 +89,7 @@ def host_keys(host: str) -> list[str]:
 
 def candidates(request: "Request", env: "Mapping[str, str]", report: "Callable[[str], None]",
                *, with_store: bool = True, store_errors: "list[StoreUnavailableError] | None" = None
-               ) -> "tuple[Store, list[Account]]":
+               ) -> "tuple[DeferredStore, list[Account]]":
     """The store and every account that could answer ``request``'s host, stored entries first.
 
     An unreadable store is reported, or collected in ``store_errors`` when given."""
@@ -70,11 +98,11 @@ def candidates(request: "Request", env: "Mapping[str, str]", report: "Callable[[
 
 
 def _gather(request: "Request", env: "Mapping[str, str]", report: "Callable[[str], None]", with_store: bool,
-            store_errors: "list[StoreUnavailableError] | None" = None) -> "tuple[Store, list[Account], Engines]":
+            store_errors: "list[StoreUnavailableError] | None" = None) -> "tuple[DeferredStore, list[Account], Engines]":
     """:func:`candidates` plus the config's engine tables (``Config.engines``) for reading them."""
     keys = host_keys(request.host)
     config = load(env, report, keys)
-    store = open_store(env, config)
+    store = DeferredStore(env, config.store)
     accounts = list(config.accounts)
     if with_store:
         try:
@@ -92,22 +120,27 @@ def _store_error(exc: "StoreUnavailableError", report: "Callable[[str], None]",
         store_errors.append(exc)
 
 
-def read(account: "Account", store: "Store", request: "Request | None" = None, engines: "Engines | None" = None) -> "Secret":
+def read(account: "Account", store: "Store | DeferredStore", request: "Request | None" = None,
+         engines: "Engines | None" = None) -> "Secret":
     """An account's secret: stored entries and token-less config accounts from the keyring backend.
 
     ``request`` (what the helper was asked) and ``engines`` (``Config.engines``) reach engine
     accounts; without a request an engine answers for the account's own host.
     """
     if account.secret_kind == "store":
-        return store.read(account)
+        return _opened(store).read(account)
     if account.secret_kind == "keyring":
         if account.untrusted:
             read_secret(account, {})  # raises: a layer others can write may not name a keyring entry either
-        value = store.backend().get(keyring_service(account), account.username)
+        value = _opened(store).backend().get(keyring_service(account), account.username)
         if value is None:
             read_secret(account, {})  # raises the "run gatepass login" error for this account
         return Secret(str(value))
     return read_secret(account, store.env, request, engines)
+
+
+def _opened(store: "Store | DeferredStore") -> "Store":
+    return store.store if isinstance(store, DeferredStore) else store
 
 
 def forget_engine_value(account: "Account", request: "Request", env: "Mapping[str, str]", value: str) -> bool:
@@ -154,7 +187,7 @@ def answer(request: "Request", env: "Mapping[str, str]", report: "Callable[[str]
     return found
 
 
-def _first_readable(request: "Request", accounts: "list[Account]", store: "Store", report: "Callable[[str], None]",
+def _first_readable(request: "Request", accounts: "list[Account]", store: "DeferredStore", report: "Callable[[str], None]",
                     engines: "Engines", store_errors: "list[StoreUnavailableError] | None" = None,
                     trace: "Trace | None" = None) -> "tuple[Account, Secret] | None":
     eligible, ruled_out = rank(request, accounts)
@@ -194,7 +227,7 @@ def remember(request: "Request", username: str, entry: "Callable[[], Entry]", se
     configured = _first_readable(request, accounts, store, lambda message: None, engines)
     if configured is not None and (configured[0].username, configured[1].value) == (username, secret):
         return
-    store.save(entry(), secret, refresh)
+    store.store.save(entry(), secret, refresh)
 
 
 def store_for(host: str, env: "Mapping[str, str]", report: "Callable[[str], None]") -> "Store":

@@ -60,6 +60,15 @@ def is_dir(path: str) -> bool:
         return False
 
 
+def exists(path: str) -> bool:
+    """``os.path.exists``."""
+    try:
+        posix.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _temp_name(path: str) -> str:
     """``PATH.<pid>.<16 hex>.tmp``: the pid lets a sweep tell a dead writer's temp, the random part
     keeps the name from being guessed and created first."""

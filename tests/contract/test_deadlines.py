@@ -143,7 +143,7 @@ def test_a_fifo_at_a_store_file_is_refused_before_reading(isolated_env, where):
 def test_a_closed_pipe_is_read_without_waiting_and_left_blocking():
     """git has written and closed before the helper starts: read at once, without select, and the
     pipe's mode is put back (O_NONBLOCK lives on the open file, shared with whoever else holds it)."""
-    from gatepass.protocol.streams import read_input
+    from gatepass.protocol import read_input
 
     read_end, write_end = os.pipe()
     os.write(write_end, b"protocol=https\nhost=example.com\n")
@@ -156,7 +156,7 @@ def test_a_closed_pipe_is_read_without_waiting_and_left_blocking():
 def test_a_pipe_still_being_written_falls_back_to_the_deadline():
     """What is there is kept; the rest is waited for within the deadline, then it is one clear error."""
     from gatepass.errors import InvalidRequestError
-    from gatepass.protocol.streams import read_input
+    from gatepass.protocol import read_input
 
     read_end, write_end = os.pipe()
     os.write(write_end, b"protocol=https\n")
@@ -170,7 +170,7 @@ def test_a_pipe_still_being_written_falls_back_to_the_deadline():
 
 
 def test_a_request_split_across_writes_is_read_whole():
-    from gatepass.protocol.streams import read_input
+    from gatepass.protocol import read_input
 
     read_end, write_end = os.pipe()
     os.write(write_end, b"protocol=https\n")

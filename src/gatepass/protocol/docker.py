@@ -14,7 +14,7 @@ from gatepass import __version__
 from gatepass.errors import GatepassError, InvalidRequestError, NotFoundError
 from gatepass.hosts import join_host_port, parse_docker_server
 from gatepass.model import Request
-from gatepass.protocol import streams
+from gatepass.protocol import read_input, reporter, resolve
 
 try:  # the C function json.dumps itself uses (ensure_ascii): escapes lone surrogates, imports no re
     from _json import encode_basestring_ascii as json_string
@@ -48,7 +48,7 @@ def render_list(entries: dict[str, str]) -> str:
 
 def read_server(stdin: "BinaryIO", env: "Mapping[str, str] | None" = None) -> str:
     """The bare server string ``get``/``erase`` read, trimmed like docker's helpers do."""
-    data = streams.read_input(stdin, MAX_INPUT_BYTES, env or {})
+    data = read_input(stdin, MAX_INPUT_BYTES, env or {})
     if len(data) > MAX_INPUT_BYTES:
         raise InvalidRequestError(f"input larger than {MAX_INPUT_BYTES} bytes")
     try:
@@ -97,7 +97,7 @@ def read_credentials(stdin: "BinaryIO", env: "Mapping[str, str] | None" = None) 
     """``store``'s JSON: ServerURL, Username, Secret (field names matched case-insensitively, as Go does)."""
     import json
 
-    data = streams.read_input(stdin, MAX_INPUT_BYTES, env or {})
+    data = read_input(stdin, MAX_INPUT_BYTES, env or {})
     if len(data) > MAX_INPUT_BYTES:
         raise InvalidRequestError(f"input larger than {MAX_INPUT_BYTES} bytes")
     try:
@@ -189,8 +189,8 @@ OPERATIONS = {"get": _get, "list": _list, "store": _store, "erase": _erase, "ver
 
 def main(argv: list[str] | None = None, stdin: "BinaryIO | None" = None, stdout: "BinaryIO | None" = None,
          stderr: "BinaryIO | None" = None, env: "Mapping[str, str] | None" = None) -> int:
-    argv, stdin, stdout, stderr, env = streams.resolve(argv, stdin, stdout, stderr, env)
-    report = streams.reporter(stderr)
+    argv, stdin, stdout, stderr, env = resolve(argv, stdin, stdout, stderr, env)
+    report = reporter(stderr)
 
     def reply(text: str, code: int) -> int:
         try:

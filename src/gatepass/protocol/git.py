@@ -15,7 +15,7 @@ import time
 from gatepass.errors import GatepassError, InvalidRequestError
 from gatepass.hosts import join_host_port, parse_authority
 from gatepass.model import Request
-from gatepass.protocol import streams
+from gatepass.protocol import read_input, reporter, resolve
 
 MAX_REQUEST_BYTES = 1024 * 1024  # git's requests are a few hundred bytes
 MAX_LINES = 4096
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 def read_request(stream: "BinaryIO", env: "Mapping[str, str] | None" = None) -> bytes:
     """Read up to a blank line or EOF (git 2.39 sends no blank line), bounded in size and in time
-    (``streams.read_input``: a stdin that never closes is one clear error, not a hang)."""
-    data = streams.read_input(stream, MAX_REQUEST_BYTES, env or {}, blank_line_ends=True)
+    (``protocol.read_input``: a stdin that never closes is one clear error, not a hang)."""
+    data = read_input(stream, MAX_REQUEST_BYTES, env or {}, blank_line_ends=True)
     if data.startswith(b"\n"):
         return b""
     end = data.find(b"\n\n")
@@ -223,8 +223,8 @@ OPERATIONS = {"get": _get, "store": _store, "erase": _erase}
 
 def main(argv: list[str] | None = None, stdin: "BinaryIO | None" = None, stdout: "BinaryIO | None" = None,
          stderr: "BinaryIO | None" = None, env: "Mapping[str, str] | None" = None) -> int:
-    argv, stdin, stdout, stderr, env = streams.resolve(argv, stdin, stdout, stderr, env)
-    report = streams.reporter(stderr)
+    argv, stdin, stdout, stderr, env = resolve(argv, stdin, stdout, stderr, env)
+    report = reporter(stderr)
 
     operation = OPERATIONS.get(argv[-1] if argv else "")
     if operation is None:

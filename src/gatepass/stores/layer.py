@@ -5,9 +5,8 @@ itself lives only in that backend. Stored entries are the highest layer. An expi
 never returned. Empty usernames and passwords round-trip, as git's own tests require.
 """
 
-import posix
-
 from gatepass.errors import SecretUnavailableError, StoreUnavailableError
+from gatepass.files import exists
 from gatepass.hosts import split_host_port
 from gatepass.model import LAYER_RANK, Account
 from gatepass.paths import index_path
@@ -66,7 +65,7 @@ class Store:
 
     def accounts(self, kind: str, hosts: list[str] | None = None) -> "list[StoredAccount]":
         """Unexpired entries of ``kind`` (for ``hosts`` only, when given) as accounts; reads no secret."""
-        if not _exists(index_path(self.env)):
+        if not exists(index_path(self.env)):
             return []  # nothing stored yet: skip even importing the index
         from gatepass.stores.index import now
 
@@ -136,12 +135,3 @@ class Store:
         backend.delete(entry.service(), entry.username)
         if entry.refresh:
             backend.delete(entry.service() + REFRESH_SUFFIX, entry.username)
-
-
-def _exists(path: str) -> bool:
-    """``os.path.exists`` (the warm path imports no ``os``; gatepass.paths)."""
-    try:
-        posix.stat(path)
-    except (OSError, ValueError):
-        return False
-    return True
