@@ -1,5 +1,6 @@
-"""The helpers as pip and pipx install them from the wheel (non-editable): a plain script, no ``re``, no
-entry-point lookup, and a ``get`` answered from the parse cache imports nothing heavy (#14)."""
+"""The helpers as pip and pipx install them from the wheel (non-editable): a shell script that runs the
+venv's python as ./install's launchers do (``-I -S``: no site, no ``re``, no entry-point lookup), found
+through pipx's symlink too, and a ``get`` answered from the parse cache imports nothing heavy (#14)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from tests.conftest import write_config
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
 HELPERS = ("git-credential-gatepass", "docker-credential-gatepass")
-# pip's console_scripts launcher imports re; the rest must wait for a cache miss (docs/design.md §9).
-HEAVY = ("re", "click", "keyring", "cryptography", "jeepney", "tomllib", "tomli", "json", "typing", "importlib.metadata")
+# pip's console_scripts launcher imports re, site the .pth files; the rest must wait for a cache miss (docs/design.md §9).
+HEAVY = ("re", "click", "keyring", "cryptography", "jeepney", "tomllib", "tomli", "json", "typing", "importlib.metadata",
+         "site", "os", "select")
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +41,11 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "venv"
 
 
-def test_wheel_launchers_are_plain_scripts_on_the_venv_python(venv):
+def test_wheel_launchers_are_shell_scripts_running_python_I_S(venv):
     for name in HELPERS:
         text = (venv / "bin" / name).read_text()
-        assert text.splitlines()[0].split() in ([f"#!{venv}/bin/python"], [f"#!{venv}/bin/python", "-E"])  # pip 26 adds -E
+        assert text.splitlines()[0] == "#!/bin/sh"  # pip leaves it alone: it rewrites only "#!python", dropping flags
+        assert 'exec "$here/python3" -I -S -c' in text
         assert "import re" not in text and "importlib.metadata" not in text and "entry_points" not in text
         assert os.access(venv / "bin" / name, os.X_OK)
 
@@ -61,11 +64,34 @@ def test_wheel_launcher_get_imports_nothing_heavy(venv, tmp_path, name, stdin, a
     for _ in range(2):  # the first run fills the parsed-config cache, the second is answered from it
         done = subprocess.run([helper, "get"], input=stdin, env=env, capture_output=True, check=True)
         assert done.stdout == answer
-    # Run through its own #! line: no -I there, so PYTHONPROFILEIMPORTTIME reaches the interpreter.
-    done = subprocess.run([helper, "get"], input=stdin, env=dict(env, PYTHONPROFILEIMPORTTIME="1"),
-                          capture_output=True, check=True)
+    # The launcher runs -I (no PYTHON* variables): a python3 beside it that adds -X importtime shows the imports.
+    spy = tmp_path / "spy"
+    spy.mkdir()
+    (spy / "python3").write_text(f'#!/bin/sh\nexec {venv}/bin/python3.{sys.version_info[1]} -X importtime "$@"\n')
+    (spy / "python3").chmod(0o755)
+    shutil.copy2(venv / "bin" / name, spy / "copied")
+    done = subprocess.run([str(spy / "copied"), "get"], input=stdin, env=env, capture_output=True, check=True)
     assert done.stdout == answer
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.decode().splitlines()
                 if line.startswith("import time:")}
     assert f"gatepass.protocol.{name.split('-')[0]}" in imported
     assert sorted(m for m in imported if m in HEAVY or m.split(".")[0] in HEAVY) == []
+
+
+@pytest.mark.parametrize("name, stdin, answer", [
+    ("git-credential-gatepass", b"protocol=https\nhost=github.com\n", b"username=bot\npassword=tok-1\n"),
+])
+def test_wheel_launcher_found_through_a_symlink_or_on_path(venv, tmp_path, name, stdin, answer):
+    """pipx links the script into ~/.local/bin, where no python is: the link is followed to the venv.
+    A copy with no python beside it at all runs the python3 on PATH (here the venv's)."""
+    config = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="bot", token="tok-1"}]\n')
+    env = {"PATH": f"{venv}/bin:/usr/bin:/bin", "HOME": str(tmp_path), "GATEPASS_CONFIG": str(config),
+           "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    bin_dir = tmp_path / "local-bin"
+    bin_dir.mkdir()
+    (bin_dir / name).symlink_to(venv / "bin" / name)
+    shutil.copy2(venv / "bin" / name, bin_dir / "copy")
+    for helper in (bin_dir / name, bin_dir / "copy"):
+        done = subprocess.run([str(helper), "get"], input=stdin, env=env, capture_output=True, check=True, cwd=tmp_path)
+        assert done.stdout == answer, done.stderr
