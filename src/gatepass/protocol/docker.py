@@ -8,13 +8,12 @@ keychain``, which docker's Go client turns into "no credentials". The JSON field
 in this module only.
 """
 
-import sys
 
 from gatepass import __version__
 from gatepass.errors import GatepassError, InvalidRequestError, NotFoundError
 from gatepass.hosts import join_host_port, parse_docker_server
 from gatepass.model import Request
-from gatepass.protocol import read_input, reporter, resolve
+from gatepass.protocol import finish, read_input, reporter, resolve
 
 try:  # the C function json.dumps itself uses (ensure_ascii): escapes lone surrogates, imports no re
     from _json import encode_basestring_ascii as json_string
@@ -236,4 +235,4 @@ def main(argv: list[str] | None = None, stdin: "BinaryIO | None" = None, stdout:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    finish(main())

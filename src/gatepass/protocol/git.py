@@ -9,13 +9,12 @@ Errors become output here and only here: no answer is empty stdout and exit 0 (g
 asks the next helper or the user), with one ``gatepass:`` line on stderr when there is a reason.
 """
 
-import sys
 import time
 
 from gatepass.errors import GatepassError, InvalidRequestError
 from gatepass.hosts import join_host_port, parse_authority
 from gatepass.model import Request
-from gatepass.protocol import read_input, reporter, resolve
+from gatepass.protocol import finish, read_input, reporter, resolve
 
 MAX_REQUEST_BYTES = 1024 * 1024  # git's requests are a few hundred bytes
 MAX_LINES = 4096
@@ -276,4 +275,4 @@ def _note(trace: "Trace | None", attrs: dict[str, str], outcome: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    finish(main())
