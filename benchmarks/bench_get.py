@@ -183,8 +183,15 @@ class Bench:
         self._count = 0
 
     def launcher(self, kind: str = "install", helper: str = "git") -> str:
-        """``install``: ./install's launcher; ``pip``: the one pip (and pipx) wrote from the wheel."""
+        """``install``: ./install's launcher; ``pip``: the one pip (and pipx) wrote from the wheel; ``pipx``:
+        that one reached through a symlink in another directory, as pipx links it into ~/.local/bin."""
         name = f"{helper}-credential-gatepass"
+        if kind == "pipx":
+            link = self.work / "pipx-bin" / name
+            if not link.exists():
+                link.parent.mkdir(exist_ok=True)
+                link.symlink_to(self.prefix / "bin" / name)
+            return str(link)
         return str(self.bindir / name if kind == "install" else self.prefix / "bin" / name)
 
     def cleanup(self, action: Callable[[], None]) -> None:
@@ -440,6 +447,8 @@ row("git credential-cache get", "1", _git_cache_peer, group="peers")
 row("gatepass get, warm, ./install launcher", "1,000", _accounts(1_000, False), target=1.10)
 row("gatepass get, warm, pip/pipx launcher", "1,000", lambda b: b.git_get("", "", *git_toml(100, 10), launcher="pip"),
     target=1.15)
+row("gatepass get, warm, pipx launcher (symlink)", "1,000",
+    lambda b: b.git_get("", "", *git_toml(100, 10), launcher="pipx"))
 row("gatepass get, warm, console_scripts template", "1,000", _pip_template_launcher)
 row("gatepass get, warm, vault-sourced", "1", _vault_warm, target=1.30, group="engines")
 row("gatepass get, warm, minted GitHub App token (cached)", "1", _minted_github_app, target=1.30, group="engines")
@@ -497,6 +506,10 @@ def derived(cases: list[Case]) -> list[str]:
             lines.append(f"git operation overhead ({label}; fill+approve minus git alone): gatepass +{ours - alone:.1f} ms, "
                          f"store +{store - alone:.1f} ms: {ratio:.2f}x of store's (target <= 1.5x: "
                          f"{'met' if ratio <= 1.5 else 'MISSED'})")
+            floor = by.get(("python -I -S -c pass", ""))
+            if floor is not None:  # git runs the helper twice (get, then store): two interpreters at least
+                lines.append(f"  floor for any Python helper ({label}): two `python -I -S -c pass` = {2 * floor:.1f} ms, "
+                             f"{2 * floor / max(store - alone, 0.1):.2f}x of store's")
         four = by.get(("4 x gatepass get at once, cold", "10,000 tables"))
         one = by.get(("gatepass get, cold", "10,000 tables"))
         if four is not None and one is not None:
