@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gatepass.config.layers import layer_files, load_config
 from tests.conftest import write_config
@@ -139,12 +141,18 @@ def test_cached_answer_does_not_import_the_toml_parser(tmp_path):
 
     path = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n')
     code = ("import sys, os; from gatepass.config.layers import load_config; load_config(os.environ); "
-            "print(sorted(m for m in ('tomli', 'tomllib', 'gatepass.config.schema') if m in sys.modules))")
+            "print(sorted(m for m in ('tomli', 'tomllib', 'gatepass.config.schema', 'gatepass.config.toml_subset') "
+            "if m in sys.modules))")
     env = dict(os.environ, GATEPASS_CONFIG=str(path))
     first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert first.stdout.strip() == "['gatepass.config.schema', 'tomli']"  # the compiled parser, when installed
+    # a regular file is read without importing a parser (#14); the cache answers the second run
+    assert first.stdout.strip() == "['gatepass.config.schema', 'gatepass.config.toml_subset']"
     assert second.stdout.strip() == "[]"
+    escaped = write_config(tmp_path / "e.toml", '[[git_provider]]\naccounts=[{username="a", token="t\\u0041"}]\n')
+    other = subprocess.run([sys.executable, "-c", code], env=dict(env, GATEPASS_CONFIG=str(escaped)),
+                           capture_output=True, text=True, check=True)
+    assert "'tomli'" in other.stdout and "tomllib" not in other.stdout  # the compiled parser, when installed
 
 
 def test_cache_reads_only_the_requested_hosts_in_file_order(tmp_path, monkeypatch):
@@ -174,3 +182,54 @@ def test_ttl_and_unknown_sealed_formats_are_errors(tmp_path, account, words):
     path = write_config(tmp_path / "c.toml", f"[[git_provider]]\naccounts = [{account}]\n")
     config = load(GATEPASS_CONFIG=str(path))
     assert config.accounts == [] and words in config.errors[0] and "SECRETVALUE" not in config.errors[0]
+
+
+# The cold path's shortcuts (#14) give what the general checks give: compared with them switched off.
+PIECES = st.lists(st.sampled_from(list("abzAZ09.-_:*/@ßé") + ["http://", "https://", "docker.io", "index.docker.io"]),
+                  max_size=8)
+DOMAIN_TEXT = PIECES.map("".join)
+TOKEN_PIECES = st.lists(st.sampled_from(list("ab -\n\r\0\t") + ["-----BEGIN ", "gatepass:sealed:", "age-encryption.org/"]),
+                        max_size=5)
+ENTRY_VALUE = st.one_of(TOKEN_PIECES.map("".join), st.integers(-1, 1), st.booleans(), st.lists(st.just("x"), max_size=1))
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(["git", "docker"]), DOMAIN_TEXT)
+def test_plain_domain_shortcut_matches_the_full_checks(kind, text):
+    from gatepass.config import schema
+
+    def full(kind: str, value: str):
+        saved = schema._plain_host
+        schema._plain_host = lambda _text: False
+        try:
+            return schema.normalize_domain(kind, value)
+        except ValueError as exc:
+            return str(exc)
+        finally:
+            schema._plain_host = saved
+
+    try:
+        fast = schema.normalize_domain(kind, text)
+    except ValueError as exc:
+        fast = str(exc)
+    assert fast == full(kind, text)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.sampled_from(["username", "token", "token_env", "ttl"]), ENTRY_VALUE, max_size=3))
+def test_usual_account_shortcut_matches_the_full_checks(entry):
+    from gatepass.config import schema
+    from gatepass.config.lines import LineMap
+
+    def run(shortcut: bool):
+        saved = schema._inline_only
+        if not shortcut:
+            schema._inline_only = lambda _entry: None
+        try:
+            parsed = schema.validate({"git_provider": [{"accounts": [dict(entry)]}]}, "f.toml", LineMap(""),
+                                     "user", 2, [0])
+        finally:
+            schema._inline_only = saved
+        return [a.to_tuple() for a in parsed.accounts], [str(e) for e in parsed.errors], parsed.inline_tokens
+
+    assert run(True) == run(False)

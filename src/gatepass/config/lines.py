@@ -10,10 +10,13 @@ parse cost 10-13% of it, and 65 MiB at 100,000 provider tables (#14).
 from __future__ import annotations
 
 import os
-import re
 import stat
 
-_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_\-\.\"' ]+?)\s*\]\]?\s*(#.*)?$")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
+
+_HEADER = r"^\s*\[\[?\s*([A-Za-z0-9_\-\.\"' ]+?)\s*\]\]?\s*(#.*)?$"
 
 
 class LineMap:
@@ -27,12 +30,15 @@ class LineMap:
         self._scanned = False
 
     def _scan(self) -> None:
+        import re  # here, not above: a cold parse that reports nothing needs no re (#14)
+
+        header = re.compile(_HEADER)
         self._scanned = True
         self.lines = self.text.split("\n")  # split on \n only; a stray \r stays in the line
         counts: dict[str, int] = {}
         current: tuple[str, int] | None = None
         for number, line in enumerate(self.lines, 1):
-            match = _HEADER.match(line)
+            match = header.match(line)
             if not match:
                 continue
             name = match.group(1).strip()
@@ -68,6 +74,8 @@ class LineMap:
             first, last = self.spans.get((name, index), (0, 0))
             pattern = _PATTERNS.get(key)
             if pattern is None:
+                import re
+
                 pattern = _PATTERNS[key] = re.compile(r"(^|[{,\s])" + re.escape(key) + r"\s*=")
             memo = []
             for number in range(first, last + 1 if first else 0):

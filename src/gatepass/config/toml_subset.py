@@ -1,0 +1,270 @@
+"""A fast reader for the regular TOML that Komodo-style files are made of; tomli reads everything else.
+
+A fleet file of 10,000 ``[[git_provider]]`` tables cost tomli (compiled) a third of a cold ``get``,
+plus ~20 ms importing it with ``re``, ``datetime`` and ``enum`` (#14). Such files use a small,
+line-shaped part of TOML, read here with string methods only: one header per line (``[name]``,
+``[[name]]``, bare names), ``key = value`` lines (bare or dotted keys), and arrays whose items
+span lines. Values: basic strings without escapes, literal strings, decimal integers (at most 18
+digits, no underscores), ``true`` and ``false``, arrays of values, and one-line inline tables with
+bare keys.
+
+:func:`loads` gives exactly the tree ``tomli.loads`` gives, or ``None`` for any text it does not
+fully recognise: a carriage return, a backslash or a control character anywhere, floats, dates,
+quoted keys, multi-line strings, a duplicate key, a redefined table, anything else. The caller then
+parses with tomli, which also words every error (tests/unit/test_toml_subset.py compares the two on
+generated and mutated files and on the fixtures). Refusing a file here never means it is wrong.
+"""
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+# Bytes TOML never allows outside strings and comments, nor inside them unescaped (tab aside);
+# a backslash starts an escape, which this reader leaves to tomli.
+_REFUSED = bytes([*range(0x00, 0x09), *range(0x0A + 1, 0x20), 0x7F, ord("\\")])
+_BARE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_DIGITS = frozenset("0123456789")
+_BLANK = " \t"
+_USUAL = frozenset({"domain", "accounts", "https", "organizations", "username", "token"})  # bare: no check
+
+
+class _NotInSubset(Exception):
+    """The text is outside the subset (or is not valid TOML): tomli decides."""
+
+
+def loads(data: bytes, text: str) -> "dict[str, Any] | None":
+    """The tree ``tomli.loads(text)`` gives, or ``None`` when ``text`` (``data`` decoded) is not in the subset."""
+    if len(data.translate(None, _REFUSED)) != len(data):
+        return None
+    try:
+        return _Reader().read(text)
+    except (_NotInSubset, IndexError):  # IndexError: a line ended where a value had to go on
+        return None
+
+
+def _bare(key: str) -> str:
+    if not key or not _BARE.issuperset(key):
+        raise _NotInSubset
+    return key
+
+
+def _end(rest: str) -> None:
+    """Only blanks and a comment may be left on the line."""
+    rest = rest.lstrip(_BLANK)
+    if rest and rest[0] != "#":
+        raise _NotInSubset
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.root: dict[str, Any] = {}
+        self.table = self.root           # where key = value lines go
+        self.arrays: set[int] = set()    # id() of each [[name]] list: only those take more elements
+        self.dotted: set[int] = set()    # id() of tables made by dotted keys: only those take more keys
+        self.open: list[Any] | None = None   # the array whose items span lines
+        self.comma = True                # the open array's last item had a comma after it
+
+    def read(self, text: str) -> "dict[str, Any]":
+        headers: dict[str, str] = {}  # a header line seen before -> its name: fleet files repeat a few
+        for line in text.split("\n"):
+            line = line.lstrip(_BLANK)
+            if not line or line[0] == "#":
+                continue
+            if self.open is not None:
+                self._items(line)
+            elif line[0] != "[":
+                self._assign(line)
+            elif line in headers:
+                self._array_table(headers[line])
+            else:
+                name = self._header(line)
+                if name:
+                    headers[line] = name
+        if self.open is not None:
+            raise _NotInSubset
+        return self.root
+
+    def _header(self, line: str) -> str:
+        """Open the table ``line`` names; an ``[[array]]``'s name is returned (``read`` keeps it)."""
+        if line[1] == "[":
+            end = line.find("]]")
+            name = _bare(line[2:end].strip(_BLANK)) if end > 0 else _bare("")
+            _end(line[end + 2:])
+            self._array_table(name)
+            return name
+        end = line.find("]")
+        name = _bare(line[1:end].strip(_BLANK)) if end > 0 else _bare("")
+        _end(line[end + 1:])
+        if name in self.root:
+            raise _NotInSubset
+        self.table = self.root[name] = {}
+        return ""
+
+    def _array_table(self, name: str) -> None:
+        existing = self.root.get(name)
+        if existing is None:
+            existing = self.root[name] = []
+            self.arrays.add(id(existing))
+        elif id(existing) not in self.arrays:
+            raise _NotInSubset
+        self.table = {}
+        existing.append(self.table)
+
+    def _assign(self, line: str) -> None:
+        equals = line.find("=")
+        if equals < 0:
+            raise _NotInSubset
+        key = line[:equals].rstrip(_BLANK)
+        table = self.table
+        if key in _USUAL:
+            if key in table:
+                raise _NotInSubset
+        elif "." in key:
+            *parents, key = key.split(".")
+            for part in parents:
+                part = _bare(part.strip(_BLANK))
+                inner = table.get(part)
+                if inner is None:
+                    inner = table[part] = {}
+                    self.dotted.add(id(inner))
+                elif id(inner) not in self.dotted:
+                    raise _NotInSubset  # a value, an inline table or a header's table: tomli decides
+                table = inner
+            key = key.strip(_BLANK)
+            if _bare(key) in table:
+                raise _NotInSubset
+        elif _bare(key) in table:
+            raise _NotInSubset
+        rest = line[equals + 1:].lstrip(_BLANK)
+        first = rest[0]
+        if first == '"' or first == "'":  # the usual value, inline
+            end = rest.find(first, 1)
+            if end < 0:
+                raise _NotInSubset
+            table[key] = rest[1:end]
+            if end + 1 < len(rest):
+                _end(rest[end + 1:])
+            return
+        if first == "[":
+            items: list[Any] = []
+            table[key] = items
+            after = rest[1:].lstrip(_BLANK)
+            if not after or after[0] == "#":  # items on the lines below
+                self.open, self.comma = items, True
+                return
+            end = _array(rest, 1, items)
+        else:
+            table[key], end = _value(rest, 0)
+        _end(rest[end:])
+
+    def _items(self, line: str) -> None:
+        """A line inside an open array: items, each followed by a comma but maybe the last, or ``]``."""
+        items = self.open
+        at = 0
+        while at < len(line) and line[at] != "#":
+            if line[at] == "]":
+                self.open = None
+                _end(line[at + 1:])
+                return
+            if not self.comma:
+                raise _NotInSubset  # two items without a comma between them
+            value, at = _inline(line, at) if line[at] == "{" else _value(line, at)
+            items.append(value)  # type: ignore[union-attr]
+            while at < len(line) and line[at] in _BLANK:
+                at += 1
+            self.comma = at < len(line) and line[at] == ","
+            if self.comma:
+                at += 1
+                while at < len(line) and line[at] in _BLANK:
+                    at += 1
+
+
+def _value(line: str, at: int) -> "tuple[Any, int]":
+    """The value starting at ``at`` and the position after it."""
+    first = line[at]
+    if first == '"' or first == "'":
+        end = line.find(first, at + 1)
+        if end < 0:
+            raise _NotInSubset
+        return line[at + 1:end], end + 1
+    if first == "{":
+        return _inline(line, at)
+    if first == "[":
+        items: list[Any] = []
+        return items, _array(line, at + 1, items)
+    if line.startswith("true", at):
+        return True, _after(line, at + 4)
+    if line.startswith("false", at):
+        return False, _after(line, at + 5)
+    end = at + 1 if first in "+-" else at
+    start = end
+    while end < len(line) and line[end] in _DIGITS:
+        end += 1
+    digits = end - start
+    if digits == 0 or digits > 18 or (digits > 1 and line[start] == "0"):
+        raise _NotInSubset
+    return int(line[at:end]), _after(line, end)
+
+
+def _after(line: str, at: int) -> int:
+    """``at``, when a scalar may end there (a blank, a comma, a closing bracket, a comment, the end)."""
+    if at < len(line) and line[at] not in " \t,]}#":
+        raise _NotInSubset  # "truex", "1.5", "1_000", "1979-05-27"...
+    return at
+
+
+def _array(line: str, at: int, items: "list[Any]") -> int:
+    """Fill ``items`` from a one-line array whose ``[`` is just before ``at``; the position after ``]``."""
+    while True:
+        while line[at] in _BLANK:
+            at += 1
+        if line[at] == "]":  # [] or a trailing comma
+            return at + 1
+        value, at = _inline(line, at) if line[at] == "{" else _value(line, at)
+        items.append(value)
+        while line[at] in _BLANK:
+            at += 1
+        if line[at] == ",":
+            at += 1
+        elif line[at] == "]":
+            return at + 1
+        else:
+            raise _NotInSubset
+
+
+def _inline(line: str, at: int) -> "tuple[dict[str, Any], int]":
+    """A one-line inline table at ``at`` with bare keys, no trailing comma; the position after ``}``."""
+    table: dict[str, Any] = {}
+    at += 1
+    while line[at] in _BLANK:
+        at += 1
+    if line[at] == "}":
+        return table, at + 1
+    while True:
+        equals = line.find("=", at)
+        if equals < 0:
+            raise _NotInSubset
+        key = line[at:equals].rstrip(_BLANK)
+        if key in table or key not in _USUAL and (not key or not _BARE.issuperset(key)):
+            raise _NotInSubset
+        at = equals + 1
+        while line[at] in _BLANK:
+            at += 1
+        first = line[at]
+        if first == '"' or first == "'":  # the usual value, inline
+            end = line.find(first, at + 1)
+            if end < 0:
+                raise _NotInSubset
+            table[key] = line[at + 1:end]
+            at = end + 1
+        else:
+            table[key], at = _value(line, at)
+        while line[at] in _BLANK:
+            at += 1
+        if line[at] == "}":
+            return table, at + 1
+        if line[at] != ",":
+            raise _NotInSubset
+        at += 1
+        while line[at] in _BLANK:
+            at += 1
