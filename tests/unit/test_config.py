@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gatepass.config.layers import layer_files, load_config
@@ -231,5 +231,41 @@ def test_usual_account_shortcut_matches_the_full_checks(entry):
         finally:
             schema._inline_only = saved
         return [a.to_tuple() for a in parsed.accounts], [str(e) for e in parsed.errors], parsed.inline_tokens
+
+    assert run(True) == run(False)
+
+
+ENTRY = st.dictionaries(st.sampled_from(["username", "token", "token_env", "ttl"]), ENTRY_VALUE, max_size=3)
+PROVIDER = st.dictionaries(
+    st.sampled_from(["domain", "https", "accounts", "organizations", "other"]),
+    st.one_of(DOMAIN_TEXT, st.booleans(), st.lists(st.one_of(ENTRY, st.fixed_dictionaries(
+        {"username": st.sampled_from(["a", "b", ""]), "token": st.sampled_from(["t", "u", "-----BEGIN x"])}),
+        st.just("x")), max_size=3), st.just(["Org"])),
+    max_size=4)
+
+
+USUAL = st.fixed_dictionaries({"domain": st.sampled_from(["h.example", "docker.io", "H.example"]),
+                               "accounts": st.lists(st.fixed_dictionaries({"username": st.sampled_from(["a", "b"]),
+                                                                           "token": st.sampled_from(["t", "u"])}),
+                                                    max_size=3)})
+
+
+@settings(max_examples=400)
+@given(st.sampled_from(["git_provider", "docker_registry", "image_registry"]), st.lists(st.one_of(PROVIDER, USUAL), max_size=3))
+@example("git_provider", [{"accounts": [{"username": "a", "token": "t"}, {"username": "a", "token": "u"}]}])
+def test_usual_provider_shortcut_matches_the_full_checks(table, providers):
+    from gatepass.config import schema
+    from gatepass.config.lines import LineMap
+
+    def run(shortcut: bool):
+        saved = schema._usual_provider
+        if not shortcut:
+            schema._usual_provider = lambda *_args: False
+        order = [5]
+        try:
+            parsed = schema.validate({table: [dict(p) for p in providers]}, "f.toml", LineMap(""), "host", 1, order)
+        finally:
+            schema._usual_provider = saved
+        return [a.to_tuple() for a in parsed.accounts], [str(e) for e in parsed.errors], parsed.inline_tokens, order
 
     assert run(True) == run(False)

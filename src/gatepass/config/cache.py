@@ -212,9 +212,16 @@ def encode(key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], s
 
     count = max(1, len(accounts) // ACCOUNTS_PER_SHARD) | 1
     tables: list[dict[str, list[AccountTuple]]] = [{} for _ in range(count)]
+    by_host: dict[str, list[AccountTuple]] = {}
     for account in accounts:  # tuples whose [2] is the host key
         host = account[2]
-        tables[shard_of(host, count)].setdefault(host, []).append(account)
+        if host in by_host:
+            by_host[host].append(account)
+        else:
+            by_host[host] = [account]
+    for host, same in by_host.items():  # shard_of, inline: one call per account was a third of this loop
+        tables[int.from_bytes(host.encode("utf-8", "surrogateescape"), "little") % count][host] = same
+    del by_host
     blobs = [marshal.dumps(table) for table in tables]
     del tables
     blobs.append(marshal.dumps(listing))

@@ -180,6 +180,42 @@ def _not_a_token(value: str) -> str | None:
     return None
 
 
+def _usual_provider(kind: str, table: str, index: int, provider: object, path: str, layer: str, rank: int,
+                    order: list[int], parsed: Parsed) -> bool:
+    """Add the accounts of a provider table in the usual shape, a plain ``domain`` (``https`` too, for
+    git) and ``accounts`` that all pass :func:`_inline_only` under distinct usernames, exactly as
+    :func:`_provider` would; ``False`` (nothing added) for any other table, which _provider then reads.
+    Most of a fleet file's tables are like this, and the general checks per table were most of a cold
+    parse (#14)."""
+    if type(provider) is not dict or not _USUAL_KEYS[kind].issuperset(provider):
+        return False
+    domain = provider.get("domain", "github.com" if kind == "git" else DOCKER_HUB)
+    https = provider.get("https", True)
+    accounts = provider.get("accounts", [])
+    if type(domain) is not str or not _plain_host(domain) or type(https) is not bool or type(accounts) is not list:
+        return False
+    secrets: list[tuple[str, str]] = []
+    for entry in accounts:
+        secret = _inline_only(entry)
+        if secret is None:
+            return False
+        secrets.append(secret)
+    if len({username for username, _ in secrets}) != len(secrets):
+        return False  # a repeated username: _provider reports it
+    host = domain if kind == "git" else docker_hub(domain, None)
+    start = order[0]
+    parsed.accounts += [Account(kind=kind, domain=domain, host=host, port=None, secure=https, username=username,
+                                secret_kind="inline", secret_ref=token, ttl=None, organizations=(), layer=layer,
+                                rank=rank, file=path, line=(table, index, position), order=start + position + 1)
+                        for position, (username, token) in enumerate(secrets)]
+    order[0] = start + len(secrets)
+    parsed.inline_tokens = parsed.inline_tokens or bool(secrets)
+    return True
+
+
+_USUAL_KEYS = {"git": frozenset({"domain", "https", "accounts"}), "docker": frozenset({"domain", "accounts"})}
+
+
 def _provider(kind: str, table: str, index: int, provider: object, path: str, lines: LineMap,
               layer: str, rank: int, order: list[int], parsed: Parsed) -> None:
     where = _Where(path, lines, table, index)
@@ -300,7 +336,8 @@ def validate(tree: Table, path: str, lines: LineMap, layer: str, rank: int, orde
                 continue
             for index, provider in enumerate(providers):
                 try:
-                    _provider(kind, table, index, provider, path, lines, layer, rank, order, parsed)
+                    if not _usual_provider(kind, table, index, provider, path, layer, rank, order, parsed):
+                        _provider(kind, table, index, provider, path, lines, layer, rank, order, parsed)
                 except ConfigError as exc:
                     parsed.errors.append(exc)
                 providers[index] = None  # consumed: its accounts reuse its memory (100,000 tables: #14)
