@@ -207,23 +207,24 @@ def encode(key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], s
     from a host key such as ``github.com`` or ``*.example.com`` to account tuples, about
     ``ACCOUNTS_PER_SHARD`` accounts each), the docker listing and the listing rendered as ``list``
     prints it. A ``get`` reads the header, 16 bytes of the table and one or two shards; ``list``
-    the listing alone."""
+    the listing alone. ``accounts`` is consumed (left empty)."""
     from gatepass.protocol.docker import render_list
 
     count = max(1, len(accounts) // ACCOUNTS_PER_SHARD) | 1
     tables: list[dict[str, list[AccountTuple]]] = [{} for _ in range(count)]
-    by_host: dict[str, list[AccountTuple]] = {}
-    for account in accounts:  # tuples whose [2] is the host key
+    last, same = None, []
+    for account in accounts:  # tuples whose [2] is the host key; a table's accounts come together
         host = account[2]
-        if host in by_host:
-            by_host[host].append(account)
-        else:
-            by_host[host] = [account]
-    for host, same in by_host.items():  # shard_of, inline: one call per account was a third of this loop
-        tables[int.from_bytes(host.encode("utf-8", "surrogateescape"), "little") % count][host] = same
-    del by_host
-    blobs = [marshal.dumps(table) for table in tables]
-    del tables
+        if host != last:  # shard_of, inline: a call per account was a third of this loop (#14)
+            shard = tables[int.from_bytes(host.encode("utf-8", "surrogateescape"), "little") % count]
+            same = shard.setdefault(host, [])
+            last = host
+        same.append(account)
+    accounts.clear()  # consumed: each shard's tuples are freed once it is marshalled (#14: peak RSS)
+    blobs = []
+    for index in range(count):
+        blobs.append(marshal.dumps(tables[index]))
+        tables[index] = {}
     blobs.append(marshal.dumps(listing))
     blobs.append(marshal.dumps(render_list(listing)))
     offsets, offset = [0], 0
@@ -237,7 +238,8 @@ def encode(key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], s
 
 def write(path: str, key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], store: dict[str, object],
           listing: dict[str, str], engines: dict[str, dict[str, object]]) -> None:
-    """Write the cache atomically (temp file, rename); ``accounts`` are tuples whose [2] is the host key."""
+    """Write the cache atomically (temp file, rename); ``accounts`` are tuples whose [2] is the host key,
+    consumed (left empty)."""
     data = encode(key, accounts, errors, store, listing, engines)
     directory = dirname(path)
     try:

@@ -114,14 +114,10 @@ def load_config(env: "Mapping[str, str]", hosts: list[str] | None = None) -> "Co
         if hit is not None:
             tuples, errors, store, listing, engines = hit
             return Config([Account.from_tuple(a) for a in tuples], errors, store, found, listing, engines)
-        config = _parse_and_cache(files, cache_path)
-    if hosts is not None:
-        wanted = set(hosts)
-        config.accounts = [a for a in config.accounts if a.host in wanted]
-    return config
+        return _parse_and_cache(files, cache_path, hosts)
 
 
-def _parse_and_cache(files: list[tuple[str, int, str]], cache_path: str) -> "Config":
+def _parse_and_cache(files: list[tuple[str, int, str]], cache_path: str, hosts: list[str] | None) -> "Config":
     """Parse every layer and write the cache (the cold path). The cyclic collector is paused meanwhile
     (whatever cycles the parse leaves are collected once it runs again): with 100,000 provider tables
     its passes over a million live objects that are all still in use cost more than the parse (#14)."""
@@ -133,10 +129,13 @@ def _parse_and_cache(files: list[tuple[str, int, str]], cache_path: str) -> "Con
     try:
         started = time.time_ns()
         config, parsed_key = parse_identified(files)
-        if not cache.racy(parsed_key, started):  # else the next call parses again (git's "racy" rule)
-            fields = attrgetter(*Account.FIELDS)  # Account.to_tuple in one C call per account
-            cache.write(cache_path, parsed_key, [fields(a) for a in config.accounts], config.errors,
-                        config.store, config.listing, config.engines)
+        fields = attrgetter(*Account.FIELDS)  # Account.to_tuple in one C call per account
+        tuples = [fields(a) for a in config.accounts] if not cache.racy(parsed_key, started) else None
+        if hosts is not None:  # the caller's hosts only, dropped before the cache is encoded (#14: peak RSS)
+            wanted = set(hosts)
+            config.accounts = [a for a in config.accounts if a.host in wanted]
+        if tuples is not None:  # else the next call parses again (git's "racy" rule)
+            cache.write(cache_path, parsed_key, tuples, config.errors, config.store, config.listing, config.engines)
     finally:
         if paused:
             gc.enable()
