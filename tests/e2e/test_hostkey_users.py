@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.local_user import local_user, needs_root, shared_dir
+from tests.support.local_user import command_for, local_user, needs_root, shared_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120), needs_root]
 BIN = Path(sys.executable).parent
@@ -37,11 +37,12 @@ def test_group_members_open_sealed_values_and_other_users_are_refused_without_th
         request = "protocol=https\nhost=git.example\n"
         for user, answers in ((member, True), (outsider, False)):
             user_env = {"GATEPASS_CONFIG": str(config), "GATEPASS_HOST_KEY": key, "XDG_CACHE_HOME": f"{user.home}/.cache"}
-            done = user.run([str(BIN / "git-credential-gatepass"), "get"], env=user_env, input=request, check=False)
+            done = user.run([*command_for(user, "git-credential-gatepass"), "get"], env=user_env, input=request,
+                            check=False)
             assert TOKEN not in done.stderr
             if answers:
                 assert done.stdout == f"username=deploy\npassword={TOKEN}\n", done.stderr
             else:
                 assert done.stdout == "" and f"host key {key} is not readable by this user" in done.stderr
-            shown = user.run([str(BIN / "gatepass"), "host-key"], env=user_env, check=False)
+            shown = user.run([*command_for(user, "gatepass"), "host-key"], env=user_env, check=False)
             assert shown.stdout.strip() == public  # anyone may read the public key, to seal for this host

@@ -51,6 +51,32 @@ def _retry(argv: list[str]) -> None:
     raise RuntimeError(f"{argv[0]} failed: {done.stderr.strip()}")
 
 
+ENTRY_POINTS = {
+    "git-credential-gatepass": "from gatepass.protocol.git import main\nfrom gatepass.protocol import finish\nfinish(main())",
+    "docker-credential-gatepass": "from gatepass.protocol.docker import main\nfrom gatepass.protocol import finish\nfinish(main())",
+    "gatepass": "from gatepass.cli.main import cli\nsys.exit(cli())",
+}
+
+
+def command_for(user: LocalUser, name: str) -> list[str]:
+    """How ``user`` runs gatepass's command ``name``: the venv's own launcher when ``user`` can execute the
+    venv's interpreter; else the system's python of the same version, ``-I -S``, with this checkout's
+    ``src`` and the venv's site-packages on sys.path (a venv made from an interpreter under a 0700
+    /root, as pyenv's is, cannot be run by any other user)."""
+    import sys
+    import sysconfig
+
+    venv_bin = os.path.dirname(sys.executable)
+    if user.run(["test", "-x", sys.executable], check=False).returncode == 0:
+        return [os.path.join(venv_bin, name)]
+    system = f"/usr/bin/python{sys.version_info[0]}.{sys.version_info[1]}"
+    if user.run(["test", "-x", system], check=False).returncode != 0:
+        pytest.skip(f"user {user.name} can run neither {sys.executable} nor {system}")
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src")
+    paths = [src, *dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])]
+    return [system, "-I", "-S", "-c", f"import sys\nsys.path[:0] = {paths!r}\n{ENTRY_POINTS[name]}"]
+
+
 @contextlib.contextmanager
 def local_user() -> Iterator[LocalUser]:
     """A new user ``gp<random>`` with a home of its own; deleted (home included) on exit."""
