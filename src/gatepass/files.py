@@ -6,7 +6,8 @@ first is never opened, in directories created 0700 whatever the umask. What gate
 from its own files (parse cache, ttl cache, index...) is trusted only when it is a regular file
 owned by the effective user, not writable by group or others, in a directory chain that no other
 user can write (ssh's StrictModes: every directory up to ``/`` belongs to root or to the effective
-user and is not group/other-writable, unless sticky like ``/tmp``). Anything else is ignored (the
+user and is not group/other-writable, unless sticky like ``/tmp``, or group-writable only through
+the owner's user private group, as Debian's OpenSSH allows). Anything else is ignored (the
 caller rebuilds it). Root running with a user's XDG directories (``sudo -E``) thus trusts none of
 that user's files: they, or a directory above them, belong to the user.
 
@@ -263,15 +264,55 @@ def _ancestors(path: str) -> "Iterator[str]":
 def _dir_problem(path: str, st: "posix.stat_result", euid: int) -> str | None:
     if st.st_uid not in (0, euid):
         return f"{path} belongs to uid {st.st_uid}"
-    if st.st_mode & _OTHERS_WRITE and not st.st_mode & S_ISVTX:
+    writable = st.st_mode & _OTHERS_WRITE
+    if writable and not st.st_mode & S_ISVTX and not (writable == S_IWGRP and group_write_is_private(st, path)):
         return f"{path} is writable by other users"
     return None
+
+
+S_IWGRP = 0o020
+_PRIVATE_GROUPS: dict[tuple[int, int], bool] = {}
+
+
+def group_write_is_private(st: "posix.stat_result", target: "str | int") -> bool:
+    """Whether the group write bit of ``target`` (a path, never followed, or a descriptor) with status
+    ``st`` lets no one but its owner write: its group is a user private group (exactly one member,
+    the owner, counted by primary group over every passwd entry and by the group's member list) and
+    no POSIX ACL stands behind the group bits (they are then the ACL mask, and a named entry could
+    grant another user). Debian and Ubuntu give each user such a group and a umask of 002, so
+    ``~/.cache`` and ``~/.config`` are often 0775 there; OpenSSH's StrictModes accepts them on Debian
+    for the same reason. Only consulted when a group write bit is set: then ``pwd`` and ``grp`` load."""
+    key = (st.st_gid, st.st_uid)
+    if key not in _PRIVATE_GROUPS:
+        _PRIVATE_GROUPS[key] = _sole_member(st.st_gid, st.st_uid)
+    if not _PRIVATE_GROUPS[key]:
+        return False
+    try:
+        posix.getxattr(target, "system.posix_acl_access", follow_symlinks=not isinstance(target, str))
+    except OSError:  # ENODATA: no ACL; ENOTSUP: a filesystem without them
+        return True
+    return False
+
+
+def _sole_member(gid: int, uid: int) -> bool:
+    import grp
+    import pwd
+
+    try:
+        group, owner = grp.getgrgid(gid), pwd.getpwuid(uid)
+    except KeyError:
+        return False
+    members = {entry.pw_uid for entry in pwd.getpwall() if entry.pw_gid == gid}
+    if group.gr_mem:
+        members.add(-1 if group.gr_mem != [owner.pw_name] else uid)
+    return members == {uid}
 
 
 def directory_problem(directory: str) -> str | None:
     """Why another user could change what ``directory`` holds, or None when no one but the effective
     user and root can: each directory up to ``/`` must belong to one of them and not be group- or
-    world-writable (ACL grants show as group bits), unless it is sticky (``/tmp``). A symlinked
+    world-writable (ACL grants show as group bits), unless it is sticky (``/tmp``) or writable by
+    group only through the owner's private group (``group_write_is_private``). A symlinked
     directory (``~/.cache`` pointing elsewhere) is judged by where it points as well: the link
     itself sits in a directory of the chain, the target's directories are checked too."""
     euid = posix.geteuid()

@@ -64,17 +64,25 @@ def command_for(user: LocalUser, name: str) -> list[str]:
     ``src`` and the venv's site-packages on sys.path (a venv made from an interpreter under a 0700
     /root, as pyenv's is, cannot be run by any other user)."""
     import sys
+
+    if user.run(["test", "-x", sys.executable], check=False).returncode == 0:
+        return [os.path.join(os.path.dirname(sys.executable), name)]
+    return python_for(user, ENTRY_POINTS[name])
+
+
+def python_for(user: LocalUser, code: str) -> list[str]:
+    """An argv that runs ``code`` as ``user`` with this checkout's gatepass importable (see ``command_for``)."""
+    import sys
     import sysconfig
 
-    venv_bin = os.path.dirname(sys.executable)
-    if user.run(["test", "-x", sys.executable], check=False).returncode == 0:
-        return [os.path.join(venv_bin, name)]
-    system = f"/usr/bin/python{sys.version_info[0]}.{sys.version_info[1]}"
-    if user.run(["test", "-x", system], check=False).returncode != 0:
-        pytest.skip(f"user {user.name} can run neither {sys.executable} nor {system}")
+    python = sys.executable
+    if user.run(["test", "-x", python], check=False).returncode != 0:
+        python = f"/usr/bin/python{sys.version_info[0]}.{sys.version_info[1]}"
+        if user.run(["test", "-x", python], check=False).returncode != 0:
+            pytest.skip(f"user {user.name} can run neither {sys.executable} nor {python}")
     src = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src")
     paths = [src, *dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])]
-    return [system, "-I", "-S", "-c", f"import sys\nsys.path[:0] = {paths!r}\n{ENTRY_POINTS[name]}"]
+    return [python, "-I", "-S", "-c", f"import sys\nsys.path[:0] = {paths!r}\n{code}"]
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ stale temps swept, and read-back that trusts only our own files in directories n
 
 from __future__ import annotations
 
+import grp
 import os
 import stat
 import subprocess
@@ -120,7 +121,11 @@ def test_read_trusted_ignores_a_file_others_can_write(tmp_path, mode):
 def test_read_trusted_ignores_a_file_in_a_directory_others_can_write(tmp_path):
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "f").write_bytes(b"data")
-    (tmp_path / "d").chmod(0o770)
+    # Group-writable through a group others are in (root: nogroup, whose member is nobody); a user private
+    # group would be the owner's alone (tests/unit/test_private_group.py). Not root: world-writable.
+    if os.geteuid() == 0:
+        os.chown(tmp_path / "d", -1, grp.getgrnam("nogroup").gr_gid)
+    (tmp_path / "d").chmod(0o770 if os.geteuid() == 0 else 0o777)
     assert read_trusted(str(tmp_path / "d" / "f"), 100) is None
     assert "writable by other users" in (directory_problem(str(tmp_path / "d")) or "")
     (tmp_path / "d").chmod(0o1777)  # sticky, like /tmp: others cannot replace what is ours

@@ -4,6 +4,7 @@ with the reason and the fix. Inline tokens readable through an ACL are refused l
 
 from __future__ import annotations
 
+import grp
 import os
 import subprocess
 
@@ -32,6 +33,8 @@ def layer(tmp_path, kind: str, mode: int = 0o600) -> tuple[str, dict[str, str]]:
     body = SECRETS[kind].format(victim_file=victim_file)
     path = write_config(tmp_path / "conf" / "c.toml",
                         f'[[git_provider]]\ndomain = "evil.example"\naccounts = [{{ username = "u", {body} }}]\n', mode)
+    if mode & 0o020 and os.geteuid() == 0:  # a group others are in (nobody's); root's own group is private to root
+        os.chown(path, -1, grp.getgrnam("nogroup").gr_gid)
     return str(path), dict(os.environ, GATEPASS_CONFIG=str(path), VICTIM_SECRET="env-secret")
 
 

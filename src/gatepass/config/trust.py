@@ -10,7 +10,9 @@ in ``list`` and ``explain``, marked with the reason and the fix.
 Decision where the design is silent: "its owner" must be root or the effective user, as
 ``token_command`` always required; a file another user owns is a file that user can rewrite.
 Every check is made on the descriptor that was parsed (``fstat``), never on a fresh look at the
-path, and the directories are those of the path as written and as resolved.
+path, and the directories are those of the path as written and as resolved. Group write access
+through a user private group (its only member is the owner, no ACL behind the bits: umask 002 on
+Debian and Ubuntu) is no one else's: ``gatepass.files.group_write_is_private``.
 
 An inline token must not be readable by other users: world-readable mode bits, or an ACL entry
 naming another user or group, is refused (group-readable through the owning group stays fine,
@@ -23,7 +25,7 @@ import os
 import stat
 import struct
 
-from gatepass.files import directory_problem
+from gatepass.files import directory_problem, group_write_is_private
 
 _ACL_XATTR = "system.posix_acl_access"
 _ACL_USER, _ACL_GROUP, _ACL_MASK = 0x02, 0x08, 0x10
@@ -63,7 +65,8 @@ def layer_problem(path: str, fd: int, st: os.stat_result) -> str | None:
     euid = os.geteuid()
     if st.st_uid not in (0, euid):
         return f"{path} belongs to uid {st.st_uid}, who could rewrite it; run: chown {euid} {path}"
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    writable = st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if writable and not (writable == stat.S_IWGRP and group_write_is_private(st, fd)):
         if _acl_grants(acl_entries(fd), _WRITE):
             return f"an ACL lets other users write {path}; run: setfacl -b {path}"
         return f"{path} is writable by other users; run: chmod go-w {path}"
