@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import tomli
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gatepass.config import toml_subset
@@ -149,3 +149,32 @@ def test_mutated_documents_are_read_as_tomli_reads_them_or_left_to_it(text, edit
 ])
 def test_what_the_subset_leaves_to_tomli(text):
     assert subset(text) is None
+
+
+BASIC = st.text(CHARS.filter(lambda c: c != '"'), max_size=6).map(lambda body: f'"{body}"')
+
+
+INLINE = st.dictionaries(st.sampled_from(["username", "token", "organizations", "k"]),
+                         st.one_of(BASIC, BASIC, st.just('["o", "p"]'), st.just("true")),
+                         max_size=3).map(lambda kv: "{ " + ", ".join(f"{k} = {v}" for k, v in kv.items()) + " }")
+
+
+@st.composite
+def fleet_line(draw):
+    """A line of a fleet file: strings only basic ones (one shape for many lines), or now and then not."""
+    value = draw(st.one_of(BASIC, st.lists(BASIC, max_size=3).map(lambda v: "[" + ", ".join(v) + "]"),
+                           st.lists(INLINE, max_size=3).map(lambda tables: "[" + ", ".join(tables) + "]")))
+    key = draw(st.sampled_from(["domain", "accounts", "https", "a.b"]))
+    return f"{key} = {value}{draw(st.sampled_from(['', ' ', ' # c']))}"
+
+
+@settings(max_examples=500)
+@given(st.lists(st.lists(fleet_line(), max_size=3), max_size=6))
+@example([['domain = "a.example"', 'accounts = [{ username = "u", token = "t" }]']] * 2
+         + [['accounts = [{ username = "v=1, w", token = "{ x }" }, { username = "", token = "[y]" }]']])
+def test_fleet_shaped_files_read_as_tomli_reads_them(tables):
+    text = "".join("[[git_provider]]\n" + "".join(line + "\n" for line in lines) for lines in tables)
+    agrees(text)
+    if all(len({line.split(" =")[0] for line in lines}) == len(lines) and not any(line.startswith("a.b") for line in lines)
+           for lines in tables):
+        assert subset(text) is not None or tomli_or_none(text) is None

@@ -6,7 +6,8 @@ line-shaped part of TOML, read here with string methods only: one header per lin
 ``[[name]]``, bare names), ``key = value`` lines (bare or dotted keys), and arrays whose items
 span lines. Values: basic strings without escapes, literal strings, decimal integers (at most 18
 digits, no underscores), ``true`` and ``false``, arrays of values, and one-line inline tables with
-bare keys.
+bare keys. A line whose strings are all basic ones is read through its shape (the line with
+its strings emptied), parsed once per file: a fleet's account lines share a handful (``_shape``).
 
 :func:`loads` gives exactly the tree ``tomli.loads`` gives, or ``None`` for any text it does not
 fully recognise: a carriage return, a backslash or a control character anywhere, floats, dates,
@@ -17,8 +18,10 @@ generated and mutated files and on the fixtures). Refusing a file here never mea
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from typing import Any
+
+    Builder = Callable[[Iterator[str]], Any]
 
 # Bytes TOML never allows outside strings and comments, nor inside them unescaped (tab aside);
 # a backslash starts an escape, which this reader leaves to tomli.
@@ -89,6 +92,7 @@ class _Reader:
         self.dotted: set[int] = set()    # id() of tables made by dotted keys: only those take more keys
         self.open: list[Any] | None = None   # the array whose items span lines
         self.comma = True                # the open array's last item had a comma after it
+        self.shapes: dict[str, tuple[str, Builder] | None] = {}  # see _assign
 
     def read(self, text: str) -> "dict[str, Any]":
         headers: dict[str, str] = {}  # a header line seen before -> its name: fleet files repeat a few
@@ -137,6 +141,22 @@ class _Reader:
         existing.append(self.table)
 
     def _assign(self, line: str) -> None:
+        if '"' in line and "'" not in line and "#" not in line:
+            # Every '"' delimits a basic string (no escapes, no literal strings, no comment), so the
+            # line is its shape (the strings emptied) with the strings put back: a fleet file's
+            # thousands of account lines share a few shapes, each parsed once (#14).
+            parts = line.split('"')
+            shape = '""'.join(parts[0::2])
+            if shape in self.shapes:
+                known = self.shapes[shape]
+            else:
+                known = self.shapes[shape] = _shape(shape)
+            if known is not None:
+                key, build = known
+                if key in self.table:
+                    raise _NotInSubset
+                self.table[key] = build(iter(parts[1::2]))
+                return
         equals = line.find("=")
         if equals < 0:
             raise _NotInSubset
@@ -203,6 +223,41 @@ class _Reader:
                 at += 1
                 while at < len(line) and line[at] in _BLANK:
                     at += 1
+
+
+def _shape(shape: str) -> "tuple[str, Builder] | None":
+    """(key, builder of the value) of a ``key = value`` line whose strings are all empty, each standing
+    for the string a line of that shape holds there; None for any other line (``_assign`` reads it)."""
+    equals = shape.find("=")
+    key = shape[:equals].rstrip(_BLANK)
+    if equals < 0 or not key or not _BARE.issuperset(key):
+        return None  # dotted keys and anything odd: read in full
+    rest = shape[equals + 1:].lstrip(_BLANK)
+    try:
+        if not rest or rest[0] == "[" and not rest[1:].lstrip(_BLANK):
+            return None  # an array whose items span lines
+        value, end = _value(rest, 0)
+        _end(rest[end:])
+    except (_NotInSubset, IndexError):
+        return None
+    return key, _builder(value)
+
+
+def _builder(value: "Any") -> "Builder":
+    """A function making ``value`` of a shape from the strings of one line, taken in order."""
+    kind = value.__class__
+    if kind is str:
+        return next
+    if kind is dict:
+        parts = [(key, _builder(item)) for key, item in value.items()]
+        if all(build is next for _, build in parts):  # the usual account: dict(zip()) takes one string per key
+            keys = tuple(value)
+            return lambda strings: dict(zip(keys, strings, strict=False))  # stops at the last key
+        return lambda strings: {key: build(strings) for key, build in parts}
+    if kind is list:
+        builds = [_builder(item) for item in value]
+        return lambda strings: [build(strings) for build in builds]
+    return lambda strings: value
 
 
 def _value(line: str, at: int) -> "tuple[Any, int]":
