@@ -416,6 +416,46 @@ def read_fd(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+class UnreadableFile(Exception):
+    """Why ``read_user_file`` refused a file, for its caller to word: ``rule`` is ``open``, ``type``,
+    ``owner``, ``mode``, ``size`` or ``read``; ``error`` the OSError of ``open``/``read``, ``uid`` the owner."""
+
+    def __init__(self, rule: str, error: OSError | None = None, uid: int = -1) -> None:
+        super().__init__(rule)
+        self.rule, self.error, self.uid = rule, error, uid
+
+    @property
+    def strerror(self) -> str:
+        return (self.error.strerror or type(self.error).__name__) if self.error is not None else ""
+
+
+def read_user_file(path: str, limit: int, *, private: bool = False) -> bytes:
+    """The first ``limit`` bytes of a file a config points gatepass at (a token file, a private key, a
+    secret_id file, the host key): opened ``O_NONBLOCK|O_NOCTTY`` (a FIFO is refused, never waited on)
+    and judged on that descriptor. It must be a regular file; ``private`` ones must also belong to
+    root or the effective user, give other users nothing (group read is allowed: a host key shared
+    through a group) and hold at most ``limit`` bytes. ``UnreadableFile`` names the rule that failed."""
+    try:
+        fd = posix.open(path, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOCTTY | posix.O_CLOEXEC)
+    except OSError as exc:
+        raise UnreadableFile("open", exc) from None
+    try:
+        st = posix.fstat(fd)
+        if st.st_mode & S_IFMT != S_IFREG:
+            raise UnreadableFile("type")
+        if private and st.st_uid not in (0, posix.geteuid()):
+            raise UnreadableFile("owner", uid=st.st_uid)
+        if private and st.st_mode & 0o027:
+            raise UnreadableFile("mode")
+        if private and st.st_size > limit:
+            raise UnreadableFile("size")
+        return read_fd(fd, limit)
+    except OSError as exc:
+        raise UnreadableFile("read", exc) from None
+    finally:
+        posix.close(fd)
+
+
 def read_trusted(path: str, max_bytes: int) -> bytes | None:
     """The whole content of one of our own files (see ``open_trusted``), or None."""
     opened = open_trusted(path, max_bytes)

@@ -19,7 +19,6 @@ host. ``pyrage`` is imported only inside the functions that need it.
 from __future__ import annotations
 
 import os
-import stat
 
 from gatepass.errors import GatepassError, SecretUnavailableError
 from gatepass.paths import config_dir
@@ -59,26 +58,19 @@ def init_path(env: Mapping[str, str]) -> str:
 
 def read_key_file(path: str) -> bytes:
     """The bytes of a key file; FileNotFoundError when absent, HostKeyError when unusable."""
+    from gatepass.files import UnreadableFile, read_user_file
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
-    except PermissionError:
-        raise HostKeyError(f"host key {path} is not readable by this user (the host's key is for group "
-                           f"{SYSTEM_GROUP}: ask for membership, or use your own key: gatepass host-key --init)") from None
-    try:
-        st = os.fstat(fd)
-        data = os.read(fd, MAX_KEY_BYTES + 1) if stat.S_ISREG(st.st_mode) else b""
-    finally:
-        os.close(fd)
-    if not stat.S_ISREG(st.st_mode):
-        raise HostKeyError(f"host key {path} is not a regular file")
-    if st.st_uid not in (os.geteuid(), 0):
-        raise HostKeyError(f"host key {path} belongs to another user; run: chown root {path}")
-    if st.st_mode & 0o027:
-        raise HostKeyError(f"host key {path} is open to other users; run: chmod 600 {path} "
-                           "(or 640 to share it with its group)")
-    if len(data) > MAX_KEY_BYTES:
-        raise HostKeyError(f"host key {path} is too large to be a key")
-    return data
+        return read_user_file(path, MAX_KEY_BYTES, private=True)
+    except UnreadableFile as exc:
+        if exc.rule == "open" and exc.error is not None and not isinstance(exc.error, PermissionError):
+            raise exc.error from None  # FileNotFoundError: the caller tries the next place
+        why = {"open": f"is not readable by this user (the host's key is for group {SYSTEM_GROUP}: ask for "
+                       "membership, or use your own key: gatepass host-key --init)",
+               "type": "is not a regular file", "owner": f"belongs to another user; run: chown root {path}",
+               "mode": f"is open to other users; run: chmod 600 {path} (or 640 to share it with its group)",
+               "size": "is too large to be a key", "read": f"cannot be read ({exc.strerror})"}[exc.rule]
+        raise HostKeyError(f"host key {path} {why}") from None
 
 
 def parse_identities(path: str, data: bytes) -> list[object]:

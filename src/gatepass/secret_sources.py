@@ -8,10 +8,8 @@ Command-sourced (``token_command``), sealed and engine (``gatepass.engines``) to
 their own modules, imported only when such an account is tried; keyring-held ones come through the store (``app.read``).
 """
 
-import posix
-
 from gatepass.errors import GatepassError, SecretUnavailableError
-from gatepass.files import S_IFMT, S_IFREG
+from gatepass.files import UnreadableFile, read_user_file
 from gatepass.model import Account
 from gatepass.paths import dirname, join
 
@@ -49,18 +47,13 @@ def token_file_path(config_file: str, ref: str) -> str:
 def _read_token_file(account: "Account", path: str) -> str:
     path = token_file_path(account.file, path)
     try:
-        # O_NONBLOCK: a FIFO put where a file should be must not hang the helper.
-        fd = posix.open(path, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOCTTY)
-    except OSError as exc:
-        raise _fail(account, f"its token_file cannot be opened ({exc.strerror}); check the path written there") from None
-    try:
-        if posix.fstat(fd).st_mode & S_IFMT != S_IFREG:
-            raise _fail(account, f"token_file {path} is not a regular file")
-        data = posix.read(fd, MAX_TOKEN_FILE_BYTES)
-    except OSError as exc:
+        data = read_user_file(path, MAX_TOKEN_FILE_BYTES)
+    except UnreadableFile as exc:
+        if exc.rule == "open":  # the path is not named: a token pasted there by mistake must not be echoed
+            raise _fail(account, f"its token_file cannot be opened ({exc.strerror}); check the path written there") from None
+        if exc.rule == "type":
+            raise _fail(account, f"token_file {path} is not a regular file") from None
         raise _fail(account, f"token_file {path} cannot be read ({exc.strerror})") from None
-    finally:
-        posix.close(fd)
     # A mounted secret's first line is the token (a trailing \r from an editor is dropped too).
     first = data.split(b"\n", 1)[0].rstrip(b"\r")
     try:

@@ -14,7 +14,7 @@ import threading
 import pytest
 
 from gatepass import files
-from gatepass.files import PrivateFileError, directory_problem, private_dir, read_trusted, write_atomic
+from gatepass.files import PrivateFileError, UnreadableFile, directory_problem, private_dir, read_trusted, read_user_file, write_atomic
 from tests.support.local_user import local_user, needs_root, shared_dir
 
 
@@ -246,3 +246,30 @@ def test_a_lock_queue_that_moves_is_waited_for_and_one_that_does_not_is_an_error
                 pass
     finally:
         os.close(holder)
+
+
+# -- read_user_file: the one reader of files a config points at (token, key, secret_id, host key) ----------
+
+
+def test_read_user_file_refuses_a_fifo_without_waiting(tmp_path):
+    os.mkfifo(tmp_path / "fifo", 0o600)
+    with pytest.raises(UnreadableFile) as caught:
+        read_user_file(str(tmp_path / "fifo"), 100)
+    assert caught.value.rule == "type"
+
+
+def test_read_user_file_names_the_rule_a_private_file_breaks(tmp_path):
+    path = tmp_path / "key"
+    path.write_bytes(b"k" * 10)
+    path.chmod(0o644)
+    assert read_user_file(str(path), 100) == b"k" * 10  # not private: mode does not matter
+    for mode, limit, rule in ((0o644, 100, "mode"), (0o604, 100, "mode"), (0o600, 5, "size")):
+        path.chmod(mode)
+        with pytest.raises(UnreadableFile) as caught:
+            read_user_file(str(path), limit, private=True)
+        assert caught.value.rule == rule
+    path.chmod(0o640)  # group-readable: a host key shared through its group
+    assert read_user_file(str(path), 100, private=True) == b"k" * 10
+    with pytest.raises(UnreadableFile) as caught:
+        read_user_file(str(tmp_path / "missing"), 100)
+    assert caught.value.rule == "open" and isinstance(caught.value.error, FileNotFoundError)

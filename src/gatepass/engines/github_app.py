@@ -26,8 +26,6 @@ Decisions where docs/design.md is silent:
 
 from __future__ import annotations
 
-import os
-import stat
 import time
 
 from gatepass.errors import SecretUnavailableError
@@ -99,27 +97,17 @@ def cache_key(account: Account, request: Request, env: Mapping[str, str] | None 
 
 def read_private_key(path: str) -> bytes:
     """The PEM bytes of ``path``, refused unless it is a private regular file (see module docstring)."""
+    from gatepass.files import UnreadableFile, read_user_file
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError as exc:
-        raise SecretUnavailableError(f"private_key_file {path} cannot be opened ({exc.strerror})") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise SecretUnavailableError(f"private_key_file {path} is not a regular file")
-        if st.st_uid not in (0, os.geteuid()):
-            raise SecretUnavailableError(f"private_key_file {path} belongs to another user (uid {st.st_uid}); "
-                                         "it must belong to root or to you")
-        if st.st_mode & 0o027:
-            raise SecretUnavailableError(f"private_key_file {path} is open to other users; run: chmod 600 {path}")
-        if st.st_size > MAX_KEY_BYTES:
-            raise SecretUnavailableError(f"private_key_file {path} is larger than {MAX_KEY_BYTES // 1024} KiB; "
-                                         "it should hold one PEM private key")
-        return os.read(fd, MAX_KEY_BYTES + 1)[:MAX_KEY_BYTES]
-    except OSError as exc:
-        raise SecretUnavailableError(f"private_key_file {path} cannot be read ({exc.strerror})") from None
-    finally:
-        os.close(fd)
+        return read_user_file(path, MAX_KEY_BYTES, private=True)
+    except UnreadableFile as exc:
+        why = {"open": f"cannot be opened ({exc.strerror})", "type": "is not a regular file",
+               "owner": f"belongs to another user (uid {exc.uid}); it must belong to root or to you",
+               "mode": f"is open to other users; run: chmod 600 {path}",
+               "size": f"is larger than {MAX_KEY_BYTES // 1024} KiB; it should hold one PEM private key",
+               "read": f"cannot be read ({exc.strerror})"}[exc.rule]
+        raise SecretUnavailableError(f"private_key_file {path} {why}") from None
 
 
 def offline_problem(account: Account) -> str | None:

@@ -169,19 +169,15 @@ def _field(body: dict[str, object], path: str, field: str) -> str:
 
 def _read_file(path: str, what: str, limit: int = 64 * 1024) -> str:
     """A secret_id/token file's first line; refused when it is not a regular file (a FIFO must not hang)."""
-    import os
-    import stat
+    from gatepass.files import UnreadableFile, read_user_file
 
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError as exc:
-        raise SecretUnavailableError(f"vault: {what} {path} cannot be opened ({exc.strerror})") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise SecretUnavailableError(f"vault: {what} {path} is not a regular file")
-        data = os.read(fd, limit)
-    finally:
-        os.close(fd)
+        data = read_user_file(path, limit)
+    except UnreadableFile as exc:
+        if exc.rule == "type":
+            raise SecretUnavailableError(f"vault: {what} {path} is not a regular file") from None
+        verb = "opened" if exc.rule == "open" else "read"
+        raise SecretUnavailableError(f"vault: {what} {path} cannot be {verb} ({exc.strerror})") from None
     text = data.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace").strip()
     if not text and what != "ca_file":
         raise SecretUnavailableError(f"vault: {what} {path} is empty")
