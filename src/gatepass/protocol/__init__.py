@@ -30,7 +30,8 @@ def environ() -> "Mapping[str, str]":
     process environment decoded as ``os.fsdecode`` does, without importing ``os``."""
     os = sys.modules.get("os")
     if os is not None:
-        return os.environ  # type: ignore[no-any-return]
+        environ: "Mapping[str, str]" = os.environ
+        return environ
     encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
     return {key.decode(encoding, errors): value.decode(encoding, errors) for key, value in posix.environ.items()}
 
