@@ -194,22 +194,31 @@ def _usual_provider(kind: str, table: str, index: int, provider: object, path: s
     accounts = provider.get("accounts", [])
     if type(domain) is not str or not _plain_host(domain) or type(https) is not bool or type(accounts) is not list:
         return False
-    secrets: list[tuple[str, str]] = []
-    for entry in accounts:
-        secret = _inline_only(entry)
+    if len(accounts) == 1:  # most tables of a fleet file: no list or set to build
+        secret = _inline_only(accounts[0])
         if secret is None:
             return False
-        secrets.append(secret)
-    if len({username for username, _ in secrets}) != len(secrets):
-        return False  # a repeated username: _provider reports it
+        secrets = [secret]
+    else:
+        secrets = []
+        for entry in accounts:
+            secret = _inline_only(entry)
+            if secret is None:
+                return False
+            secrets.append(secret)
+        if len({username for username, _ in secrets}) != len(secrets):
+            return False  # a repeated username: _provider reports it
     host = domain if kind == "git" else docker_hub(domain, None)
     start = order[0]
-    parsed.accounts += [Account(kind=kind, domain=domain, host=host, port=None, secure=https, username=username,
-                                secret_kind="inline", secret_ref=token, ttl=None, organizations=(), layer=layer,
-                                rank=rank, file=path, line=(table, index, position), order=start + position + 1)
-                        for position, (username, token) in enumerate(secrets)]
-    order[0] = start + len(secrets)
-    parsed.inline_tokens = parsed.inline_tokens or bool(secrets)
+    position = 0
+    for username, token in secrets:
+        parsed.accounts.append(Account(kind=kind, domain=domain, host=host, port=None, secure=https, username=username,
+                                       secret_kind="inline", secret_ref=token, ttl=None, organizations=(), layer=layer,
+                                       rank=rank, file=path, line=(table, index, position), order=start + position + 1))
+        position += 1
+    order[0] = start + position
+    if position:
+        parsed.inline_tokens = True
     return True
 
 
