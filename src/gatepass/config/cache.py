@@ -208,8 +208,6 @@ def encode(key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], s
     ``ACCOUNTS_PER_SHARD`` accounts each), the docker listing and the listing rendered as ``list``
     prints it. A ``get`` reads the header, 16 bytes of the table and one or two shards; ``list``
     the listing alone. ``accounts`` is consumed (left empty)."""
-    from gatepass.protocol.docker import render_list
-
     count = max(1, len(accounts) // ACCOUNTS_PER_SHARD) | 1
     tables: list[dict[str, list[AccountTuple]]] = [{} for _ in range(count)]
     last, same = None, []
@@ -226,7 +224,12 @@ def encode(key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], s
         blobs.append(marshal.dumps(tables[index]))
         tables[index] = {}
     blobs.append(marshal.dumps(listing))
-    blobs.append(marshal.dumps(render_list(listing)))
+    if listing:  # the import only for a config that has registries
+        from gatepass.protocol.docker import render_list
+
+        blobs.append(marshal.dumps(render_list(listing)))
+    else:
+        blobs.append(marshal.dumps("{}\n"))
     offsets, offset = [0], 0
     for blob in blobs:
         offset += len(blob)

@@ -9,9 +9,6 @@ parse cost 10-13% of it, and 65 MiB at 100,000 provider tables (#14).
 
 from __future__ import annotations
 
-import os
-import stat
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
@@ -98,6 +95,9 @@ def account_line(path: str, table: str, index: int, position: int) -> int:
     """
     lines = _FILES.get(path)
     if lines is None:
+        import os  # here: every cold parse imports this module, few show a line (#14)
+        import stat
+
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO put there must not hang us
             try:
