@@ -95,68 +95,69 @@ class _Reader:
         self.shapes: dict[str, tuple[str, Builder] | None] = {}  # see _assign
 
     def read(self, text: str) -> "dict[str, Any]":
-        headers: dict[str, str] = {}  # a header line seen before -> its name: fleet files repeat a few
+        headers: dict[str, list[Any]] = {}  # a [[header]] line seen before -> its array: fleet files repeat a few
+        shapes = self.shapes
         for line in _lines(text):
             line = line.lstrip(_BLANK)
             if not line or line[0] == "#":
                 continue
             if self.open is not None:
                 self._items(line)
-            elif line[0] != "[":
-                self._assign(line)
-            elif line in headers:
-                self._array_table(headers[line])
+            elif line[0] == "[":
+                if line in headers:
+                    self.table = {}
+                    headers[line].append(self.table)
+                else:
+                    array = self._header(line)
+                    if array is not None:
+                        headers[line] = array
+            elif '"' in line and "'" not in line and "#" not in line:
+                # Every '"' delimits a basic string (no escapes, no literal strings, no comment), so
+                # the line is its shape (the strings emptied) with the strings put back: a fleet
+                # file's thousands of account lines share a few shapes, each parsed once (#14).
+                parts = line.split('"')
+                shape = '""'.join(parts[0::2])
+                if shape in shapes:
+                    known = shapes[shape]
+                else:
+                    known = shapes[shape] = _shape(shape)
+                if known is None:
+                    self._assign(line)
+                else:
+                    key, build = known
+                    if key in self.table:
+                        raise _NotInSubset
+                    self.table[key] = build(iter(parts[1::2]))
             else:
-                name = self._header(line)
-                if name:
-                    headers[line] = name
+                self._assign(line)
         if self.open is not None:
             raise _NotInSubset
         return self.root
 
-    def _header(self, line: str) -> str:
-        """Open the table ``line`` names; an ``[[array]]``'s name is returned (``read`` keeps it)."""
+    def _header(self, line: str) -> "list[Any] | None":
+        """Open the table ``line`` names; an ``[[array]]``'s list is returned (``read`` keeps it)."""
         if line[1] == "[":
             end = line.find("]]")
             name = _bare(line[2:end].strip(_BLANK)) if end > 0 else _bare("")
             _end(line[end + 2:])
-            self._array_table(name)
-            return name
+            existing = self.root.get(name)
+            if existing is None:
+                existing = self.root[name] = []
+                self.arrays.add(id(existing))
+            elif id(existing) not in self.arrays:
+                raise _NotInSubset
+            self.table = {}
+            existing.append(self.table)
+            return existing
         end = line.find("]")
         name = _bare(line[1:end].strip(_BLANK)) if end > 0 else _bare("")
         _end(line[end + 1:])
         if name in self.root:
             raise _NotInSubset
         self.table = self.root[name] = {}
-        return ""
-
-    def _array_table(self, name: str) -> None:
-        existing = self.root.get(name)
-        if existing is None:
-            existing = self.root[name] = []
-            self.arrays.add(id(existing))
-        elif id(existing) not in self.arrays:
-            raise _NotInSubset
-        self.table = {}
-        existing.append(self.table)
+        return None
 
     def _assign(self, line: str) -> None:
-        if '"' in line and "'" not in line and "#" not in line:
-            # Every '"' delimits a basic string (no escapes, no literal strings, no comment), so the
-            # line is its shape (the strings emptied) with the strings put back: a fleet file's
-            # thousands of account lines share a few shapes, each parsed once (#14).
-            parts = line.split('"')
-            shape = '""'.join(parts[0::2])
-            if shape in self.shapes:
-                known = self.shapes[shape]
-            else:
-                known = self.shapes[shape] = _shape(shape)
-            if known is not None:
-                key, build = known
-                if key in self.table:
-                    raise _NotInSubset
-                self.table[key] = build(iter(parts[1::2]))
-                return
         equals = line.find("=")
         if equals < 0:
             raise _NotInSubset
