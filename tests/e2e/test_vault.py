@@ -211,6 +211,34 @@ def test_a_revoked_secret_id_is_a_clear_login_error(openbao, tmp_path, isolated_
     assert fleet.canary not in done.stderr and fleet.secret_file.read_text().strip() not in done.stderr
 
 
+def test_approle_enabled_at_another_path_is_reached_through_approle_mount(openbao, tmp_path, isolated_env):  # noqa: F811
+    """`bao auth enable -path=ci/approle approle`: the login goes to auth/ci/approle/login; without the
+    setting it goes to auth/approle/, where this role does not exist, and fails with a clear line."""
+    mount = unique("ci") + "/approle"
+    openbao.enable_approle(mount)
+    fleet = Fleet(openbao, tmp_path)  # its role lives at auth/approle/
+    name = unique("elsewhere")
+    openbao.kv_put(f"{name}/github", token=fleet.canary)
+    role_id, secret_file, _ = approle_setup(openbao, tmp_path, name, [f"secret/data/{name}/*"], mount=mount)
+    account = f'{{ username = "deploy", vault = {{ path = "secret/data/{name}/github", field = "token" }} }}'
+    table = (f'[vault]\naddress = "{openbao.address}"\nrole_id = "{role_id}"\nsecret_id_file = "{secret_file}"\n'
+             f'MOUNT[[git_provider]]\ndomain = "git.example"\nhttps = false\naccounts = [{account}]\n')
+    write_config(isolated_env["GATEPASS_USER_CONFIG"], table.replace("MOUNT", ""))
+    refused = helper_get("git.example")
+    assert refused.stdout == "" and "AppRole login" in refused.stderr and secret_file.read_text().strip() not in refused.stderr
+    write_config(isolated_env["GATEPASS_USER_CONFIG"], table.replace("MOUNT", f'approle_mount = "{mount}"\n'))
+    answer = answer_of(helper_get("git.example"))
+    assert (answer["username"], answer["password"]) == ("deploy", fleet.canary)
+
+
+@pytest.mark.parametrize("mount", ["/approle", "auth/approle/", "a//b", "a b"])
+def test_a_malformed_approle_mount_is_a_config_error(isolated_env, mount):
+    write_config(isolated_env["GATEPASS_USER_CONFIG"], f'[vault]\naddress = "http://127.0.0.1:1"\nrole_id = "r"\n'
+                 f'secret_id_file = "/dev/null"\napprole_mount = "{mount}"\n')
+    config = load_config(dict(os.environ))
+    assert any("approle_mount" in error and "like \"approle\"" in error for error in config.errors), config.errors
+
+
 def test_a_policy_without_the_path_is_permission_denied(openbao, tmp_path, isolated_env):  # noqa: F811
     fleet = Fleet(openbao, tmp_path)
     other = Fleet(openbao, tmp_path)  # other's role reads only other's path

@@ -104,21 +104,21 @@ class OpenBao:
         return answer
 
     # Setup helpers, each one API call.
-    def enable_approle(self) -> None:
-        status, answer = self.api("POST", "sys/auth/approle", {"type": "approle"})
+    def enable_approle(self, mount: str = "approle") -> None:
+        status, answer = self.api("POST", f"sys/auth/{mount}", {"type": "approle"})
         assert status in (200, 204) or "path is already in use" in str(answer), answer
 
     def policy(self, name: str, hcl: str) -> None:
         self.ok("PUT", f"sys/policies/acl/{name}", {"policy": hcl})
 
-    def role(self, name: str, policies: list[str], token_ttl: str = "1h", **extra: object) -> str:
+    def role(self, name: str, policies: list[str], token_ttl: str = "1h", mount: str = "approle", **extra: object) -> str:
         """Create or update an AppRole role; its role_id."""
-        self.ok("POST", f"auth/approle/role/{name}", {"token_policies": policies, "token_ttl": token_ttl, **extra})
-        return str(self.ok("GET", f"auth/approle/role/{name}/role-id")["data"]["role_id"])
+        self.ok("POST", f"auth/{mount}/role/{name}", {"token_policies": policies, "token_ttl": token_ttl, **extra})
+        return str(self.ok("GET", f"auth/{mount}/role/{name}/role-id")["data"]["role_id"])
 
-    def secret_id(self, role: str) -> tuple[str, str]:
+    def secret_id(self, role: str, mount: str = "approle") -> tuple[str, str]:
         """A new (secret_id, accessor) for ``role``."""
-        data = self.ok("POST", f"auth/approle/role/{role}/secret-id", {})["data"]
+        data = self.ok("POST", f"auth/{mount}/role/{role}/secret-id", {})["data"]
         return str(data["secret_id"]), str(data["secret_id_accessor"])
 
     def revoke_secret_id(self, role: str, accessor: str) -> None:
@@ -129,14 +129,14 @@ class OpenBao:
         self.ok("POST", f"secret/data/{path}", {"data": data})
 
 
-def approle_setup(bao: OpenBao, workdir: Path, name: str, paths: list[str], token_ttl: str = "1h"
-                  ) -> tuple[str, Path, str]:
+def approle_setup(bao: OpenBao, workdir: Path, name: str, paths: list[str], token_ttl: str = "1h",
+                  mount: str = "approle") -> tuple[str, Path, str]:
     """A policy reading ``paths``, a role with it, a secret_id in a 0600 file: (role_id, secret_id_file, accessor)."""
     hcl = "\n".join(f'path "{p}" {{ capabilities = ["read"] }}' for p in paths)
     hcl += '\npath "auth/token/lookup-self" { capabilities = ["read"] }\n'
     bao.policy(name, hcl)
-    role_id = bao.role(name, [name], token_ttl)
-    secret_id, accessor = bao.secret_id(name)
+    role_id = bao.role(name, [name], token_ttl, mount=mount)
+    secret_id, accessor = bao.secret_id(name, mount)
     secret_file = workdir / f"{name}.secret-id"
     secret_file.write_text(secret_id + "\n")
     secret_file.chmod(0o600)

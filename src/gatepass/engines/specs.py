@@ -22,9 +22,11 @@ SPEC_KEYS: dict[str, dict[str, tuple[type, bool]]] = {
 SETTINGS_KEYS: dict[str, dict[str, tuple[type, bool]]] = {
     "vault": {"address": (str, False), "auth": (str, False), "role_id": (str, False),
               "secret_id_file": (str, False), "token_file": (str, False), "namespace": (str, False),
-              "ca_file": (str, False)},
+              "ca_file": (str, False), "approle_mount": (str, False)},
 }
 VAULT_AUTH = ("approle", "token")
+# An auth mount path (``vault auth enable -path=...``): segments of these, joined by single slashes.
+_MOUNT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
 
 def _problem(known: dict[str, tuple[type, bool]], table: object) -> tuple[str, str] | None:
@@ -80,6 +82,13 @@ def settings_problem(table_name: str, table: object) -> tuple[str, str] | None:
         return "role_id" if "role_id" in table else "secret_id_file", "only applies to auth = \"approle\""
     if "token_file" in table and auth != "token":
         return "token_file", "only applies to auth = \"token\""
+    mount = table.get("approle_mount")
+    if mount is not None:
+        if auth != "approle":
+            return "approle_mount", "only applies to auth = \"approle\""
+        if not all(part and _MOUNT_CHARS.issuperset(part) for part in str(mount).split("/")):
+            return "approle_mount", ("is the path AppRole is enabled at, without auth/ or slashes around it, "
+                                     "like \"approle\" or \"ci/approle\"")
     address = table.get("address")
     if address is not None and not str(address).startswith(("https://", "http://")):
         return "address", "must start with https:// (or http:// for a dev server)"

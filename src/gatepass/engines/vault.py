@@ -4,7 +4,9 @@ Settings (docs/design.md "Secrets from engines"): ``[vault]`` of the highest lay
 where it is silent, ``VAULT_ADDR``/``BAO_ADDR``, ``VAULT_NAMESPACE``/``BAO_NAMESPACE``,
 ``VAULT_CACERT``/``BAO_CACERT`` and, for ``auth = "token"`` without ``token_file``,
 ``VAULT_TOKEN``/``BAO_TOKEN`` (the ``VAULT_`` name first, as the bao CLI reads both).
-``auth`` defaults to ``approle`` when ``role_id`` is given, else ``token``.
+``auth`` defaults to ``approle`` when ``role_id`` is given, else ``token``; ``approle_mount`` is
+the path AppRole is enabled at (``bao auth enable -path=ci/approle approle``), ``approle`` unless set,
+as the Vault CLI's ``-path`` and Vault Agent's ``mount_path`` default.
 
 Reading: ``GET /v1/<path>``; a KV v2 answer (``data.data`` beside ``data.metadata``) gives
 ``data.data.FIELD``, any other engine ``data.FIELD``. The value is cached (engines/tokencache)
@@ -56,7 +58,8 @@ def server(settings: Mapping[str, object], env: Mapping[str, str]) -> dict[str, 
     auth = str(settings.get("auth") or ("approle" if "role_id" in settings else "token"))
     resolved = {key: str(settings.get(key) or _env(env, key)) for key in ("address", "namespace", "ca_file")}
     resolved.update(auth=auth, role_id=str(settings.get("role_id", "")),
-                    secret_id_file=str(settings.get("secret_id_file", "")), token_file=str(settings.get("token_file", "")))
+                    secret_id_file=str(settings.get("secret_id_file", "")), token_file=str(settings.get("token_file", "")),
+                    approle_mount=str(settings.get("approle_mount") or "approle"))
     resolved["address"] = resolved["address"].rstrip("/")
     return resolved
 
@@ -106,7 +109,8 @@ def login_report(settings: Mapping[str, object], env: Mapping[str, str]) -> str:
 def _identity(found: Mapping[str, str]) -> tuple[str, ...]:
     """Who the engine sees, for cache keys (never a secret: role_id and a path, not secret_id or token)."""
     if found["auth"] == "approle":
-        return found["address"], found["namespace"], "approle", found["role_id"], found["secret_id_file"]
+        return (found["address"], found["namespace"], "approle", found["role_id"], found["secret_id_file"],
+                found["approle_mount"])
     return found["address"], found["namespace"], "token", found["token_file"] or "env"
 
 

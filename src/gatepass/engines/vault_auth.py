@@ -109,7 +109,7 @@ class Session:
         from gatepass.engines.vault import _read_file
 
         secret_id = _read_file(self.found["secret_id_file"], "secret_id_file")
-        status, body = self.raw("POST", "/v1/auth/approle/login", None,
+        status, body = self.raw("POST", f"/v1/auth/{self.found['approle_mount']}/login", None,
                                 {"role_id": self.found["role_id"], "secret_id": secret_id})
         auth = body.get("auth") if isinstance(body, dict) else None
         token = auth.get("client_token") if isinstance(auth, dict) else None
