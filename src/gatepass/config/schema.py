@@ -212,14 +212,26 @@ def _usual_provider(kind: str, table: str, index: int, provider: object, path: s
     start = order[0]
     position = 0
     for username, token in secrets:
-        parsed.accounts.append(Account(kind=kind, domain=domain, host=host, port=None, secure=https, username=username,
-                                       secret_kind="inline", secret_ref=token, ttl=None, organizations=(), layer=layer,
-                                       rank=rank, file=path, line=(table, index, position), order=start + position + 1))
+        parsed.accounts.append(_inline_account(kind, domain, host, https, username, token, layer, rank, path,
+                                               (table, index, position), start + position + 1))
         position += 1
     order[0] = start + position
     if position:
         parsed.inline_tokens = True
     return True
+
+
+def _inline_account(kind: str, domain: str, host: str, secure: bool, username: str, token: str, layer: str,
+                    rank: int, path: str, line: tuple[str, int, int], order: int) -> Account:
+    """``Account(...)`` with an inline token, no port, ttl or organizations: every slot set without the
+    constructor's 15 keywords, which took three times as long (#14). A new Account field must be
+    set here too: test_config's shortcut tests compare every field with the constructor's."""
+    account: Account = Account.__new__(Account)
+    account.kind, account.domain, account.host, account.port, account.secure = kind, domain, host, None, secure
+    account.username, account.secret_kind, account.secret_ref, account.ttl = username, "inline", token, None
+    account.organizations, account.layer, account.rank, account.file = (), layer, rank, path
+    account.line, account.order, account.untrusted, account.source = line, order, "", None
+    return account
 
 
 _USUAL_KEYS = {"git": frozenset({"domain", "https", "accounts"}), "docker": frozenset({"domain", "accounts"})}
