@@ -92,7 +92,7 @@ class _Reader:
         self.dotted: set[int] = set()    # id() of tables made by dotted keys: only those take more keys
         self.open: list[Any] | None = None   # the array whose items span lines
         self.comma = True                # the open array's last item had a comma after it
-        self.shapes: dict[str, tuple[str, Builder] | None] = {}  # see _assign
+        self.shapes: dict[str, tuple[str, Builder] | None] = {}  # a line shape -> its key and builder: see read
 
     def read(self, text: str) -> "dict[str, Any]":
         headers: dict[str, list[Any]] = {}  # a [[header]] line seen before -> its array: fleet files repeat a few
