@@ -196,17 +196,17 @@ ENTRY_VALUE = st.one_of(TOKEN_PIECES.map("".join), st.integers(-1, 1), st.boolea
 @settings(max_examples=300)
 @given(st.sampled_from(["git", "docker"]), DOMAIN_TEXT)
 def test_plain_domain_shortcut_matches_the_full_checks(kind, text):
-    from gatepass.config import schema
+    from gatepass.config import schema, usual
 
     def full(kind: str, value: str):
-        saved = schema._plain_host
-        schema._plain_host = lambda _text: False
+        saved = usual.plain_host
+        usual.plain_host = lambda _text: False
         try:
             return schema.normalize_domain(kind, value)
         except ValueError as exc:
             return str(exc)
         finally:
-            schema._plain_host = saved
+            usual.plain_host = saved
 
     try:
         fast = schema.normalize_domain(kind, text)
@@ -218,18 +218,18 @@ def test_plain_domain_shortcut_matches_the_full_checks(kind, text):
 @settings(max_examples=300)
 @given(st.dictionaries(st.sampled_from(["username", "token", "token_env", "ttl"]), ENTRY_VALUE, max_size=3))
 def test_usual_account_shortcut_matches_the_full_checks(entry):
-    from gatepass.config import schema
+    from gatepass.config import schema, usual
     from gatepass.config.lines import LineMap
 
     def run(shortcut: bool):
-        saved = schema._inline_only
+        saved = usual.inline_only
         if not shortcut:
-            schema._inline_only = lambda _entry: None
+            usual.inline_only = lambda _entry: None
         try:
             parsed = schema.validate({"git_provider": [{"accounts": [dict(entry)]}]}, "f.toml", LineMap(""),
                                      "user", 2, [0])
         finally:
-            schema._inline_only = saved
+            usual.inline_only = saved
         return [a.to_tuple() for a in parsed.accounts], [str(e) for e in parsed.errors], parsed.inline_tokens
 
     assert run(True) == run(False)
@@ -254,18 +254,18 @@ USUAL = st.fixed_dictionaries({"domain": st.sampled_from(["h.example", "docker.i
 @given(st.sampled_from(["git_provider", "docker_registry", "image_registry"]), st.lists(st.one_of(PROVIDER, USUAL), max_size=3))
 @example("git_provider", [{"accounts": [{"username": "a", "token": "t"}, {"username": "a", "token": "u"}]}])
 def test_usual_provider_shortcut_matches_the_full_checks(table, providers):
-    from gatepass.config import schema
+    from gatepass.config import schema, usual
     from gatepass.config.lines import LineMap
 
     def run(shortcut: bool):
-        saved = schema._usual_provider
+        saved = usual.take_provider
         if not shortcut:
-            schema._usual_provider = lambda *_args: False
+            usual.take_provider = lambda *_args: False
         order = [5]
         try:
             parsed = schema.validate({table: [dict(p) for p in providers]}, "f.toml", LineMap(""), "host", 1, order)
         finally:
-            schema._usual_provider = saved
+            usual.take_provider = saved
         return [a.to_tuple() for a in parsed.accounts], [str(e) for e in parsed.errors], parsed.inline_tokens, order
 
     assert run(True) == run(False)

@@ -9,6 +9,7 @@ a value may be a token.
 
 from __future__ import annotations
 
+from gatepass.config import usual
 from gatepass.errors import ConfigError
 from gatepass.hosts import DOCKER_HUB, docker_hub, parse_authority
 from gatepass.model import Account
@@ -75,15 +76,6 @@ def _organizations(value: object, where: _Where, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-# Lowercase ASCII labels, no port, scheme, path, wildcard or trailing dot: normalize_domain gives
-# such a name back unchanged (docker: Docker Hub's aliases become docker.io).
-_PLAIN_HOST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
-
-
-def _plain_host(text: str) -> bool:
-    return bool(text) and _PLAIN_HOST.issuperset(text) and text[0] != "." and text[-1] != "." and ".." not in text
-
-
 def normalize_domain(kind: str, text: str) -> tuple[str, int | None, bool | None]:
     """(host, port, https or None when no scheme was written) for a ``domain`` value; ValueError if invalid.
 
@@ -92,7 +84,7 @@ def normalize_domain(kind: str, text: str) -> tuple[str, int | None, bool | None
     >>> normalize_domain("docker", "index.docker.io")
     ('docker.io', None, None)
     """
-    if _plain_host(text):  # the usual domain: what the checks below give it, at C speed (#14)
+    if usual.plain_host(text):  # the usual domain: what the checks below give it, at C speed (#14)
         return (text if kind == "git" else docker_hub(text, None)), None, None
     scheme = None
     if kind == "docker":
@@ -180,63 +172,6 @@ def _not_a_token(value: str) -> str | None:
     return None
 
 
-def _usual_provider(kind: str, table: str, index: int, provider: object, path: str, layer: str, rank: int,
-                    order: list[int], parsed: Parsed) -> bool:
-    """Add the accounts of a provider table in the usual shape, a plain ``domain`` (``https`` too, for
-    git) and ``accounts`` that all pass :func:`_inline_only` under distinct usernames, exactly as
-    :func:`_provider` would; ``False`` (nothing added) for any other table, which _provider then reads.
-    Most of a fleet file's tables are like this, and the general checks per table were most of a cold
-    parse (#14)."""
-    if type(provider) is not dict or not _USUAL_KEYS[kind].issuperset(provider):
-        return False
-    domain = provider.get("domain", "github.com" if kind == "git" else DOCKER_HUB)
-    https = provider.get("https", True)
-    accounts = provider.get("accounts", [])
-    if type(domain) is not str or not _plain_host(domain) or type(https) is not bool or type(accounts) is not list:
-        return False
-    if len(accounts) == 1:  # most tables of a fleet file: no list or set to build
-        secret = _inline_only(accounts[0])
-        if secret is None:
-            return False
-        secrets = [secret]
-    else:
-        secrets = []
-        for entry in accounts:
-            secret = _inline_only(entry)
-            if secret is None:
-                return False
-            secrets.append(secret)
-        if len({username for username, _ in secrets}) != len(secrets):
-            return False  # a repeated username: _provider reports it
-    host = domain if kind == "git" else docker_hub(domain, None)
-    start = order[0]
-    position = 0
-    for username, token in secrets:
-        parsed.accounts.append(_inline_account(kind, domain, host, https, username, token, layer, rank, path,
-                                               (table, index, position), start + position + 1))
-        position += 1
-    order[0] = start + position
-    if position:
-        parsed.inline_tokens = True
-    return True
-
-
-def _inline_account(kind: str, domain: str, host: str, secure: bool, username: str, token: str, layer: str,
-                    rank: int, path: str, line: tuple[str, int, int], order: int) -> Account:
-    """``Account(...)`` with an inline token, no port, ttl or organizations: every slot set without the
-    constructor's 15 keywords, which took three times as long (#14). A new Account field must be
-    set here too: test_config's shortcut tests compare every field with the constructor's."""
-    account: Account = Account.__new__(Account)
-    account.kind, account.domain, account.host, account.port, account.secure = kind, domain, host, None, secure
-    account.username, account.secret_kind, account.secret_ref, account.ttl = username, "inline", token, None
-    account.organizations, account.layer, account.rank, account.file = (), layer, rank, path
-    account.line, account.order, account.untrusted, account.source = line, order, "", None
-    return account
-
-
-_USUAL_KEYS = {"git": frozenset({"domain", "https", "accounts"}), "docker": frozenset({"domain", "accounts"})}
-
-
 def _provider(kind: str, table: str, index: int, provider: object, path: str, lines: LineMap,
               layer: str, rank: int, order: list[int], parsed: Parsed) -> None:
     where = _Where(path, lines, table, index)
@@ -276,7 +211,7 @@ def _provider(kind: str, table: str, index: int, provider: object, path: str, li
 def _account(kind: str, domain: str, host: str, port: int | None, secure: bool, orgs: tuple[str, ...],
              entry: object, where: _Where, position: int,
              path: str, layer: str, rank: int, order: list[int], parsed: Parsed) -> Account:
-    secret = _inline_only(entry)
+    secret = usual.inline_only(entry)
     if secret is not None:  # the usual account: what the checks below give it, in a few C calls (#14)
         parsed.inline_tokens = True
         order[0] += 1
@@ -305,23 +240,6 @@ def _account(kind: str, domain: str, host: str, port: int | None, secure: bool, 
                    secret_kind=secret_kind, secret_ref=ref, ttl=ttl, organizations=orgs, layer=layer,
                    rank=rank, file=path, line=(where.table, where.index, position),  # shown lazily: lines.py
                    order=order[0])
-
-
-# An inline token starting with one of these is sealed, or refused by _not_a_token.
-_NOT_PLAIN = (SEALED_BEGIN, "gatepass:sealed:", "-----BEGIN ", "age-encryption.org/")
-
-
-def _inline_only(entry: object) -> tuple[str, str] | None:
-    """(username, token) of an account that is exactly ``{ username = "...", token = "..." }`` with a
-    plain one-line token, which _account and _secret would accept as an inline token; else None."""
-    if type(entry) is not dict or len(entry) != 2:
-        return None
-    username, token = entry.get("username"), entry.get("token")
-    if type(username) is not str or type(token) is not str or not username or not token:
-        return None
-    if "\n" in token or "\r" in token or "\0" in token or token.lstrip().startswith(_NOT_PLAIN):
-        return None
-    return username, token
 
 
 def _preset(entry: Table, where: _Where, key: str) -> Table:
@@ -357,7 +275,7 @@ def validate(tree: Table, path: str, lines: LineMap, layer: str, rank: int, orde
                 continue
             for index, provider in enumerate(providers):
                 try:
-                    if not _usual_provider(kind, table, index, provider, path, layer, rank, order, parsed):
+                    if not usual.take_provider(kind, table, index, provider, path, layer, rank, order, parsed):
                         _provider(kind, table, index, provider, path, lines, layer, rank, order, parsed)
                 except ConfigError as exc:
                     parsed.errors.append(exc)
