@@ -208,7 +208,7 @@ def encode(key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], s
     from a host key such as ``github.com`` or ``*.example.com`` to account tuples, about
     ``ACCOUNTS_PER_SHARD`` accounts each), the docker listing and the listing rendered as ``list``
     prints it. A ``get`` reads the header, 16 bytes of the table and one or two shards; ``list``
-    the listing alone. ``accounts`` is consumed (left empty)."""
+    the listing alone."""
     count = max(1, len(accounts) // ACCOUNTS_PER_SHARD) | 1
     tables: list[dict[str, list[AccountTuple]]] = [{} for _ in range(count)]
     last, same = None, []
@@ -219,11 +219,8 @@ def encode(key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], s
             same = shard.setdefault(host, [])
             last = host
         same.append(account)
-    accounts.clear()  # consumed: each shard's tuples are freed once it is marshalled (#14: peak RSS)
-    blobs = []
-    for index in range(count):
-        blobs.append(marshal.dumps(tables[index]))
-        tables[index] = {}
+    blobs = [marshal.dumps(table) for table in tables]
+    del tables
     blobs.append(marshal.dumps(listing))
     if listing:  # the import only for a config that has registries
         from gatepass.protocol.docker import render_list
@@ -242,8 +239,7 @@ def encode(key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], s
 
 def write(path: str, key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], store: dict[str, object],
           listing: dict[str, str], engines: dict[str, dict[str, object]]) -> None:
-    """Write the cache atomically (temp file, rename); ``accounts`` are tuples whose [2] is the host key,
-    consumed (left empty)."""
+    """Write the cache atomically (temp file, rename); ``accounts`` are tuples whose [2] is the host key."""
     data = encode(key, accounts, errors, store, listing, engines)
     directory = dirname(path)
     try:
