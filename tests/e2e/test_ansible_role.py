@@ -11,6 +11,7 @@ import getpass
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,14 +26,14 @@ TOKEN = "tok-ansible-canary-0b7e"
 REGISTRY_TOKEN = "tok-registry-canary-4c2d"
 
 
-def play(tmp_path: Path, env: dict[str, str], token: str) -> str:
+def play(tmp_path: Path, env: dict[str, str], token: str, **more: object) -> str:
     """Run the example playbook once (extra vars from a 0600 file: no token in argv); its output."""
     extra = tmp_path / "vars.json"
     extra.write_text(json.dumps({
         "gatepass_root": str(tmp_path / "root"), "gatepass_bin": str(BIN), "ansible_python_interpreter": sys.executable,
         "gatepass_example_domain": "git.example", "gatepass_example_username": "deploy",
         "gatepass_example_token": token, "gatepass_example_registry_token": REGISTRY_TOKEN,
-        "gatepass_example_users": [getpass.getuser()]}))
+        "gatepass_example_users": [getpass.getuser()], **more}))
     extra.chmod(0o600)
     done = subprocess.run([str(BIN / "ansible-playbook"), "-c", "local", "-i", "localhost,", str(PLAYBOOK),
                            "-e", f"@{extra}"], env=env, capture_output=True, text=True, timeout=500)
@@ -48,11 +49,11 @@ def recap(output: str) -> dict[str, int]:
     return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line.group(1))}
 
 
-def helper_get(root: Path, env: dict[str, str]) -> str:
+def helper_get(root: Path, env: dict[str, str], bin_dir: Path = BIN) -> str:
     etc = root / "etc" / "gatepass"
     env = dict(env, GATEPASS_GLOBAL_CONFIG=str(etc / "global.toml"), GATEPASS_HOST_CONFIG=str(etc / "host.toml"),
                GATEPASS_HOST_KEY=str(etc / "host.key"))
-    done = subprocess.run([str(BIN / "git-credential-gatepass"), "get"], input="protocol=https\nhost=git.example\n",
+    done = subprocess.run([str(bin_dir / "git-credential-gatepass"), "get"], input="protocol=https\nhost=git.example\n",
                           env=env, capture_output=True, text=True, timeout=60)
     return done.stdout
 
@@ -61,10 +62,14 @@ def files_under(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): p.read_text(errors="replace") for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def ansible_env(tmp_path: Path, isolated_env) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return dict(os.environ, LC_ALL="C.UTF-8", ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
+                ANSIBLE_HOME=str(tmp_path / "ansible-home"), ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
+                DOCKER_CONFIG=str(Path(isolated_env["HOME"]) / ".docker"))
+
+
 def test_example_playbook_twice_then_the_helper_answers_and_a_new_token_changes_one_value(tmp_path, isolated_env):
-    env = dict(os.environ, LC_ALL="C.UTF-8", ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
-               ANSIBLE_HOME=str(tmp_path / "ansible-home"), ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
-               DOCKER_CONFIG=str(Path(isolated_env["HOME"]) / ".docker"))
+    env = ansible_env(tmp_path, isolated_env)
     root = tmp_path / "root"
     first = play(tmp_path, env, TOKEN)
     assert recap(first)["changed"] > 0 and "gatepass host key of localhost: age1" in first
@@ -96,3 +101,32 @@ def test_example_playbook_twice_then_the_helper_answers_and_a_new_token_changes_
     assert helper_get(root, env) == f"username=deploy\npassword={TOKEN}-rotated\n"
     for text in after.values():
         assert TOKEN not in text and REGISTRY_TOKEN not in text
+
+
+def test_the_role_installs_gatepass_with_pip_from_a_wheelhouse(tmp_path, isolated_env):
+    """gatepass_bin empty: the role makes its venv and pip-installs gatepass there, here from a wheel of this
+    checkout and a wheelhouse (--no-index --find-links, as an air-gapped fleet would); then that venv's
+    helper answers from the files the role wrote."""
+    wheels = tmp_path / "wheels"
+    source = tmp_path / "source"  # a copy: building in the checkout would leave build/ there
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, source / name)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(source)], env=clean, check=True,
+                   capture_output=True, timeout=300)
+    wheel = next(wheels.glob("gatepass-*.whl"))
+    fetched = subprocess.run([*pip, "download", "--only-binary=:all:", "-d", str(wheels), str(wheel)], env=clean,
+                             capture_output=True, text=True, timeout=300)
+    if fetched.returncode != 0:
+        pytest.skip(f"the wheelhouse needs gatepass's dependencies from a package index: {fetched.stderr.strip()[-300:]}")
+    env = ansible_env(tmp_path, isolated_env)
+    venv = tmp_path / "root" / "opt" / "gatepass" / "venv"
+    play(tmp_path, env, TOKEN, gatepass_bin="", gatepass_pip_spec=str(wheel), gatepass_python=sys.executable,
+         gatepass_pip_extra_args=f"--no-index --find-links {wheels}")
+    assert (venv / "bin" / "git-credential-gatepass").read_text().startswith("#!/bin/sh")  # the wheel's launcher
+    assert helper_get(tmp_path / "root", env, venv / "bin") == f"username=deploy\npassword={TOKEN}\n"
+    again = play(tmp_path, env, TOKEN, gatepass_bin="", gatepass_pip_spec=str(wheel), gatepass_python=sys.executable,
+                 gatepass_pip_extra_args=f"--no-index --find-links {wheels}")
+    assert recap(again)["changed"] == 0, again[-3000:]
