@@ -51,8 +51,8 @@ ACCOUNTS_PER_SHARD = 16
 _HERE = absolute(dirname(__file__))
 # The code that shapes a parse: a changed module (a development checkout, an upgrade in place)
 # must not be answered from a parse the old code made.
-_SHAPERS = [join(_HERE, name) for name in ("schema.py", "usual.py", "toml.py", "toml_subset.py", "lines.py", "layers.py",
-                                           "cache.py")]
+_SHAPERS = [join(_HERE, name) for name in ("schema.py", "usual.py", "fleet.py", "toml.py", "toml_subset.py", "lines.py",
+                                           "layers.py", "cache.py")]
 _SHAPERS.append(join(dirname(_HERE), "model.py"))
 _SHAPERS.append(join(dirname(_HERE), "engines", "specs.py"))
 

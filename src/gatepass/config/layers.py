@@ -215,13 +215,19 @@ def _read_fd(path: str, fd: int, st: "posix.stat_result") -> bytes:
 
 
 def _parse_fd(path: str, fd: int, st: "posix.stat_result", layer: str, rank: int, order: list[int]) -> "tuple[Parsed, str]":
-    from gatepass.config.lines import LineMap
-    from gatepass.config.schema import validate
-    from gatepass.config.toml import parse_toml
+    from gatepass.config import fleet
     from gatepass.config.trust import inline_read_problem, layer_problem
 
-    tree, text = parse_toml(_read_fd(path, fd, st), path)
-    parsed = validate(tree, path, LineMap(text), layer, rank, order)
+    data = _read_fd(path, fd, st)
+    parsed = fleet.read(data, path, layer, rank, order)  # a fleet-shaped file, straight into accounts (#14)
+    if parsed is None:
+        from gatepass.config.lines import LineMap
+        from gatepass.config.schema import validate
+        from gatepass.config.toml import parse_toml
+
+        tree, text = parse_toml(data, path)
+        del data
+        parsed = validate(tree, path, LineMap(text), layer, rank, order)
     problem = inline_read_problem(path, fd, st) if parsed.inline_tokens else None
     if problem:
         raise ConfigError(problem, path=path)

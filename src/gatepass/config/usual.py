@@ -25,7 +25,7 @@ _PLAIN_HOST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
 # The keys a usual provider table may have.
 _USUAL_KEYS = {"git": frozenset({"domain", "https", "accounts"}), "docker": frozenset({"domain", "accounts"})}
 # An inline token starting with one of these is sealed, or refused by schema's _not_a_token.
-_NOT_PLAIN = (SEALED_BEGIN, "gatepass:sealed:", "-----BEGIN ", "age-encryption.org/")
+NOT_PLAIN = (SEALED_BEGIN, "gatepass:sealed:", "-----BEGIN ", "age-encryption.org/")
 
 
 def plain_host(text: str) -> bool:
@@ -63,7 +63,7 @@ def take_provider(kind: str, table: str, index: int, provider: object, path: str
     start = order[0]
     position = 0
     for username, token in secrets:
-        parsed.accounts.append(_inline_account(kind, domain, host, https, username, token, layer, rank, path,
+        parsed.accounts.append(inline_account(kind, domain, host, https, username, token, layer, rank, path,
                                                (table, index, position), start + position + 1))
         position += 1
     order[0] = start + position
@@ -72,7 +72,7 @@ def take_provider(kind: str, table: str, index: int, provider: object, path: str
     return True
 
 
-def _inline_account(kind: str, domain: str, host: str, secure: bool, username: str, token: str, layer: str,
+def inline_account(kind: str, domain: str, host: str, secure: bool, username: str, token: str, layer: str,
                     rank: int, path: str, line: tuple[str, int, int], order: int) -> Account:
     """``Account(...)`` with an inline token, no port, ttl or organizations: every slot set without the
     constructor's 15 keywords, which took three times as long (#14). A new Account field must be
@@ -93,6 +93,6 @@ def inline_only(entry: object) -> tuple[str, str] | None:
     username, token = entry.get("username"), entry.get("token")
     if type(username) is not str or type(token) is not str or not username or not token:
         return None
-    if "\n" in token or "\r" in token or "\0" in token or token.lstrip().startswith(_NOT_PLAIN):
+    if "\n" in token or "\r" in token or "\0" in token or token.lstrip().startswith(NOT_PLAIN):
         return None
     return username, token
