@@ -108,3 +108,24 @@ def test_every_account_field_is_set():
     parsed = fleet.read(FLEET.format(i=1).encode(), PATH, "host", 20, [0])
     assert parsed is not None
     assert all(hasattr(parsed.accounts[0], name) for name in Account.FIELDS)
+
+
+UNIFORM = '[[{name}]]\ndomain = "{domain}"\naccounts = [{{ username = "{user}", token = "{token}" }}]\n'
+
+
+def test_the_uniform_file_is_read_as_the_general_path_reads_it():
+    """One table name, every table exactly three lines: read by slicing, without a loop over the lines."""
+    def fleet_file(name: str, domain: str = "h{i}.example", user: str = "u{i}", token: str = "t{i}", n: int = 4) -> str:
+        return "".join(UNIFORM.format(name=name, domain=domain.format(i=i), user=user.format(i=i),
+                                      token=token.format(i=i)) for i in range(n))
+    for name in ("git_provider", "docker_registry", "image_registry", "docker_registries"):
+        assert agrees(fleet_file(name))
+        assert agrees(fleet_file(name).rstrip("\n"))  # no newline at the end
+        assert agrees(fleet_file(name, n=1))
+    assert agrees(fleet_file("docker_registry", domain="index.docker.io"))  # Docker Hub's alias: host docker.io
+    for text in [fleet_file("git_provider", token="a\nb{i}"),  # a string across lines: not TOML
+                 fleet_file("git_provider", user=""), fleet_file("git_provider", token=" gatepass:sealed:{i}"),
+                 fleet_file("git_provider", domain="H{i}.example"),
+                 fleet_file("git_provider") + "[[docker_registry]]\n", fleet_file("git_provider")[:-3]]:
+        assert not agrees(text), text
+    assert agrees(fleet_file("git_provider").replace("\n", "\n\n", 1))  # not uniform: read line by line

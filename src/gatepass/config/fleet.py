@@ -28,6 +28,10 @@ from gatepass.config import toml_subset, usual
 from gatepass.config.schema import DOCKER_TABLES, GIT_TABLES, Parsed
 from gatepass.hosts import docker_hub
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 _KINDS = {name: "git" for name in GIT_TABLES} | {name: "docker" for name in DOCKER_TABLES}
 _HEADERS = {f"[[{name}]]": name for name in _KINDS}
 _DOMAIN, _HTTPS, _ACCOUNTS = 'domain = "', "https = ", 'accounts = [{ username = "'
@@ -44,6 +48,17 @@ def read(data: bytes, path: str, layer: str, rank: int, order: list[int]) -> "Pa
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    del data
+    uniform = _uniform(text)
+    if uniform is not None:
+        return uniform(path, layer, rank, order)
+    tables = _tables(text)
+    return None if tables is None else _accounts(tables, path, layer, rank, order)
+
+
+def _tables(text: str) -> "dict[str, list[tuple[str, bool, list[str]]]] | None":
+    """name -> (domain, https, [username, token, ...]) of every table, read line by line; None when
+    a line is not in the fleet shape."""
     tables: dict[str, list[tuple[str, bool, list[str]]]] = {}
     current: list[tuple[str, bool, list[str]]] = []
     kind = domain = accounts = None  # of the table being read
@@ -81,7 +96,51 @@ def read(data: bytes, path: str, layer: str, rank: int, order: list[int]) -> "Pa
         if domain is None or accounts is None or not plain(domain) or (kind == "docker" and https is not None):
             return None
         current.append((domain, https is not False, accounts))
-    return _accounts(tables, path, layer, rank, order)
+    return tables
+
+
+_MID, _SEP, _END = "\naccounts = [{ username = ", ", token = ", " }]\n"
+
+
+def _uniform(text: str) -> "Callable[[str, str, int, list[int]], Parsed] | None":
+    """The most regular fleet file, read without a loop over its lines: one table name, and every table
+    exactly ``[[name]]`` / ``domain = "..."`` / ``accounts = [{ username = "...", token = "..." }]``,
+    nothing between them. Split on ``"``, such a file alternates strings and these exact separators,
+    which slicing and ``count`` check in C; its newlines are the separators' own (so no string spans
+    lines). Then the checks ``_tables`` makes per table, over whole columns. A builder of its Parsed,
+    or None (``_tables`` then reads the file)."""
+    name = text[2:text.find("]]")] if text.startswith("[[") else ""
+    kind = _KINDS.get(name)
+    if kind is None:
+        return None
+    head = f"[[{name}]]\ndomain = "
+    parts = text.split('"')
+    count = len(parts) // 6
+    if len(parts) != 6 * count + 1 or parts[0] != head or parts[-1] not in (_END, _END[:-1]):
+        return None
+    if parts[2::6].count(_MID) != count or parts[4::6].count(_SEP) != count:
+        return None
+    if parts[6:-1:6].count(_END + head) != count - 1 or text.count("\n") != 3 * count - (parts[-1] != _END):
+        return None
+    domains, usernames, tokens = parts[1::6], parts[3::6], parts[5::6]
+    del parts
+    plain, not_plain = usual.plain_host, usual.NOT_PLAIN
+    if not all(usernames) or not all(tokens) or not all(map(plain, domains)):
+        return None
+    if any(token.lstrip().startswith(not_plain) for token in tokens):
+        return None
+
+    def build(path: str, layer: str, rank: int, order: list[int]) -> Parsed:
+        parsed = Parsed()
+        add, make, start = parsed.accounts.append, usual.inline_account, order[0]
+        hosts = domains if kind == "git" else [docker_hub(domain, None) for domain in domains]
+        for index in range(count):
+            add(make(kind, domains[index], hosts[index], True, usernames[index], tokens[index], layer, rank, path,
+                     (name, index, 0), start + index + 1))
+        parsed.inline_tokens = bool(count)
+        order[0] = start + count
+        return parsed
+    return build
 
 
 def _strings(body: str) -> "list[str] | None":
