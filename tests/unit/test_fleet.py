@@ -28,16 +28,25 @@ def general(text: str, start: int) -> tuple[list[tuple[object, ...]] | None, boo
     return [a.to_tuple() for a in parsed.accounts], parsed.inline_tokens, order[0]
 
 
+SOURCE = (1, 2, 0, 0o100600, 10, 11, 12)
+
+
 def agrees(text: str, start: int = 7) -> bool:
-    order = [start]
+    """fleet.read gives the general path's accounts (as Accounts, and as cache rows when asked), or None."""
+    order, order_rows = [start], [start]
     mine = fleet.read(text.encode("utf-8"), PATH, "host", 20, order)
+    as_rows = fleet.read(text.encode("utf-8"), PATH, "host", 20, order_rows, ("", SOURCE))
     if mine is None:
-        assert order == [start], "order moved by a file the fleet reader did not take"
+        assert as_rows is None and order == order_rows == [start], "order moved by a file the fleet reader did not take"
         return False
     theirs, inline, after = general(text, start)
     assert theirs is not None, text  # the fleet reader never takes a file the general path rejects
     assert [a.to_tuple() for a in mine.accounts] == theirs, text
-    assert (mine.inline_tokens, order[0], mine.errors, mine.store, mine.engines) == (inline, after, [], {}, {})
+    assert (mine.inline_tokens, order[0], mine.errors, mine.store, mine.engines, mine.rows) == (inline, after, [], {}, {}, [])
+    assert as_rows is not None and order_rows == order
+    with_source = [(*row[:-1], SOURCE) for row in theirs]
+    assert sorted([*(a.to_tuple()[:-1] + (SOURCE,) for a in as_rows.accounts), *as_rows.rows],
+                  key=lambda row: row[14]) == with_source, text  # [14]: order
     return True
 
 
@@ -129,3 +138,26 @@ def test_the_uniform_file_is_read_as_the_general_path_reads_it():
                  fleet_file("git_provider") + "[[docker_registry]]\n", fleet_file("git_provider")[:-3]]:
         assert not agrees(text), text
     assert agrees(fleet_file("git_provider").replace("\n", "\n\n", 1))  # not uniform: read line by line
+
+
+def test_a_uniform_layer_beside_another_loads_as_parsing_both_gives(tmp_path):
+    """Through load_config: the cold get (rows become Accounts for its host only), the cache it wrote, and a
+    full load all give the accounts parse_files gives, in the same order across the two layers."""
+    from gatepass.config.layers import layer_files, load_config, parse_files
+    from tests.conftest import write_config
+    from tests.unit.test_startup import cacheable
+
+    uniform = cacheable(write_config(tmp_path / "a.toml", "".join(
+        UNIFORM.format(name="git_provider", domain=f"h{i}.example", user=f"u{i}", token=f"t{i}") for i in range(5))))
+    other = cacheable(write_config(tmp_path / "b.toml", '[[git_provider]]\ndomain = "h1.example"\n'
+                                   'accounts = [{ username = "w", token_env = "W" }]\n'))
+    env = {"GATEPASS_CONFIG": f"{uniform}:{other}", "XDG_CACHE_HOME": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    expected = [a.to_tuple() for a in parse_files(layer_files(env)).accounts]
+    assert len(expected) == 6 and not parse_files(layer_files(env)).errors
+    cold = load_config(env, ["h1.example"])
+    assert [a.to_tuple() for a in cold.accounts] == [t for t in expected if t[2] == "h1.example"]
+    assert list((tmp_path / "cache" / "gatepass").glob("config-*.cache")), "the cold get wrote the cache"
+    warm = load_config(env, ["h1.example"])
+    assert [a.to_tuple() for a in warm.accounts] == [t for t in expected if t[2] == "h1.example"]
+    full = load_config(env)
+    assert sorted(a.to_tuple() for a in full.accounts) == sorted(expected)

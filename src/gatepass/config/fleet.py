@@ -39,9 +39,11 @@ _TOKEN, _NEXT, _LAST = '", token = "', '" }, { username = "', '" }]'
 _D, _A, _L, _H = len(_DOMAIN), len(_ACCOUNTS), len(_LAST), len(_HTTPS)
 
 
-def read(data: bytes, path: str, layer: str, rank: int, order: list[int]) -> "Parsed | None":
+def read(data: bytes, path: str, layer: str, rank: int, order: list[int],
+         rows: "tuple[str, tuple[int, ...] | None] | None" = None) -> "Parsed | None":
     """The accounts of a fleet-shaped file as ``Parsed``, ``order`` advanced; ``None`` (``order``
-    untouched) for any other file."""
+    untouched) for any other file. ``rows``: (untrusted, source) of the file, when the caller takes
+    a uniform git file's accounts as cache tuples (``Parsed.rows``) instead of Account objects."""
     if toml_subset.refused(data):
         return None
     try:
@@ -51,7 +53,7 @@ def read(data: bytes, path: str, layer: str, rank: int, order: list[int]) -> "Pa
     del data
     uniform = _uniform(text)
     if uniform is not None:
-        return uniform(path, layer, rank, order)
+        return uniform(path, layer, rank, order, rows)
     tables = _tables(text)
     return None if tables is None else _accounts(tables, path, layer, rank, order)
 
@@ -102,7 +104,7 @@ def _tables(text: str) -> "dict[str, list[tuple[str, bool, list[str]]]] | None":
 _MID, _SEP, _END = "\naccounts = [{ username = ", ", token = ", " }]\n"
 
 
-def _uniform(text: str) -> "Callable[[str, str, int, list[int]], Parsed] | None":
+def _uniform(text: str) -> "Callable[[str, str, int, list[int], tuple[str, tuple[int, ...] | None] | None], Parsed] | None":
     """The most regular fleet file, read without a loop over its lines: one table name, and every table
     exactly ``[[name]]`` / ``domain = "..."`` / ``accounts = [{ username = "...", token = "..." }]``,
     nothing between them. Split on ``"``, such a file alternates strings and these exact separators,
@@ -130,13 +132,21 @@ def _uniform(text: str) -> "Callable[[str, str, int, list[int]], Parsed] | None"
     if any(token.lstrip().startswith(not_plain) for token in tokens):
         return None
 
-    def build(path: str, layer: str, rank: int, order: list[int]) -> Parsed:
+    def build(path: str, layer: str, rank: int, order: list[int], rows: "tuple[str, tuple[int, ...] | None] | None"
+              ) -> Parsed:
         parsed = Parsed()
-        add, make, start = parsed.accounts.append, usual.inline_account, order[0]
-        hosts = domains if kind == "git" else [docker_hub(domain, None) for domain in domains]
-        for index in range(count):
-            add(make(kind, domains[index], hosts[index], True, usernames[index], tokens[index], layer, rank, path,
-                     (name, index, 0), start + index + 1))
+        start = order[0]
+        if rows is not None and kind == "git":  # the cache's tuples, in Account.FIELDS order: no Account objects
+            untrusted, source = rows
+            parsed.rows = [("git", domain, domain, None, True, username, "inline", token, None, (), layer, rank, path,
+                            (name, index, 0), start + index + 1, untrusted, source)
+                           for index, domain, username, token in zip(range(count), domains, usernames, tokens, strict=True)]
+        else:
+            add, make = parsed.accounts.append, usual.inline_account
+            hosts = domains if kind == "git" else [docker_hub(domain, None) for domain in domains]
+            for index in range(count):
+                add(make(kind, domains[index], hosts[index], True, usernames[index], tokens[index], layer, rank, path,
+                         (name, index, 0), start + index + 1))
         parsed.inline_tokens = bool(count)
         order[0] = start + count
         return parsed

@@ -46,6 +46,9 @@ class Parsed:
         self.store: dict[str, object] = {}
         self.engines: dict[str, dict[str, object]] = {}  # "vault" -> the file's [vault] table
         self.inline_tokens = False
+        # Accounts a fast reader gave as the cache's tuples (Account.FIELDS order, untrusted and source
+        # set), not Account objects: config/fleet.py's uniform git file (#14). layers makes Accounts of them.
+        self.rows: list[tuple[object, ...]] = []
 
 
 class _Where:
