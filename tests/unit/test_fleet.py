@@ -134,6 +134,9 @@ def test_the_uniform_file_is_read_as_the_general_path_reads_it():
     assert agrees(fleet_file("docker_registry", domain="index.docker.io"))  # Docker Hub's alias: host docker.io
     for text in [fleet_file("git_provider", token="a\nb{i}"),  # a string across lines: not TOML
                  fleet_file("git_provider", user=""), fleet_file("git_provider", token=" gatepass:sealed:{i}"),
+                 fleet_file("git_provider", token="\u00a0-----BEGIN AGE ENCRYPTED FILE-----{i}"),  # lstrip's whitespace
+                 fleet_file("git_provider", token="age-encryption.org/v1{i}"), fleet_file("git_provider", domain="h{i}."),
+                 fleet_file("git_provider", domain=".h{i}"), fleet_file("git_provider", domain="h{i}..x"),
                  fleet_file("git_provider", domain="H{i}.example"),
                  fleet_file("git_provider") + "[[docker_registry]]\n", fleet_file("git_provider")[:-3]]:
         assert not agrees(text), text

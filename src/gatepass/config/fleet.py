@@ -126,10 +126,7 @@ def _uniform(text: str) -> "Callable[[str, str, int, list[int], tuple[str, tuple
         return None
     domains, usernames, tokens = parts[1::6], parts[3::6], parts[5::6]
     del parts
-    plain, not_plain = usual.plain_host, usual.NOT_PLAIN
-    if not all(usernames) or not all(tokens) or not all(map(plain, domains)):
-        return None
-    if any(token.lstrip().startswith(not_plain) for token in tokens):
+    if not all(usernames) or not all(tokens) or not _all_plain(domains) or _any_not_plain(tokens):
         return None
 
     def build(path: str, layer: str, rank: int, order: list[int], rows: "tuple[str, tuple[int, ...] | None] | None"
@@ -151,6 +148,24 @@ def _uniform(text: str) -> "Callable[[str, str, int, list[int], tuple[str, tuple
         order[0] = start + count
         return parsed
     return build
+
+
+def _all_plain(domains: "list[str]") -> bool:
+    """``usual.plain_host`` of every domain, over the column at once: the allowed characters, no empty
+    label at either end or in the middle (no domain holds a newline: ``_uniform`` counted them)."""
+    joined = "\n".join(domains)
+    return (all(domains) and usual.PLAIN_HOST.issuperset(joined.replace("\n", "")) and ".." not in joined
+            and "\n." not in joined and ".\n" not in joined and joined[0] != "." and joined[-1] != ".")
+
+
+def _any_not_plain(tokens: "list[str]") -> bool:
+    """Whether a token (after leading whitespace) starts as a sealed or refused one does (``usual.NOT_PLAIN``);
+    a column with a token that starts with whitespace (``str.lstrip``'s, Unicode's included) is checked
+    token by token."""
+    if any(first.isspace() for first in {token[0] for token in tokens}):
+        return any(token.lstrip().startswith(usual.NOT_PLAIN) for token in tokens)
+    joined = "\n" + "\n".join(tokens)
+    return any("\n" + prefix in joined for prefix in usual.NOT_PLAIN)
 
 
 def _strings(body: str) -> "list[str] | None":

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # Lowercase ASCII labels, no port, scheme, path, wildcard or trailing dot: normalize_domain gives
 # such a name back unchanged (docker: Docker Hub's aliases become docker.io).
-_PLAIN_HOST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
+PLAIN_HOST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
 # The keys a usual provider table may have.
 _USUAL_KEYS = {"git": frozenset({"domain", "https", "accounts"}), "docker": frozenset({"domain", "accounts"})}
 # An inline token starting with one of these is sealed, or refused by schema's _not_a_token.
@@ -30,7 +30,7 @@ NOT_PLAIN = (SEALED_BEGIN, "gatepass:sealed:", "-----BEGIN ", "age-encryption.or
 
 def plain_host(text: str) -> bool:
     """Whether ``normalize_domain`` would give ``text`` back as it is."""
-    return bool(text) and _PLAIN_HOST.issuperset(text) and text[0] != "." and text[-1] != "." and ".." not in text
+    return bool(text) and PLAIN_HOST.issuperset(text) and text[0] != "." and text[-1] != "." and ".." not in text
 
 
 def take_provider(kind: str, table: str, index: int, provider: object, path: str, layer: str, rank: int,
