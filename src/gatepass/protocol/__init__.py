@@ -13,6 +13,7 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import select
     from collections.abc import Callable, Mapping
     from typing import BinaryIO, NoReturn
 
@@ -68,58 +69,46 @@ def read_input(stream: "BinaryIO", limit: int, env: "Mapping[str, str]", *, blan
         fd = stream.fileno()
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
         return stream.read(limit + 1)
-    data, done = _read_ready(fd, limit, blank_line_ends)
-    if done:
-        return data
-    import select
-
     timeout = stdin_timeout(env)
     deadline = time.monotonic() + timeout
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    while len(data) <= limit and not (blank_line_ends and _has_blank_line(data)):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not poller.poll(remaining * 1000):
-            raise InvalidRequestError(f"the request on stdin did not end within {timeout:g}s (stdin never closed); "
-                                      "GATEPASS_STDIN_TIMEOUT sets the limit in seconds")
-        chunk = posix.read(fd, 65536)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-_S_IFMT, _S_IFREG, _S_IFIFO = 0o170000, 0o100000, 0o010000
-
-
-def _read_ready(fd: int, limit: int, blank_line_ends: bool) -> tuple[bytes, bool]:
-    """What can be read without waiting, and whether that is the whole request.
-
-    git writes its request and closes the pipe before the helper's interpreter is even up, so a
-    pipe is read non-blocking (the descriptor's old mode put back) and ``select`` is imported
-    only when the writer is still writing; a regular file (``< request``) cannot block. A tty,
-    a socket or anything else goes to the deadline loop at once (``O_NONBLOCK`` on a terminal
-    would reach every process sharing it)."""
+    # git writes its request and closes the pipe before the helper's interpreter is even up, so a pipe
+    # is read non-blocking (its old mode put back) and ``select`` is imported only when the writer is
+    # still writing; a regular file (``< request``) cannot block. A tty, a socket or anything else is
+    # waited on before every read (``O_NONBLOCK`` on a terminal would reach every process sharing it).
     kind = posix.fstat(fd).st_mode & _S_IFMT
-    if kind not in (_S_IFREG, _S_IFIFO):
-        return b"", False
+    wait = kind not in (_S_IFREG, _S_IFIFO)
     blocking = kind == _S_IFIFO and posix.get_blocking(fd)
     if blocking:
         posix.set_blocking(fd, False)
+    poller: "select.poll | None" = None
     data = b""
     try:
         while len(data) <= limit and not (blank_line_ends and _has_blank_line(data)):
+            if wait:
+                if poller is None:
+                    import select
+
+                    poller = select.poll()
+                    poller.register(fd, select.POLLIN)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not poller.poll(remaining * 1000):
+                    raise InvalidRequestError(f"the request on stdin did not end within {timeout:g}s (stdin never "
+                                              "closed); GATEPASS_STDIN_TIMEOUT sets the limit in seconds")
             try:
                 chunk = posix.read(fd, 65536)
-            except BlockingIOError:
-                return data, False
+            except BlockingIOError:  # the writer is still writing: wait for it, within the deadline
+                wait = True
+                continue
             if not chunk:
                 break
             data += chunk
     finally:
         if blocking:
             posix.set_blocking(fd, True)
-    return data, True
+    return data
+
+
+_S_IFMT, _S_IFREG, _S_IFIFO = 0o170000, 0o100000, 0o010000
 
 
 def _has_blank_line(data: bytes) -> bool:
