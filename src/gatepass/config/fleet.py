@@ -65,16 +65,25 @@ def _tables(text: str) -> "dict[str, list[tuple[str, bool, list[str]]]] | None":
     current: list[tuple[str, bool, list[str]]] = []
     kind = domain = accounts = None  # of the table being read
     https: bool | None = None
-    plain, strings_of = usual.plain_host, _strings
+    strings_of = _strings
+
+    def kept() -> bool:
+        """The table just read, kept; False when it is not fleet-shaped (a missing domain takes a default,
+        a docker table has no https: the general path says which)."""
+        if kind is None:
+            return True
+        if domain is None or accounts is None or not usual.plain_host(domain) or (kind == "docker" and https is not None):
+            return False
+        current.append((domain, https is not False, accounts))
+        return True
+
     for line in text.split("\n"):
         line = line.strip(" \t")
         if not line or line[0] == "#":
             continue
         if line[0] == "[":
-            if kind is not None:
-                if domain is None or accounts is None or not plain(domain) or (kind == "docker" and https is not None):
-                    return None  # a missing domain takes a default, docker has no https: the general path says
-                current.append((domain, https is not False, accounts))
+            if not kept():
+                return None
             name = _HEADERS.get(line)
             if name is None:
                 return None
@@ -94,11 +103,7 @@ def _tables(text: str) -> "dict[str, list[tuple[str, bool, list[str]]]] | None":
             https = line[_H:] == "true"
         else:
             return None
-    if kind is not None:
-        if domain is None or accounts is None or not plain(domain) or (kind == "docker" and https is not None):
-            return None
-        current.append((domain, https is not False, accounts))
-    return tables
+    return tables if kept() else None
 
 
 _MID, _SEP, _END = "\naccounts = [{ username = ", ", token = ", " }]\n"
@@ -131,22 +136,18 @@ def _uniform(text: str) -> "Callable[[str, str, int, list[int], tuple[str, tuple
 
     def build(path: str, layer: str, rank: int, order: list[int], rows: "tuple[str, tuple[int, ...] | None] | None"
               ) -> Parsed:
-        parsed = Parsed()
-        start = order[0]
         if rows is not None and kind == "git":  # the cache's tuples, in Account.FIELDS order: no Account objects
+            parsed, start = Parsed(), order[0]
             untrusted, source = rows
             parsed.rows = [("git", domain, domain, None, True, username, "inline", token, None, (), layer, rank, path,
                             (name, index, 0), start + index + 1, untrusted, source)
                            for index, domain, username, token in zip(range(count), domains, usernames, tokens, strict=True)]
-        else:
-            add, make = parsed.accounts.append, usual.inline_account
-            hosts = domains if kind == "git" else [docker_hub(domain, None) for domain in domains]
-            for index in range(count):
-                add(make(kind, domains[index], hosts[index], True, usernames[index], tokens[index], layer, rank, path,
-                         (name, index, 0), start + index + 1))
-        parsed.inline_tokens = bool(count)
-        order[0] = start + count
-        return parsed
+            parsed.inline_tokens = bool(count)
+            order[0] = start + count
+            return parsed
+        tables = {name: [(domain, True, [username, token]) for domain, username, token
+                         in zip(domains, usernames, tokens, strict=True)]}
+        return _accounts(tables, path, layer, rank, order)
     return build
 
 
