@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 LOCK_TIMEOUT = 10.0
 # ``stat``'s constants: the warm path imports no ``os`` or ``stat`` (gatepass.paths; #14).
 S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_ISVTX = 0o170000, 0o100000, 0o040000, 0o120000, 0o1000
-_OTHERS_WRITE = 0o022  # S_IWGRP | S_IWOTH
+S_IWGRP, S_IWOTH = 0o020, 0o002
+_OTHERS_WRITE = S_IWGRP | S_IWOTH
 
 
 class PrivateFileError(GatepassError):
@@ -264,13 +265,19 @@ def _ancestors(path: str) -> "Iterator[str]":
 def _dir_problem(path: str, st: "posix.stat_result", euid: int) -> str | None:
     if st.st_uid not in (0, euid):
         return f"{path} belongs to uid {st.st_uid}"
-    writable = st.st_mode & _OTHERS_WRITE
-    if writable and not st.st_mode & S_ISVTX and not (writable == S_IWGRP and group_write_is_private(st, path)):
+    if not st.st_mode & S_ISVTX and others_can_write(st, path):
         return f"{path} is writable by other users"
     return None
 
 
-S_IWGRP = 0o020
+def others_can_write(st: "posix.stat_result", target: "str | int") -> bool:
+    """Whether the mode bits of ``target`` (a path, never followed, or a descriptor) with status ``st``
+    let anyone but its owner write: a group or other write bit, unless the group's is its owner's
+    private group (``group_write_is_private``)."""
+    writable = st.st_mode & _OTHERS_WRITE
+    return bool(writable) and not (writable == S_IWGRP and group_write_is_private(st, target))
+
+
 _PRIVATE_GROUPS: dict[tuple[int, int], bool] = {}
 
 

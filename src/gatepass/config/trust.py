@@ -12,7 +12,7 @@ Decision where the design is silent: "its owner" must be root or the effective u
 Every check is made on the descriptor that was parsed (``fstat``), never on a fresh look at the
 path, and the directories are those of the path as written and as resolved. Group write access
 through a user private group (its only member is the owner, no ACL behind the bits: umask 002 on
-Debian and Ubuntu) is no one else's: ``gatepass.files.group_write_is_private``.
+Debian and Ubuntu) is no one else's: ``gatepass.files.others_can_write``.
 
 An inline token must not be readable by other users: world-readable mode bits, or an ACL entry
 naming another user or group, is refused (group-readable through the owning group stays fine,
@@ -25,7 +25,7 @@ import os
 import stat
 import struct
 
-from gatepass.files import directory_problem, group_write_is_private
+from gatepass.files import directory_problem, others_can_write
 
 _ACL_XATTR = "system.posix_acl_access"
 _ACL_USER, _ACL_GROUP, _ACL_MASK = 0x02, 0x08, 0x10
@@ -65,8 +65,7 @@ def layer_problem(path: str, fd: int, st: os.stat_result) -> str | None:
     euid = os.geteuid()
     if st.st_uid not in (0, euid):
         return f"{path} belongs to uid {st.st_uid}, who could rewrite it; run: chown {euid} {path}"
-    writable = st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-    if writable and not (writable == stat.S_IWGRP and group_write_is_private(st, fd)):
+    if others_can_write(st, fd):
         if _acl_grants(acl_entries(fd), _WRITE):
             return f"an ACL lets other users write {path}; run: setfacl -b {path}"
         return f"{path} is writable by other users; run: chmod go-w {path}"
