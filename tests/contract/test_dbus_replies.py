@@ -12,22 +12,17 @@ from jeepney import DBusAddress, new_error, new_method_return, new_signal
 from jeepney.low_level import HeaderFields, MessageType, Parser
 
 from gatepass.stores.dbus import PROTOCOL_ERROR, Connection, DBusError
-from tests.support.fake_bus import GUID, fake_bus
+from tests.support.fake_bus import accept_sasl, fake_bus
 
 EMITTER = DBusAddress("/x", interface="org.example.Noise")
 
 
 def _peer(conn: socket.socket, record: Callable[[bytes], None], victim_uid: int, *, answer: str) -> None:
-    data = b""
-    while b"BEGIN\r\n" not in data:
-        chunk = conn.recv(4096)
-        if not chunk:
-            return
-        data += chunk
-        if b"AUTH" in chunk:
-            conn.sendall(b"OK " + GUID + b"\r\n")
+    first = accept_sasl(conn)
+    if first is None:
+        return
     parser = Parser()
-    parser.add_data(data.partition(b"BEGIN\r\n")[2])
+    parser.add_data(first)
     serial = 1
     while True:
         message = parser.get_next_message()

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import write_config
 from tests.support.git_server import GIT_ENV, GitServer
-from tests.support.oci import build_image
+from tests.support.oci import seed_image
 from tests.support.registry import Registry, missing_tools
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -132,9 +132,7 @@ def registry(tmp_path_factory):
     if missing_tools():
         pytest.skip(f"needs {', '.join(missing_tools())} (Debian: docker-registry apache2-utils skopeo); ./test installs them")
     with Registry({"alice": "pw-alice"}) as reg:
-        image = build_image(str(tmp_path_factory.mktemp("oci") / "layout"))
-        subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", "alice:pw-alice", image,
-                        f"docker://{reg.host}/team/hello:v1"], check=True, capture_output=True, timeout=60)
+        seed_image(str(tmp_path_factory.mktemp("oci") / "layout"), reg.host, "alice", "pw-alice")
         yield reg
 
 

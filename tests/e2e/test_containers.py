@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import write_config
 from tests.support.docker_clients import DockerCLI, client_env
-from tests.support.oci import build_image
+from tests.support.oci import seed_image
 from tests.support.registry import Registry, missing_tools
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -27,9 +27,7 @@ def registry(tmp_path_factory):
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (Debian: docker-registry apache2-utils skopeo podman); ./test installs them")
     with Registry({"alice": "pw-alice", "bob": "pw-bob"}) as reg:
-        image = build_image(str(tmp_path_factory.mktemp("oci") / "layout"))
-        subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", "alice:pw-alice", image,
-                        f"docker://{reg.host}/team/hello:v1"], check=True, capture_output=True, timeout=60)
+        seed_image(str(tmp_path_factory.mktemp("oci") / "layout"), reg.host, "alice", "pw-alice")
         yield reg
 
 

@@ -105,13 +105,11 @@ def test_git_clone_with_the_token_only_in_openbao(openbao, tmp_path, isolated_en
 def registry():
     if missing_tools():
         pytest.skip(f"needs {', '.join(missing_tools())} (Debian: docker-registry apache2-utils skopeo)")
-    from tests.support.oci import build_image
+    from tests.support.oci import seed_image
 
     password = unique("canary-registry")
     with Registry({"alice": password}) as reg, __import__("tempfile").TemporaryDirectory() as work:
-        image = build_image(os.path.join(work, "layout"))
-        subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", f"alice:{password}", image,
-                        f"docker://{reg.host}/team/hello:v1"], check=True, capture_output=True, timeout=60)
+        seed_image(os.path.join(work, "layout"), reg.host, "alice", password)
         reg.password = password  # type: ignore[attr-defined]
         yield reg
 

@@ -100,19 +100,28 @@ def _reply(message, uid: int):  # type: ignore[no-untyped-def]
     return new_method_return(message, signature, body)
 
 
-def secret_service_conversation(conn: socket.socket, record: Callable[[bytes], None], victim_uid: int) -> None:
-    """Speak SASL then answer method calls until the client hangs up; every byte received is recorded."""
+def accept_sasl(conn: socket.socket, record: Callable[[bytes], None] = lambda chunk: None) -> bytes | None:
+    """Accept the client's SASL (OK to its AUTH) up to its BEGIN; the bytes after BEGIN (its first
+    messages), or None when it hung up first. Every chunk received goes to ``record``."""
     data = b""
     while b"BEGIN\r\n" not in data:
         chunk = conn.recv(4096)
         if not chunk:
-            return
+            return None
         record(chunk)
         data += chunk
         if b"AUTH" in chunk:
             conn.sendall(b"OK " + GUID + b"\r\n")
+    return data.partition(b"BEGIN\r\n")[2]
+
+
+def secret_service_conversation(conn: socket.socket, record: Callable[[bytes], None], victim_uid: int) -> None:
+    """Speak SASL then answer method calls until the client hangs up; every byte received is recorded."""
+    first = accept_sasl(conn, record)
+    if first is None:
+        return
     parser = Parser()
-    parser.add_data(data.partition(b"BEGIN\r\n")[2])
+    parser.add_data(first)
     serial = 1000
     while True:
         message = parser.get_next_message()
@@ -133,14 +142,8 @@ def trickle(conn: socket.socket, record: Callable[[bytes], None], victim_uid: in
     """Send a byte every 20 ms and never complete anything: during SASL, or (``after_sasl``) inside a
     reply whose header promises a body that never ends."""
     if after_sasl:
-        data = b""
-        while b"BEGIN\r\n" not in data:
-            chunk = conn.recv(4096)
-            if not chunk:
-                return
-            data += chunk
-            if b"AUTH" in chunk:
-                conn.sendall(b"OK " + GUID + b"\r\n")
+        if accept_sasl(conn) is None:
+            return
         # a reply header promising 8 bytes of fields and a 1 MiB body, which never come whole
         conn.sendall(b"l\x02\x00\x01" + (1 << 20).to_bytes(4, "little") + (1).to_bytes(4, "little")
                      + (8).to_bytes(4, "little"))

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import subprocess
 import tarfile
 import urllib.error
 import urllib.parse
@@ -115,6 +116,15 @@ def write_layout(root: str, tag: str = "v1", text: str = "hello from gatepass te
 def build_image(root: str, tag: str = "v1", text: str = "hello from gatepass tests\n") -> str:
     """Write an OCI layout at ``root`` holding one image tagged ``tag``; returns ``oci:ROOT:TAG``."""
     return write_layout(root, tag, text).ref
+
+
+def seed_image(root: str, host: str, user: str, password: str) -> str:
+    """Build the test image at ``root`` and copy it with skopeo to ``HOST/team/hello:v1`` as ``user``,
+    so a registry fixture starts with something to pull; returns the image's ``oci:`` reference."""
+    image = build_image(root)
+    subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", f"{user}:{password}", image,
+                    f"docker://{host}/team/hello:v1"], check=True, capture_output=True, timeout=60)
+    return image
 
 
 def _request(method: str, url: str, auth: str, data: bytes | None = None,

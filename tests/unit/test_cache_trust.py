@@ -42,6 +42,17 @@ def cache_files(env: dict[str, str]) -> list[str]:
 CONFIG = '[[git_provider]]\ndomain = "git.example"\naccounts = [{{ username = "bot", token = "{token}" }}]\n'
 
 
+def cached_config(tmp_path: Path, isolated_env: dict[str, str]) -> tuple[Path, dict[str, str], Path]:
+    """A settled config layer, its environment and the parse cache one load wrote for it."""
+    path = write_config(tmp_path / "c.toml", CONFIG.format(token="t"))
+    os.utime(path, ns=(10**18, 10**18))
+    settle()
+    env = dict(os.environ, GATEPASS_CONFIG=str(path))
+    load_config(env)
+    [name] = cache_files(env)
+    return path, env, Path(isolated_env["XDG_CACHE_HOME"]) / "gatepass" / name
+
+
 @pytest.mark.parametrize("how", ["touch -r", "cp -p"])
 def test_an_in_place_edit_keeping_size_inode_and_mtime_is_never_served_stale(tmp_path, how):
     """Same-length token rotation, then the mtime put back: only the ctime tells (stale 50 of 50 before)."""
@@ -106,13 +117,7 @@ def test_cache_directories_are_0700_whatever_the_umask(tmp_path, isolated_env):
 
 
 def test_a_cache_others_can_write_is_ignored(tmp_path, isolated_env):
-    path = write_config(tmp_path / "c.toml", CONFIG.format(token="t"))
-    os.utime(path, ns=(10**18, 10**18))
-    settle()
-    env = dict(os.environ, GATEPASS_CONFIG=str(path))
-    load_config(env)
-    [name] = cache_files(env)
-    cached = Path(isolated_env["XDG_CACHE_HOME"]) / "gatepass" / name
+    _, env, cached = cached_config(tmp_path, isolated_env)
     key = cache.current_key(layer_files(env))
     assert cache.read(str(cached), key, None) is not None
     cached.chmod(0o666)
@@ -175,13 +180,7 @@ def test_doctor_reports_the_caches_trust_and_an_ignored_cache(tmp_path, isolated
 
     from gatepass.cli.main import cli
 
-    path = write_config(tmp_path / "c.toml", CONFIG.format(token="t"))
-    os.utime(path, ns=(10**18, 10**18))
-    settle()
-    env = dict(os.environ, GATEPASS_CONFIG=str(path))
-    load_config(env)
-    [name] = cache_files(env)
-    cached = Path(isolated_env["XDG_CACHE_HOME"]) / "gatepass" / name
+    path, _, cached = cached_config(tmp_path, isolated_env)
 
     def cache_lines() -> list[str]:
         result = CliRunner().invoke(cli, ["doctor"], env={"GATEPASS_CONFIG": str(path)}, catch_exceptions=False)

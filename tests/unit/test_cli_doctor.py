@@ -44,6 +44,15 @@ def line_with(lines: list[str], text: str) -> str:
     return found[0]
 
 
+def on_path(fake: Path, script: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An executable shell script ``fake`` holding ``script``, its directory first on PATH."""
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\n" + script)
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    return fake
+
+
 @pytest.fixture
 def config(isolated_env, monkeypatch):
     monkeypatch.setenv("DOCKER_CONFIG", str(Path(isolated_env["HOME"]) / ".docker"))
@@ -90,11 +99,7 @@ def test_json(config):
 
 def test_podman_logging_in_to_auth_json_is_a_fix(config, tmp_path, monkeypatch):
     """podman/buildah/skopeo installed but not wired: their logins write base64 passwords to auth.json (issue 13 item 6)."""
-    fake = tmp_path / "tools" / "podman"
-    fake.parent.mkdir()
-    fake.write_text("#!/bin/sh\n")
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    on_path(tmp_path / "tools" / "podman", "", monkeypatch)
     lines, _ = doctor(code=1)
     assert line_with(lines, "log in to auth.json").endswith("run: gatepass setup containers")
     wire()
@@ -137,11 +142,8 @@ def test_executables_missing_from_path(config, monkeypatch):
 
 
 def test_an_older_docker_helper_first_on_path(config, tmp_path, monkeypatch):
-    fake = tmp_path / "bin" / "docker-credential-gatepass"
-    fake.parent.mkdir()
-    fake.write_text("#!/bin/sh\necho 'docker-credential-gatepass (gatepass) 0.0.1'\n")
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    fake = on_path(tmp_path / "bin" / "docker-credential-gatepass", "echo 'docker-credential-gatepass (gatepass) 0.0.1'\n",
+                   monkeypatch)
     lines, _ = doctor(code=1)
     assert line_with(lines, f"{fake} says 'docker-credential-gatepass (gatepass) 0.0.1'").endswith("on PATH")
 
