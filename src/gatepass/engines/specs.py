@@ -22,9 +22,12 @@ SPEC_KEYS: dict[str, dict[str, tuple[type, bool]]] = {
 SETTINGS_KEYS: dict[str, dict[str, tuple[type, bool]]] = {
     "vault": {"address": (str, False), "auth": (str, False), "role_id": (str, False),
               "secret_id_file": (str, False), "token_file": (str, False), "namespace": (str, False),
-              "ca_file": (str, False), "approle_mount": (str, False)},
+              "ca_file": (str, False), "approle_mount": (str, False), "role": (str, False), "jwt_mount": (str, False),
+              "jwt_file": (str, False), "jwt_env": (str, False), "jwt_source": (str, False), "audience": (str, False)},
 }
-VAULT_AUTH = ("approle", "token")
+VAULT_AUTH = ("approle", "token", "jwt")
+JWT_SOURCES = ("jwt_file", "jwt_env", "jwt_source")
+JWT_KEYS = ("role", "jwt_mount", *JWT_SOURCES, "audience")
 # An auth mount path (``vault auth enable -path=...``): segments of these, joined by single slashes.
 _MOUNT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
@@ -61,6 +64,25 @@ def spec_problem(kind: str, spec: object) -> tuple[str, str] | None:
     return problem
 
 
+def _jwt_problem(table: dict[str, object], auth: object) -> tuple[str, str] | None:
+    """auth = "jwt": a role and exactly one place the JWT comes from; its keys nowhere else."""
+    if auth != "jwt":
+        given = [key for key in JWT_KEYS if key in table]
+        return (given[0], "only applies to auth = \"jwt\"") if given else None
+    if "role" not in table:
+        return "role", "is required with auth = \"jwt\" (the jwt role to log in as)"
+    sources = [key for key in JWT_SOURCES if key in table]
+    if len(sources) != 1:
+        return (sources[1] if sources else "jwt_file"), "give exactly one of jwt_file, jwt_env, jwt_source"
+    if "jwt_source" in table and table["jwt_source"] != "github-actions":
+        return "jwt_source", "must be \"github-actions\" (or use jwt_file / jwt_env)"
+    if "jwt_source" in table and "audience" not in table:
+        return "audience", "is required with jwt_source = \"github-actions\" (one of the role's bound_audiences)"
+    if "audience" in table and "jwt_source" not in table:
+        return "audience", "only applies to jwt_source (a file or variable already holds its audience)"
+    return None
+
+
 def settings_problem(table_name: str, table: object) -> tuple[str, str] | None:
     """(key, what is wrong) for an invalid top-level engine table, else None.
 
@@ -73,7 +95,10 @@ def settings_problem(table_name: str, table: object) -> tuple[str, str] | None:
     assert isinstance(table, dict)
     auth = table.get("auth", "approle" if "role_id" in table else "token")
     if auth not in VAULT_AUTH:
-        return "auth", "must be \"approle\" or \"token\""
+        return "auth", "must be \"approle\", \"token\" or \"jwt\""
+    jwt_problem = _jwt_problem(table, auth)
+    if jwt_problem is not None:
+        return jwt_problem
     if auth == "approle":
         for key in ("role_id", "secret_id_file"):
             if key not in table:
@@ -82,13 +107,15 @@ def settings_problem(table_name: str, table: object) -> tuple[str, str] | None:
         return "role_id" if "role_id" in table else "secret_id_file", "only applies to auth = \"approle\""
     if "token_file" in table and auth != "token":
         return "token_file", "only applies to auth = \"token\""
-    mount = table.get("approle_mount")
-    if mount is not None:
-        if auth != "approle":
-            return "approle_mount", "only applies to auth = \"approle\""
+    for key, method in (("approle_mount", "approle"), ("jwt_mount", "jwt")):
+        mount = table.get(key)
+        if mount is None:
+            continue
+        if auth != method:
+            return key, f"only applies to auth = \"{method}\""
         if not all(part and _MOUNT_CHARS.issuperset(part) for part in str(mount).split("/")):
-            return "approle_mount", ("is the path AppRole is enabled at, without auth/ or slashes around it, "
-                                     "like \"approle\" or \"ci/approle\"")
+            return key, (f"is the path the {method} method is enabled at, without auth/ or slashes around it, "
+                         f"like \"{method}\" or \"ci/{method}\"")
     address = table.get("address")
     if address is not None and not str(address).startswith(("https://", "http://")):
         return "address", "must start with https:// (or http:// for a dev server)"

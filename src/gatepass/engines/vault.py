@@ -6,7 +6,9 @@ where it is silent, ``VAULT_ADDR``/``BAO_ADDR``, ``VAULT_NAMESPACE``/``BAO_NAMES
 ``VAULT_TOKEN``/``BAO_TOKEN`` (the ``VAULT_`` name first, as the bao CLI reads both).
 ``auth`` defaults to ``approle`` when ``role_id`` is given, else ``token``; ``approle_mount`` is
 the path AppRole is enabled at (``bao auth enable -path=ci/approle approle``), ``approle`` unless set,
-as the Vault CLI's ``-path`` and Vault Agent's ``mount_path`` default.
+as the Vault CLI's ``-path`` and Vault Agent's ``mount_path`` default. ``auth = "jwt"`` logs in with
+an identity token the runner holds (``role``, ``jwt_mount``, one of ``jwt_file``/``jwt_env``/
+``jwt_source``): engines/vault_jwt.py.
 
 Reading: ``GET /v1/<path>``; a KV v2 answer (``data.data`` beside ``data.metadata``) gives
 ``data.data.FIELD``, any other engine ``data.FIELD``. The value is cached (engines/tokencache)
@@ -60,6 +62,8 @@ def server(settings: Mapping[str, object], env: Mapping[str, str]) -> dict[str, 
     resolved.update(auth=auth, role_id=str(settings.get("role_id", "")),
                     secret_id_file=str(settings.get("secret_id_file", "")), token_file=str(settings.get("token_file", "")),
                     approle_mount=str(settings.get("approle_mount") or "approle"))
+    resolved.update({key: str(settings.get(key, "")) for key in ("role", "jwt_file", "jwt_env", "jwt_source", "audience")})
+    resolved["jwt_mount"] = str(settings.get("jwt_mount") or "jwt")
     resolved["address"] = resolved["address"].rstrip("/")
     return resolved
 
@@ -79,7 +83,11 @@ def settings_problems(settings: Mapping[str, object], env: Mapping[str, str]) ->
         problems.append("the address from the environment must start with https:// or http://")
     if found["auth"] == "token" and not found["token_file"] and not _env(env, "token"):
         problems.append('auth = "token" needs token_file, or VAULT_TOKEN / BAO_TOKEN in the environment')
-    for key in ("secret_id_file", "token_file", "ca_file"):
+    if found["auth"] == "jwt":
+        from gatepass.engines.vault_jwt import source_problem
+
+        problems += [problem for problem in [source_problem(found, env)] if problem]
+    for key in ("secret_id_file", "token_file", "ca_file", "jwt_file"):
         if found[key]:
             try:
                 _read_file(found[key], key, limit=1024 * 1024)
@@ -96,7 +104,7 @@ def login_report(settings: Mapping[str, object], env: Mapping[str, str]) -> str:
     if not found["address"]:
         raise SecretUnavailableError("vault: no address; set address in [vault] or VAULT_ADDR / BAO_ADDR")
     session = vault_auth.Session(found, env, time.monotonic() + TOTAL_TIMEOUT)
-    session.token = session._approle() if found["auth"] == "approle" else session.login()
+    session.token = session.fresh_login() if found["auth"] in ("approle", "jwt") else session.login()
     data = session.lookup_self()
     listed = data.get("policies")
     policies = listed if isinstance(listed, list) else []
@@ -106,8 +114,13 @@ def login_report(settings: Mapping[str, object], env: Mapping[str, str]) -> str:
             f"policies {', '.join(str(p) for p in policies) or 'none'}")
 
 
-def _identity(found: Mapping[str, str]) -> tuple[str, ...]:
-    """Who the engine sees, for cache keys (never a secret: role_id and a path, not secret_id or token)."""
+def _identity(found: Mapping[str, str], env: Mapping[str, str]) -> tuple[str, ...]:
+    """Who the engine sees, for cache keys (never a secret: role_id and a path, not secret_id or token;
+    for a JWT, which one it is without the JWT itself: engines/vault_jwt.py)."""
+    if found["auth"] == "jwt":
+        from gatepass.engines.vault_jwt import identity
+
+        return identity(found, env)
     if found["auth"] == "approle":
         return (found["address"], found["namespace"], "approle", found["role_id"], found["secret_id_file"],
                 found["approle_mount"])
@@ -119,7 +132,7 @@ def cache_key(account: Account, request: Request, *, env: Mapping[str, str], set
     """One cached value per (server, identity, path, field, ttl); the request does not change it."""
     spec = account.secret_ref
     assert isinstance(spec, dict)
-    return (*_identity(server(settings, env)), str(spec["path"]), str(spec["field"]), str(account.ttl or DEFAULT_TTL))
+    return (*_identity(server(settings, env), env), str(spec["path"]), str(spec["field"]), str(account.ttl or DEFAULT_TTL))
 
 
 def fetch(account: Account, request: Request, env: Mapping[str, str], *, settings: Mapping[str, object]

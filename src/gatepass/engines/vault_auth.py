@@ -40,7 +40,12 @@ class Session:
         self.found, self.env, self.deadline = found, env, deadline
         self.cached = False  # whether the token in use came from the cache (a 403 may mean it is stale)
         self.token: str | None = None
-        self.key = ("vault-token", found["address"], found["namespace"], found["role_id"], found["secret_id_file"])
+        self.key: tuple[str, ...] = ("vault-token", found["address"], found["namespace"], found["role_id"],
+                                     found["secret_id_file"])
+        if found["auth"] == "jwt":  # one login token per JWT: a runner's next job holds another identity
+            from gatepass.engines.vault_jwt import identity
+
+            self.key = ("vault-token", *identity(found, env))
 
     def _headers(self, token: str | None) -> dict[str, str]:
         headers = {"X-Vault-Request": "true"}
@@ -85,6 +90,16 @@ class Session:
             if expiry - time.time() > RENEW_FLOOR or self._renew(token):
                 self.cached = True
                 return token
+        return self.fresh_login()
+
+    def fresh_login(self) -> str:
+        """A new token from the configured method (AppRole or JWT), cached until its lease ends."""
+        if self.found["auth"] == "jwt":
+            from gatepass.engines import vault_jwt
+
+            token, auth = vault_jwt.login(self)
+            self._remember(token, auth)
+            return token
         return self._approle()
 
     def _remember(self, token: str, auth: object) -> None:
