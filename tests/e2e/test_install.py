@@ -73,9 +73,12 @@ def test_install_writes_executable_launchers_with_lean_shebangs(setup):
         assert os.access(s.bin / name, os.X_OK), name
         assert f"wrote {s.bin / name}" in first.stdout
     for name in NAMES[:2]:
-        lines = (s.bin / name).read_text().splitlines()
-        assert lines[0] == f"#!{s.venv}/bin/python -IS"
         assert "importlib.metadata" not in (s.bin / name).read_text()  # no entry-point lookup
+    # git's helper is a shell script (it ends a config-answered store without Python); docker's is python itself
+    git_lines = (s.bin / NAMES[0]).read_text().splitlines()
+    assert git_lines[0] == "#!/bin/sh" and f"here='{s.venv}/bin'" in git_lines
+    assert '\texec "$here/python3" -I -S -c \'' in git_lines
+    assert (s.bin / NAMES[1]).read_text().splitlines()[0] == f"#!{s.venv}/bin/python -IS"
     assert (s.bin / "gatepass").read_text().splitlines()[0] == f"#!{s.venv}/bin/python -I"
     assert f"{s.bin} is not on your PATH" in first.stdout
 
@@ -121,9 +124,16 @@ def test_installed_git_helper_answers_get_without_heavy_imports(setup, tmp_path)
     for _ in range(2):  # the first run fills the parsed-config cache, the second is answered from it
         done = subprocess.run([helper, "get"], input=GET, env=env, capture_output=True, check=True)
         assert done.stdout == b"username=bot\npassword=tok-1\n"
-    # The launcher's own interpreter and flags, plus -X importtime (-I ignores PYTHONPROFILEIMPORTTIME).
-    done = subprocess.run([str(s.venv / "bin" / "python"), "-IS", "-X", "importtime", helper, "get"], input=GET,
-                          env=env, capture_output=True, check=True)
+    # The launcher's own interpreter and flags, plus -X importtime (-I ignores PYTHONPROFILEIMPORTTIME): a copy
+    # of the launcher whose python3 is one that adds it.
+    spy = tmp_path / "spy"
+    spy.mkdir()
+    (spy / "python3").write_text(f'#!/bin/sh\nexec {s.venv}/bin/python3 -X importtime "$@"\n')
+    (spy / "python3").chmod(0o755)
+    text = (s.bin / "git-credential-gatepass").read_text().replace(f"here='{s.venv}/bin'", f"here='{spy}'")
+    (spy / "copied").write_text(text)
+    (spy / "copied").chmod(0o755)
+    done = subprocess.run([str(spy / "copied"), "get"], input=GET, env=env, capture_output=True, check=True)
     assert done.stdout == b"username=bot\npassword=tok-1\n"
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.decode().splitlines()[1:]}
     assert "gatepass.protocol.git" in imported

@@ -95,3 +95,23 @@ def test_wheel_launcher_found_through_a_symlink_or_on_path(venv, tmp_path, name,
     for helper in (bin_dir / name, bin_dir / "copy"):
         done = subprocess.run([str(helper), "get"], input=stdin, env=env, capture_output=True, check=True, cwd=tmp_path)
         assert done.stdout == answer, done.stderr
+
+
+def test_pipx_symlink_is_resolved_without_forking_readlink(venv, tmp_path):
+    """pipx's own layout (``$PIPX_HOME/venvs/gatepass``, linked into ~/.local/bin) is recognised with the
+    shell's ``-ef`` test: with no ``readlink`` on PATH the helper still finds its venv's python."""
+    config = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="bot", token="tok-1"}]\n')
+    pipx_home = tmp_path / "pipx"
+    (pipx_home / "venvs").mkdir(parents=True)
+    (pipx_home / "venvs" / "gatepass").symlink_to(venv)
+    bin_dir = tmp_path / "local-bin"
+    bin_dir.mkdir()
+    (bin_dir / "git-credential-gatepass").symlink_to(pipx_home / "venvs" / "gatepass" / "bin" / "git-credential-gatepass")
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    env = {"PATH": str(empty), "HOME": str(tmp_path), "PIPX_HOME": str(pipx_home), "GATEPASS_CONFIG": str(config),
+           "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    done = subprocess.run([str(bin_dir / "git-credential-gatepass"), "get"], input=b"protocol=https\nhost=github.com\n",
+                          env=env, capture_output=True, cwd=tmp_path)
+    assert done.stdout == b"username=bot\npassword=tok-1\n", done.stderr

@@ -18,12 +18,19 @@ from gatepass.protocol import finish, read_input, reporter, resolve
 
 MAX_REQUEST_BYTES = 1024 * 1024  # git's requests are a few hundred bytes
 MAX_LINES = 4096
-# Keys whose values we keep; everything else (capability[], wwwauth[], state[]...) is ignored.
+# Keys whose values we keep; everything else (wwwauth[], other capabilities, state[]...) is ignored.
 KEPT = frozenset({"protocol", "host", "path", "username", "password", "password_expiry_utc",
                   "oauth_refresh_token", "ephemeral", "url"})
 # Keys git writes once per request: a second one is a smuggling symptom (a URL's newline became an
 # attribute, CVE-2020-5260), so the request gets no answer rather than "last value wins".
 SINGLE = frozenset({"protocol", "host", "path"})
+# The state[] a get adds when a config layer answered and git announced the state capability. git
+# 2.46+ sends it back with the store that follows; the shell launchers then end that store without
+# starting Python, since it would save nothing (a config answer is never copied into the store).
+CONFIG_STATE = "gatepass:config"
+# A credential that expires within this many seconds gets no state: git drops an expired answer and
+# asks the next helper, and that helper's credential must not reach store carrying our state.
+STATE_MARGIN = 300
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -71,6 +78,8 @@ def parse_request(data: bytes) -> dict[str, str]:
             raise InvalidRequestError(f"request repeats {key}=, which git never does; ignored")
         if key in KEPT:
             attrs[key] = value
+        elif key == "capability[]" and value == "state":
+            attrs[key] = value  # git 2.46+ hands a helper's state[] back on store (see CONFIG_STATE)
     return attrs
 
 
@@ -111,7 +120,11 @@ def _get(attrs: dict[str, str], env: "Mapping[str, str]", report: "Callable[[str
         _say_why_not(request, env, report)
         return b""
     account, secret = found
-    return render(account.username, secret.value, secret.expiry, secret.refresh)
+    answer = render(account.username, secret.value, secret.expiry, secret.refresh)
+    if (attrs.get("capability[]") == "state" and account.layer != "store" and secret.refresh is None
+            and (secret.expiry is None or secret.expiry > time.time() + STATE_MARGIN)):
+        answer += f"capability[]=state\nstate[]={CONFIG_STATE}\n".encode()
+    return answer
 
 
 def _say_why_not(request: "Request", env: "Mapping[str, str]", report: "Callable[[str], None]") -> None:
