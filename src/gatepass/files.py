@@ -23,7 +23,7 @@ from gatepass.paths import absolute, dirname, join
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
 
 LOCK_TIMEOUT = 10.0
 # ``stat``'s constants: the warm path imports no ``os`` or ``stat`` (gatepass.paths; #14).
@@ -264,10 +264,115 @@ def _ancestors(path: str) -> "Iterator[str]":
 
 def _dir_problem(path: str, st: "posix.stat_result", euid: int) -> str | None:
     if st.st_uid not in (0, euid):
-        return f"{path} belongs to uid {st.st_uid}"
+        if not seen_as_root(path, st):
+            return f"{path} belongs to uid {st.st_uid}{unmapped_hint(st)}"
+        if not st.st_mode & S_ISVTX and st.st_mode & _OTHERS_WRITE:  # its group is unmapped too: not judged private
+            return f"{path} is writable by other users"
     if not st.st_mode & S_ISVTX and others_can_write(st, path):
         return f"{path} is writable by other users"
     return None
+
+
+# -- root's directories seen from a user namespace that does not map root ------------------------
+# Rootless podman and buildah run the credential helper in such a namespace: there root's
+# directories (``/``, ``/home``) show as the overflow uid, exactly as any other unmapped user's do.
+# Such an owner is trusted only for a directory (or system config file) whose path, device and
+# inode gatepass recorded outside the namespace, where it saw root own it (docs/design.md, "Inside a
+# user namespace"). The record is the user's own file, believed only when the directories above it
+# pass this same check against it.
+
+ROOT_RECORD_NAME = "root-owned"
+MAX_RECORD_BYTES = 1024 * 1024
+_UNMAPPED: list[bool] = []
+_OVERFLOW: list[int] = []
+_RECORD: "list[frozenset[tuple[str, int, int]]]" = []
+
+
+def _proc_text(path: str) -> str:
+    try:
+        fd = posix.open(path, posix.O_RDONLY | posix.O_CLOEXEC)
+    except OSError:
+        return ""
+    try:
+        return read_fd(fd, 65536).decode("ascii", "replace")
+    except OSError:
+        return ""
+    finally:
+        posix.close(fd)
+
+
+def root_unmapped() -> bool:
+    """Whether this process runs in a user namespace that maps no id to root outside it (a
+    missing or unreadable ``/proc`` reads as no: unmapped owners are then refused, never trusted)."""
+    if not _UNMAPPED:
+        ranges = [line.split() for line in _proc_text("/proc/self/uid_map").splitlines()]
+        mapped = [r for r in ranges if len(r) == 3 and r[1].isdigit() and r[2].isdigit()]
+        _UNMAPPED.append(bool(mapped) and not any(int(r[1]) == 0 and int(r[2]) > 0 for r in mapped))
+    return _UNMAPPED[0]
+
+
+def overflow_uid() -> int:
+    """The uid the kernel shows for an owner the namespace does not map (``/proc/sys/kernel/overflowuid``)."""
+    if not _OVERFLOW:
+        text = _proc_text("/proc/sys/kernel/overflowuid").strip()
+        _OVERFLOW.append(int(text) if text.isdigit() else 65534)
+    return _OVERFLOW[0]
+
+
+def root_record_path(env: "Mapping[str, str] | None" = None) -> str:
+    """Where the record of root's directories is kept: ``$XDG_DATA_HOME/gatepass/root-owned``."""
+    import os
+
+    from gatepass.paths import data_dir
+
+    return join(absolute(data_dir(os.environ if env is None else env)), ROOT_RECORD_NAME)
+
+
+def _recorded() -> "frozenset[tuple[str, int, int]]":
+    if not _RECORD:
+        _RECORD.append(frozenset())  # while the record's own directories are judged, nothing is on its word
+        path = root_record_path()
+        tentative = read_record(path)
+        if tentative:
+            _RECORD[0] = tentative
+            if directory_problem(dirname(path)):
+                _RECORD[0] = frozenset()
+    return _RECORD[0]
+
+
+def read_record(path: str) -> "frozenset[tuple[str, int, int]]":
+    """The (path, device, inode) entries of the record at ``path``, if it is our own file; else empty."""
+    import json
+
+    opened, _ = _open_file(path, MAX_RECORD_BYTES)
+    if opened is None:
+        return frozenset()
+    fd, _ = opened
+    try:
+        entries = json.loads(read_fd(fd, MAX_RECORD_BYTES + 1))["root_owned"]
+        return frozenset((str(p), int(d), int(i)) for p, d, i in entries)
+    except (OSError, ValueError, KeyError, TypeError):
+        return frozenset()
+    finally:
+        posix.close(fd)
+
+
+def seen_as_root(path: str, st: "posix.stat_result") -> bool:
+    """Whether ``path`` (status ``st``, shown as owned by the overflow uid) is one gatepass saw root
+    own outside this user namespace: same path, device and inode as recorded. Only root can change
+    the owner of root's inode, and another user cannot put a directory of theirs at a recorded path
+    without also getting the recorded inode."""
+    if st.st_uid != overflow_uid() or not root_unmapped():
+        return False
+    return (path, st.st_dev, st.st_ino) in _recorded()
+
+
+def unmapped_hint(st: "posix.stat_result") -> str:
+    """What an owner shown as the overflow uid means, where it may be root's; else ''."""
+    if st.st_uid != overflow_uid() or not root_unmapped():
+        return ""
+    return (" (rootless podman's or buildah's user namespace shows root, and any user it does not map, so, and "
+            "gatepass has no record of root owning it; run gatepass setup containers outside them)")
 
 
 def others_can_write(st: "posix.stat_result", target: "str | int") -> bool:
@@ -393,6 +498,10 @@ def _open_checked(path: str, max_bytes: int) -> "tuple[tuple[int, posix.stat_res
     why = directory_problem(dirname(absolute(path)))
     if why:
         return None, why
+    return _open_file(path, max_bytes)
+
+
+def _open_file(path: str, max_bytes: int) -> "tuple[tuple[int, posix.stat_result] | None, str | None]":
     try:
         fd = posix.open(path, posix.O_RDONLY | posix.O_NOFOLLOW | posix.O_NONBLOCK | posix.O_NOCTTY | posix.O_CLOEXEC)
     except FileNotFoundError:

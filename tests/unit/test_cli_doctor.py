@@ -97,11 +97,27 @@ def test_json(config):
                                             "docker-wiring"} | containers
 
 
-def test_podman_logging_in_to_auth_json_is_a_fix(config, tmp_path, monkeypatch):
-    """podman/buildah/skopeo installed but not wired: their logins write base64 passwords to auth.json (issue 13 item 6)."""
+def test_podman_not_wired_with_nothing_in_auth_json_is_a_note(config, tmp_path, monkeypatch):
+    """podman installed, not wired, no login anywhere: nothing to fix yet, a note says what setup would do."""
     on_path(tmp_path / "tools" / "podman", "", monkeypatch)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    for args in (["setup", "git"], ["setup", "docker"]):
+        assert CliRunner().invoke(cli, args, catch_exceptions=False).exit_code == 0
+    lines, _ = doctor(code=0)
+    assert line_with(lines, "would log in to auth.json").startswith("OK   note: podman")
+    assert line_with(lines, "would log in to auth.json").endswith("gatepass setup containers")
+
+
+def test_podman_logins_in_auth_json_are_a_fix(config, tmp_path, monkeypatch):
+    """podman/buildah/skopeo not wired and an auth.json holding a base64 password: that is a FIX."""
+    on_path(tmp_path / "tools" / "podman", "", monkeypatch)
+    auth = tmp_path / "run" / "containers" / "auth.json"
+    auth.parent.mkdir(parents=True)
+    auth.write_text(json.dumps({"auths": {"registry.test": {"auth": "dTpwdy1zZWNyZXQ="}, "other.test": {}}}))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
     lines, _ = doctor(code=1)
-    assert line_with(lines, "log in to auth.json").endswith("run: gatepass setup containers")
+    line = line_with(lines, f"{auth} holds 1 base64 password(s)")
+    assert line.startswith("FIX ") and line.endswith(f"gatepass import docker-config {auth} --remove")
     wire()
     lines, _ = doctor()
     assert line_with(lines, "ask gatepass (").startswith("OK ")

@@ -13,7 +13,7 @@ import stat
 
 import click
 
-from gatepass.cli import dockerconfig, registriesconf
+from gatepass.cli import dockerconfig, registriesconf, rootrecord
 from gatepass.cli.common import env, warn
 from gatepass.cli.interrupts import deferred_interrupts
 from gatepass.cli.setup_git import say
@@ -98,5 +98,7 @@ def setup_containers(system: bool, undo: bool) -> None:
     """
     path = registriesconf.config_path(env(), system)
     changed = unwire(path) if undo else wire(path)
+    if not undo and not system:
+        rootrecord.record_quietly(env())
     if not changed:
         say(f"{path}: " + ("no gatepass entry; nothing changed" if undo else "already wired; nothing changed"))

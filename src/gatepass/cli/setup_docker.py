@@ -10,7 +10,7 @@ import os
 
 import click
 
-from gatepass.cli import dockerconfig
+from gatepass.cli import dockerconfig, rootrecord
 from gatepass.cli.common import env, load_all, warn
 from gatepass.cli.interrupts import deferred_interrupts
 from gatepass.cli.setup_git import say
@@ -37,6 +37,8 @@ def setup_docker(creds_store: bool | None, undo: bool, path: str | None) -> None
       gatepass setup docker --undo
     """
     wire_docker(dockerconfig.config_path(env(), path), creds_store, undo)
+    if not undo:
+        rootrecord.record_quietly(env())  # podman reads credHelpers too
 
 
 def wire_docker(path: str, creds_store: bool | None, undo: bool) -> None:

@@ -312,13 +312,13 @@ def _writers_problem(path: str) -> tuple[str, str] | None:
     their own server (docs/design.md "Trust boundaries")."""
     import os
 
-    from gatepass.files import directory_problem
+    from gatepass.files import directory_problem, seen_as_root
 
     try:
         st = os.stat(path)
     except OSError:
         return None  # read a moment ago: gone since, nothing to judge
-    if st.st_uid not in (0, os.geteuid()):
+    if st.st_uid not in (0, os.geteuid()) and not seen_as_root(os.path.abspath(path), st):
         return "", f"is ignored: the file belongs to uid {st.st_uid}, who could redirect the engine login"
     if st.st_mode & 0o022:
         return "", f"is ignored: other users can write the file; run: chmod go-w {path}"

@@ -25,7 +25,7 @@ import os
 import stat
 import struct
 
-from gatepass.files import directory_problem, others_can_write
+from gatepass.files import directory_problem, others_can_write, seen_as_root
 
 _ACL_XATTR = "system.posix_acl_access"
 _ACL_USER, _ACL_GROUP, _ACL_MASK = 0x02, 0x08, 0x10
@@ -63,7 +63,7 @@ def layer_problem(path: str, fd: int, st: os.stat_result) -> str | None:
     """Why the layer ``path``, open as ``fd`` with ``fstat`` result ``st``, may contribute no secret,
     as one line with the fix; None when only root and the effective user can change it."""
     euid = os.geteuid()
-    if st.st_uid not in (0, euid):
+    if st.st_uid not in (0, euid) and not seen_as_root(os.path.abspath(path), st):
         return f"{path} belongs to uid {st.st_uid}, who could rewrite it; run: chown {euid} {path}"
     if others_can_write(st, fd):
         if _acl_grants(acl_entries(fd), _WRITE):
