@@ -43,7 +43,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, s
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    for name in ("GATEPASS_CONFIG", "DBUS_SESSION_BUS_ADDRESS", "GATEPASS_DEBUG", "DOCKER_CONFIG",
+    for name in ("GATEPASS_CONFIG", "DBUS_SESSION_BUS_ADDRESS", "GATEPASS_DEBUG", "DOCKER_CONFIG", "GATEPASS_PRESET",
+                 "GITHUB_ACTIONS", "GITLAB_CI",  # a suite run inside a CI job must not turn its preset on
                  "GIT_DIR", "GIT_WORK_TREE", "VAULT_ADDR", "VAULT_TOKEN", "VAULT_NAMESPACE", "VAULT_CACERT",
                  "BAO_ADDR", "BAO_TOKEN", "BAO_NAMESPACE", "BAO_CACERT"):
         monkeypatch.delenv(name, raising=False)

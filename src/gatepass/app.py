@@ -26,21 +26,20 @@ def load(env: "Mapping[str, str]", report: "Callable[[str], None]", hosts: list[
     config = load_config(env, hosts)
     for error in config.errors:
         report(error)
-    if env.get("GATEPASS_PRESET"):
-        _add_preset(config, env, report, hosts)
+    if env.get("GATEPASS_PRESET") or env.get("GITHUB_ACTIONS") == "true" or env.get("GITLAB_CI") == "true":
+        _add_preset(config, env, report, hosts)  # presets.DETECT, tested without importing it
     return config
 
 
 def _add_preset(config: "Config", env: "Mapping[str, str]", report: "Callable[[str], None]", hosts: list[str] | None
                 ) -> None:
-    """``GATEPASS_PRESET``'s synthesised CI account, below every file layer (gatepass.presets)."""
-    from gatepass.presets import environment_account
+    """The CI preset's accounts (``GATEPASS_PRESET`` or a detected CI), below every file layer (gatepass.presets)."""
+    from gatepass.presets import environment_accounts
 
-    account = environment_account(env, len(config.accounts) + 1)
-    if isinstance(account, str):
-        report(account)
-    elif account is not None and (hosts is None or account.host in hosts):
-        config.accounts.append(account)
+    accounts, errors = environment_accounts(env, len(config.accounts) + 1, hosts)
+    for error in errors:
+        report(error)
+    config.accounts.extend(accounts)
 
 
 def open_store(env: "Mapping[str, str]", config: "Config") -> "Store":

@@ -82,7 +82,11 @@ def read_secret(account: "Account", env: "Mapping[str, str]", request: "Request 
     if kind == "env":
         value = env.get(str(ref))
         if not value:
-            raise _fail(account, "the environment variable its token_env names is not set; export it or use token_file")
+            from gatepass.presets import hint  # a CI's own variable: named, with how a job gets it
+
+            known = hint(str(ref))
+            raise _fail(account, f"{ref} is not set; {known}" if known else
+                        "the environment variable its token_env names is not set; export it or use token_file")
         return Secret(value)
     if kind == "command":
         from gatepass.token_command import run_token_command

@@ -130,3 +130,17 @@ def test_a_warm_docker_get_under_python_S_loads_no_os_select_or_future(tmp_path)
         out = _launch("docker", b"r.example", env, ["get"])
     assert b'"Secret"' in out.stdout
     assert out.stderr.decode().strip() == "loaded:"
+
+
+def test_a_warm_get_in_a_ci_job_loads_nothing_more(tmp_path):
+    """GitHub Actions detected (its preset module imported): still none of the above, answered from the config
+    file (which wins) and, for ghcr.io, from the preset."""
+    path = cacheable(write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n'))
+    env = dict(os.environ, GATEPASS_CONFIG=str(path), GITHUB_ACTIONS="true", GITHUB_TOKEN="ghs_job",
+               GITHUB_ACTOR="octo")
+    for _ in range(2):
+        out = _launch("git", b"protocol=https\nhost=github.com\n", env, ["get"])
+    assert out.stdout == b"username=a\npassword=t\n"
+    assert out.stderr.decode().strip() == "loaded:"
+    out = _launch("docker", b"ghcr.io", env, ["get"])
+    assert b'"Username":"octo"' in out.stdout.replace(b" ", b"") and out.stderr.decode().strip() == "loaded:"
