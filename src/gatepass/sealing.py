@@ -9,8 +9,8 @@ A config's ``token`` may be an armored age file, written as a TOML multi-line st
     -----END AGE ENCRYPTED FILE-----
     \"\"\"
 
-It is encrypted to one or more recipients, age X25519 keys (``age1...``) or ssh-ed25519 public
-keys, and opened with the host identity (``gatepass.hostkey``). Lines may be indented: each line
+It is encrypted to one or more recipients, age X25519 keys (``age1...``), ssh-ed25519 or ssh-rsa
+public keys (the ones age accepts), and opened with the host identity (``gatepass.hostkey``). Lines may be indented: each line
 is stripped before the armor is read. The plaintext is one header line, LF, the token, and an
 optional final LF::
 
@@ -149,26 +149,41 @@ def stanza_types(value: str) -> list[str]:
     return [t for t in types if not t.endswith("-grease")]
 
 
-def parse_recipient(text: str) -> list[object]:
-    """The pyrage recipients ``--to`` names: an ``age1...`` key, a whole ``ssh-ed25519`` public key line,
-    or a file of them (one a line, ``#`` comments and blank lines skipped, as ``age -R`` reads)."""
+SSH_TYPES = ("ssh-ed25519", "ssh-rsa")  # the ssh recipients age accepts; each is its own stanza type
+
+
+class Recipient:
+    """A pyrage recipient and the stanza type it writes (pyrage's ssh recipients do not say which)."""
+
+    __slots__ = ("key", "type")
+
+    def __init__(self, key: object, type: str) -> None:
+        self.key, self.type = key, type
+
+
+def parse_recipient(text: str) -> list[Recipient]:
+    """The recipients ``--to`` names: an ``age1...`` key, a whole ``ssh-ed25519`` or ``ssh-rsa`` public key
+    line, or a file of them (one a line, ``#`` comments and blank lines skipped, as ``age -R`` reads)."""
     import pyrage
 
     text = text.strip()
+    kind = text.split(None, 1)[0] if text else ""
     try:
         if text.startswith("age1"):
-            return [pyrage.x25519.Recipient.from_str(text)]
-        if text.startswith("ssh-ed25519 "):
-            return [pyrage.ssh.Recipient.from_str(" ".join(text.split()[:2]))]
+            return [Recipient(pyrage.x25519.Recipient.from_str(text), "X25519")]
+        if kind in SSH_TYPES and " " in text:
+            return [Recipient(pyrage.ssh.Recipient.from_str(" ".join(text.split()[:2])), kind)]
     except pyrage.RecipientError:
         raise GatepassError(f"--to {text[:80]} is damaged; copy it again from: gatepass host-key") from None
-    if text.startswith(("ssh-", "age")):
-        raise GatepassError(f"--to {text.split()[0][:40]}: only age X25519 (age1...) and ssh-ed25519 keys are supported")
+    if text.startswith(("ssh-", "ecdsa-", "sk-", "age")):
+        raise GatepassError(f"--to {kind[:40]}: only age X25519 (age1...), ssh-ed25519 and ssh-rsa keys are supported"
+                            " (as age)")
     try:
         with open(text, encoding="utf-8") as lines:
             found = [line.strip() for line in lines.read(1 << 20).splitlines()]
     except (OSError, UnicodeDecodeError):
-        raise GatepassError(f"--to {text[:80]} is neither an age1... key, an ssh-ed25519 line nor a readable .pub file") from None
+        raise GatepassError(f"--to {text[:80]} is neither an age1... key, an ssh-ed25519 or ssh-rsa line nor a readable"
+                            " .pub file") from None
     recipients = [r for line in found if line and not line.startswith("#") for r in parse_recipient(line)]
     if not recipients:
         raise GatepassError(f"--to {text}: the file holds no recipient")
@@ -176,12 +191,13 @@ def parse_recipient(text: str) -> list[object]:
 
 
 def seal(token: str, recipients: Sequence[object], kind: str, scheme: str, domain: str, username: str) -> str:
-    """``token`` for this account, encrypted to ``recipients`` (pyrage recipients), armored."""
+    """``token`` for this account, encrypted to ``recipients`` (:class:`Recipient` or pyrage recipients), armored."""
     import pyrage
 
     if not recipients:
         raise GatepassError("give at least one recipient with --to")
-    data = pyrage.encrypt(plaintext(token, kind, scheme, domain, username), list(recipients), armored=True)
+    keys = [r.key if isinstance(r, Recipient) else r for r in recipients]
+    data = pyrage.encrypt(plaintext(token, kind, scheme, domain, username), keys, armored=True)
     return bytes(data).decode("ascii")
 
 
@@ -225,10 +241,12 @@ def open_value(value: str, want: tuple[str, str, str, str], identities: Sequence
 
 
 def recipient_types(recipients: Sequence[object]) -> list[str]:
-    """The stanza type each pyrage recipient writes (``X25519`` or ``ssh-ed25519``), sorted."""
+    """The stanza type each recipient writes (``X25519``, ``ssh-ed25519``, ``ssh-rsa``), sorted; a bare
+    pyrage ssh recipient counts as ``ssh-ed25519``."""
     import pyrage
 
-    return sorted("X25519" if isinstance(r, pyrage.x25519.Recipient) else "ssh-ed25519" for r in recipients)
+    return sorted(r.type if isinstance(r, Recipient) else "X25519" if isinstance(r, pyrage.x25519.Recipient)
+                  else "ssh-ed25519" for r in recipients)
 
 
 def reusable(value: str, token: str, want: tuple[str, str, str, str], recipients: Sequence[object],

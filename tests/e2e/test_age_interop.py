@@ -1,4 +1,4 @@
-"""Sealed values interoperate with Debian's age both ways, with age-keygen and ssh-keygen ed25519 keys."""
+"""Sealed values interoperate with Debian's age both ways, with age-keygen and ssh-keygen ed25519 and rsa keys."""
 
 from __future__ import annotations
 
@@ -112,3 +112,34 @@ def test_a_world_readable_identity_is_refused_with_the_chmod(keys, tmp_path):
     identity.chmod(0o644)
     done = helper_get(tmp_path, gatepass_seal(public), identity)
     assert f"run: chmod 600 {identity}".encode() in done.stderr and done.stdout == b""
+
+
+@pytest.fixture
+def rsa_key(tmp_path):
+    run(["ssh-keygen", "-q", "-t", "rsa", "-b", "3072", "-N", "", "-C", "host@fleet", "-f", str(tmp_path / "ssh_host_rsa_key")])
+    return tmp_path / "ssh_host_rsa_key", (tmp_path / "ssh_host_rsa_key.pub").read_text().strip()
+
+
+def test_seal_to_an_ssh_rsa_key_opens_with_stock_age_and_the_helper(rsa_key, keys, tmp_path):
+    identity, public = rsa_key
+    for to in ([public], [str(identity) + ".pub", keys["age"][1]]):  # the whole line; a .pub file beside an age key
+        sealed = tmp_path / "v.age"
+        sealed.write_text(gatepass_seal(*to))
+        assert run(["age", "-d", "-i", str(identity), str(sealed)]).stdout.decode() == f"{HEADER}\n{TOKEN}\n"
+        done = helper_get(tmp_path, sealed.read_text(), identity)  # the rsa host key as gatepass's identity
+        assert done.stdout == f"username=deploy\npassword={TOKEN}\n".encode()
+    refused = helper_get(tmp_path, gatepass_seal(public), keys["age"][0])
+    assert b"sealed for another host: it is sealed to ssh-rsa recipients" in refused.stderr
+
+
+def test_seal_reuse_keeps_an_ssh_rsa_value_it_opens(rsa_key, tmp_path):
+    """--reuse compares the value's stanza types with the recipients': an ssh-rsa recipient is ssh-rsa, not
+    ssh-ed25519, or every provisioning run would seal anew."""
+    identity, public = rsa_key
+    value = gatepass_seal(public)
+    config = write_config(tmp_path / "fleet.toml", f"[[git_provider]]\ndomain = \"git.example\"\naccounts = [\n"
+                          f"  {{ username = \"deploy\", token = \'\'\'\n{value}\'\'\' }},\n]\n", 0o644)
+    env = dict(os.environ, GATEPASS_HOST_KEY=str(identity))
+    again = run([str(BIN / "gatepass"), "seal", "--kind", "git", "--domain", "git.example", "--username", "deploy",
+                 "--to", public, "--reuse", str(config)], stdin=TOKEN.encode() + b"\n", env=env).stdout.decode()
+    assert again == value

@@ -42,7 +42,8 @@ def _existing(path: str, want: tuple[str, str, str, str]) -> str | None:
 
 @click.command()
 @click.option("--to", "recipients", multiple=True, required=True, metavar="RECIPIENT",
-              help="An age1... key, a whole ssh-ed25519 public key line, or a file of them (repeat for several hosts).")
+              help="An age1... key, a whole ssh-ed25519 or ssh-rsa public key line, or a file of them (repeat for several "
+                   "hosts).")
 @click.option("--kind", type=KINDS, required=True, help="The account's kind.")
 @click.option("--domain", required=True, help="The account's domain, as written in the config.")
 @click.option("--username", required=True, help="The account's username.")
