@@ -209,7 +209,8 @@ def test_a_damaged_or_foreign_key_file_is_named_without_its_content(tmp_path):
 
 
 def test_unusable_recipients_are_refused(tmp_path):
-    for text, words in (("age1qqqq", "damaged"), ("ssh-rsa AAAAB3Nza", "damaged"), ("ecdsa-sha2-nistp256 AAAAE2V", "only age X25519 .age1...., ssh-ed25519 and ssh-rsa"),
+    for text, words in (("age1qqqq", "damaged"), ("ssh-rsa AAAAB3Nza", "damaged"),
+                        ("ecdsa-sha2-nistp256 AAAAE2V", "only age X25519 .age1...., ssh-ed25519 and ssh-rsa"),
                         (str(tmp_path / "none.pub"), "neither an age1")):
         with pytest.raises(Exception, match=words):
             parse_recipient(text)
