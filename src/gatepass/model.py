@@ -14,8 +14,9 @@ LAYER_RANK = {"global": 0, "host": 1, "user": 2, "config": 2, "store": 9}
 
 # Where an account's secret comes from. Only the kind and a reference (a path, a variable name,
 # an argv) live here; "inline" is the one kind whose reference is the token itself.
-# Engine kinds ("vault", "github_app", "aws_ecr": gatepass.engines) carry their spec dict.
-SECRET_KINDS = ("inline", "file", "env", "command", "sealed", "keyring", "vault", "github_app", "aws_ecr")
+# Engine kinds (gatepass.engines.ENGINE_KINDS) carry their spec dict.
+SECRET_KINDS = ("inline", "file", "env", "command", "sealed", "keyring", "vault", "github_app", "aws_ecr",
+                "gcp_service_account")
 
 
 class Account:

@@ -56,7 +56,7 @@ def basic_auth(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def _config(root: str, port: int, htpasswd: str) -> str:
+def _config(root: str, port: int, htpasswd: str, auth: str | None = None) -> str:
     # http.secret set: otherwise 2.8 warns "No HTTP secret provided". Upload purging off: no
     # background goroutine walking storage while a test runs. Access log off: the log stays small.
     return f"""version: 0.1
@@ -77,10 +77,12 @@ http:
   addr: 127.0.0.1:{port}
   secret: {base64.b16encode(os.urandom(16)).decode()}
 auth:
-  htpasswd:
-    realm: gatepass-test
-    path: {htpasswd}
+{auth or _htpasswd_block(htpasswd)}
 """
+
+
+def _htpasswd_block(htpasswd: str) -> str:
+    return f"  htpasswd:\n    realm: gatepass-test\n    path: {htpasswd}"
 
 
 class Registry:
@@ -90,7 +92,7 @@ class Registry:
     127.0.0.1 only. ``reg.aliases`` names both spellings, which docker keys apart.
     """
 
-    def __init__(self, users: Mapping[str, str], *, hostname: str = "127.0.0.1") -> None:
+    def __init__(self, users: Mapping[str, str], *, hostname: str = "127.0.0.1", auth: str | None = None) -> None:
         if hostname not in HOSTNAMES:
             raise ValueError(f"hostname must be one of {HOSTNAMES}")
         for user, password in users.items():
@@ -98,6 +100,7 @@ class Registry:
                 raise ValueError(f"htpasswd cannot hold user {user!r} or its password")
         self.users = dict(users)
         self.hostname = hostname
+        self.auth = auth  # another ``auth:`` block (indented two spaces), e.g. token auth; else htpasswd
         self.dir = ""  # a private (0700) temp dir from start() until stop()
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
@@ -139,7 +142,7 @@ class Registry:
             self.port = free_port()
             config = os.path.join(self.dir, "config.yml")
             with open(config, "w") as handle:
-                handle.write(_config(self.dir, self.port, htpasswd))
+                handle.write(_config(self.dir, self.port, htpasswd, self.auth))
             # A minimal env: distribution reads REGISTRY_* as config overrides, and the
             # REGISTRY_AUTH_FILE that skopeo/podman users export makes it refuse to start.
             env = {"PATH": "/usr/bin:/bin", "HOME": self.dir, "TMPDIR": self.dir}

@@ -61,7 +61,7 @@ def check_account(account: Account, errors: list[str], warnings: list[str]) -> N
         if shutil.which(program, path=env().get("PATH")) is None:
             errors.append(f"{account.where}: account {account.label()}: token_command {program} is not found "
                           "on PATH; install it or give its full path")
-    elif kind in ("github_app", "aws_ecr"):  # checked offline: no token is minted here
+    elif kind in ("github_app", "aws_ecr", "gcp_service_account"):  # checked offline: no token is minted here
         import importlib
 
         problem = importlib.import_module(f"gatepass.engines.{kind}").offline_problem(account)

@@ -27,7 +27,7 @@ GIT_TABLES = ("git_provider",)
 DOCKER_TABLES = ("docker_registry", "image_registry", "docker_registries")
 PROVIDER_KEYS = {"git": frozenset({"domain", "https", "accounts", "organizations"}),
                  "docker": frozenset({"domain", "accounts", "organizations"})}
-ENGINE_KEYS = ("vault", "github_app", "aws_ecr")  # gatepass.engines.ENGINE_KINDS; specs in engines/specs.py
+ENGINE_KEYS = ("vault", "github_app", "aws_ecr", "gcp_service_account")  # gatepass.engines.ENGINE_KINDS; specs in engines/specs.py
 ACCOUNT_KEYS = frozenset({"username", "token", "token_file", "token_env", "token_command", "ttl",
                           "organizations", "preset", *ENGINE_KEYS})
 SECRET_KEYS = ("token", "token_file", "token_env", "token_command", *ENGINE_KEYS)
@@ -127,7 +127,7 @@ def _secret(entry: Table, where: _Where, key: str, parsed: Parsed) -> tuple[str,
         if ttl <= 0:
             raise where.error("must be a positive number of seconds", key + ".ttl", at="ttl")
         if "token_command" not in entry and not any(name in entry for name in ENGINE_KEYS):
-            raise where.error("ttl only applies to token_command and engines (vault, github_app, aws_ecr)",
+            raise where.error("ttl only applies to token_command and engines (vault, github_app, aws_ecr, gcp_service_account)",
                               key + ".ttl", at="ttl")
     if not given:
         return "keyring", None, None

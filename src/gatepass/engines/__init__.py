@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from gatepass.model import Account, Request
     from gatepass.secret_sources import Secret
 
-ENGINE_KINDS = ("vault", "github_app", "aws_ecr")
+ENGINE_KINDS = ("vault", "github_app", "aws_ecr", "gcp_service_account")
 
 # How long a helper waits for another one fetching the same key before giving up on the lock.
 LOCK_WAIT = 15.0

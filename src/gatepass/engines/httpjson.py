@@ -59,9 +59,10 @@ def _shutdown(connection: http.client.HTTPConnection, fired: list[bool]) -> None
 
 def call(method: str, url: str, *, headers: Mapping[str, str] | None = None, body: object = None,
          ca_file: str | None = None, deadline: float | None = None, connect_timeout: float = CONNECT_TIMEOUT,
-         max_bytes: int = MAX_BYTES) -> tuple[int, object]:
+         max_bytes: int = MAX_BYTES, form: Mapping[str, str] | None = None) -> tuple[int, object]:
     """(HTTP status, parsed JSON body or None when empty) of one request; ``deadline`` is a
-    ``time.monotonic()`` instant (default: now + 5 s)."""
+    ``time.monotonic()`` instant (default: now + 5 s). ``form`` is sent form-encoded instead of
+    ``body`` as JSON (OAuth 2.0 token endpoints, RFC 6749 §4.1.3)."""
     import json
     import threading
 
@@ -72,9 +73,14 @@ def call(method: str, url: str, *, headers: Mapping[str, str] | None = None, bod
         raise SecretUnavailableError(f"{host} did not answer in time")
     connection, target = _connection(url, ca_file, min(connect_timeout, remaining))
     data = None if body is None else json.dumps(body).encode()
+    kind = "application/json"
+    if form is not None:
+        import urllib.parse
+
+        data, kind = urllib.parse.urlencode(form).encode("ascii"), "application/x-www-form-urlencoded"
     sent = {"Accept": "application/json", **(headers or {})}
     if data is not None:
-        sent["Content-Type"] = "application/json"
+        sent["Content-Type"] = kind
     fired: list[bool] = []  # the watchdog cut the connection: whatever was read is not the answer
     watchdog = threading.Timer(remaining, _shutdown, (connection, fired))
     watchdog.daemon = True

@@ -16,6 +16,7 @@ SPEC_KEYS: dict[str, dict[str, tuple[type, bool]]] = {
     "github_app": {"app_id": (int, True), "private_key_file": (str, True), "installation_id": (int, False),
                    "api_url": (str, False)},
     "aws_ecr": {"region": (str, False), "profile": (str, False), "role_arn": (str, False)},
+    "gcp_service_account": {"key_file": (str, True)},
 }
 # Top-level tables (``[vault]``): key -> (type, required). The highest layer's table wins whole,
 # never merged key by key: a user's ``[vault]`` with auth = "token" must not inherit a role_id.

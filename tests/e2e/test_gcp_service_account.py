@@ -1,0 +1,184 @@
+"""Google service-account access tokens: ``gcp_service_account = { key_file }`` on a registry account.
+
+The token endpoint is a loopback stand-in (tests/support/google_oauth.py) that verifies each
+assertion with PyJWT against the service account's public key; the push goes through Debian's
+docker-registry with token auth, whose token server (tests/support/registry_token.py) accepts
+``oauth2accesstoken`` + exactly the access tokens the endpoint minted, as GCR's does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from gatepass.config.layers import load_config
+from gatepass.engines import read_engine
+from gatepass.errors import SecretUnavailableError
+from tests.conftest import write_config
+from tests.e2e.test_vault import files_holding
+from tests.support.google_oauth import CLOUD_PLATFORM, GoogleTokenEndpoint, ServiceAccount
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+REGISTRY = "europe-docker.pkg.dev"
+
+
+@pytest.fixture(scope="module")
+def account() -> ServiceAccount:
+    return ServiceAccount()
+
+
+def configure(isolated_env: dict[str, str], key_file: Path, domain: str = REGISTRY,
+              username: str = "oauth2accesstoken") -> Path:
+    return write_config(isolated_env["GATEPASS_USER_CONFIG"],
+                        f'[[docker_registry]]\ndomain = "{domain}"\naccounts = [{{ username = "{username}", '
+                        f'gcp_service_account = {{ key_file = "{key_file}" }} }}]\n')
+
+
+def docker_helper(operation: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker-credential-gatepass", operation], input=stdin, capture_output=True, text=True,
+                          timeout=60, env=env or dict(os.environ))
+
+
+def key_material(account: ServiceAccount) -> list[str]:
+    """Pieces of the private key that must never be printed: its base64 lines and its id."""
+    lines = [line for line in account.private_pem.splitlines() if line and not line.startswith("-----")]
+    return [*lines, account.key_id]
+
+
+def test_the_docker_helper_answers_oauth2accesstoken_and_a_minted_token(account, tmp_path, isolated_env):
+    minted: list[str] = []
+    with GoogleTokenEndpoint(account, on_mint=minted.append) as google:
+        configure(isolated_env, account.write_key(tmp_path / "key.json", google.url))
+        done = docker_helper("get", REGISTRY)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert json.loads(done.stdout) == {"ServerURL": REGISTRY, "Username": "oauth2accesstoken", "Secret": minted[0]}
+        [(status, verdict, claims)] = google.requests
+        assert (status, verdict) == (200, "ok") and claims is not None
+        assert claims["scope"] == CLOUD_PLATFORM and claims["iss"] == account.email and claims["aud"] == google.url
+        assert 0 < claims["exp"] - claims["iat"] <= 3600
+        again = docker_helper("get", REGISTRY)
+        assert again.stdout == done.stdout and len(google.requests) == 1  # cached
+        outputs = done.stdout + done.stderr + again.stderr
+        assert not any(piece in outputs for piece in key_material(account))
+
+
+def test_the_token_is_cached_until_five_minutes_before_expires_in(account, tmp_path, isolated_env):
+    minted: list[str] = []
+    with GoogleTokenEndpoint(account, on_mint=minted.append, lifetime=3600) as google:
+        configure(isolated_env, account.write_key(tmp_path / "key.json", google.url))
+        config = load_config(dict(os.environ))
+        assert not config.errors, config.errors
+        [acct] = config.accounts
+        start = time.time()
+        first = read_engine(acct, None, os.environ, config.engines, lambda: start)
+        assert first.value == minted[0] and int(start) + 3300 - 2 <= first.expiry <= int(start) + 3300 + 2
+        assert read_engine(acct, None, os.environ, config.engines, lambda: first.expiry - 1).value == minted[0]
+        later = read_engine(acct, None, os.environ, config.engines, lambda: first.expiry + 1)
+        assert later.value == minted[1] and len(google.requests) == 2
+
+
+def test_list_shows_the_registry_without_a_call(account, tmp_path, isolated_env):
+    with GoogleTokenEndpoint(account) as google:
+        configure(isolated_env, account.write_key(tmp_path / "key.json", google.url))
+        done = docker_helper("list")
+        assert done.returncode == 0 and json.loads(done.stdout) == {REGISTRY: "oauth2accesstoken"}
+        assert google.requests == []
+
+
+def test_a_key_file_others_can_read_is_refused(account, tmp_path, isolated_env):
+    with GoogleTokenEndpoint(account) as google:
+        key = account.write_key(tmp_path / "key.json", google.url, mode=0o644)
+        configure(isolated_env, key)
+        done = docker_helper("get", REGISTRY)
+        assert done.returncode == 1 and f"key_file {key} is open to other users; run: chmod 600 {key}" in done.stderr
+        assert google.requests == [] and not any(piece in done.stdout + done.stderr for piece in key_material(account))
+        check = subprocess.run(["gatepass", "config", "check"], capture_output=True, text=True, timeout=60)
+        assert check.returncode == 1 and "chmod 600" in check.stderr
+
+
+def test_no_key_material_on_any_output_nor_in_any_file(account, tmp_path, isolated_env):
+    with GoogleTokenEndpoint(account) as google:
+        key = account.write_key(tmp_path / "key.json", google.url)
+        configure(isolated_env, key)
+        outputs = [docker_helper("get", REGISTRY), docker_helper("list"),
+                   subprocess.run(["gatepass", "explain", "--docker", REGISTRY], capture_output=True, text=True, timeout=60),
+                   subprocess.run(["gatepass", "config", "check"], capture_output=True, text=True, timeout=60),
+                   subprocess.run(["gatepass", "list"], capture_output=True, text=True, timeout=60)]
+        text = "".join(done.stdout + done.stderr for done in outputs)
+        assert not any(piece in text for piece in key_material(account))
+        assert outputs[3].returncode == 0, outputs[3].stderr
+        holders = {p for piece in key_material(account)[:3] for p in files_holding(tmp_path, piece)}
+        assert holders == {str(key)}
+
+
+def test_a_refused_assertion_and_an_unreachable_endpoint_are_one_line(account, tmp_path, isolated_env):
+    from tests.support.openbao import free_port
+
+    with GoogleTokenEndpoint(account) as google:
+        google.refuse_with("Invalid grant: account not found")
+        configure(isolated_env, account.write_key(tmp_path / "key.json", google.url))
+        done = docker_helper("get", REGISTRY)
+        [line] = done.stderr.splitlines()
+        assert done.returncode == 1 and "refused the service-account assertion with HTTP 400" in line
+        assert "account not found" in line
+    configure(isolated_env, account.write_key(tmp_path / "key2.json", f"http://127.0.0.1:{free_port()}/token"))
+    done = docker_helper("get", REGISTRY)
+    assert done.returncode == 1 and "Google token endpoint" in done.stderr and "cannot be reached" in done.stderr
+
+
+@pytest.mark.parametrize("uri", ["http://oauth2.example/token", "http://evil.test#@127.0.0.1/token",
+                                 "https://user@oauth2.example/token"])
+def test_a_token_uri_off_https_or_with_userinfo_is_refused(account, tmp_path, isolated_env, uri):
+    configure(isolated_env, account.write_key(tmp_path / "key.json", uri))
+    done = docker_helper("get", REGISTRY)
+    assert done.returncode == 1 and "token_uri must start with https://" in done.stderr
+
+
+def test_a_file_that_is_no_service_account_key_and_a_wrong_username_are_named(account, tmp_path, isolated_env):
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"type": "authorized_user", "refresh_token": "secret-refresh"}))
+    other.chmod(0o600)
+    configure(isolated_env, other)
+    done = docker_helper("get", REGISTRY)
+    assert "is not a service-account key" in done.stderr and "secret-refresh" not in done.stdout + done.stderr
+    configure(isolated_env, account.write_key(tmp_path / "key.json", "https://oauth2.example/token"), username="me")
+    check = subprocess.run(["gatepass", "config", "check"], capture_output=True, text=True, timeout=60)
+    assert check.returncode == 1 and 'set username = "oauth2accesstoken"' in check.stderr
+    config = load_config(dict(os.environ))
+    with pytest.raises(SecretUnavailableError, match="oauth2accesstoken"):
+        read_engine(config.accounts[0], None, os.environ, config.engines)
+
+
+def test_skopeo_pushes_through_a_token_auth_registry_with_the_minted_token(account, tmp_path, isolated_env):
+    """Debian's docker-registry with token auth; its token server takes oauth2accesstoken + what
+    Google minted, as GCR does. skopeo gets the pair from the helper and pushes."""
+    from tests.support.oci import build_image
+    from tests.support.registry import Registry, skip_without_tools
+    from tests.support.registry_token import RegistryTokenServer
+
+    skip_without_tools()
+    with RegistryTokenServer(tmp_path) as tokens, GoogleTokenEndpoint(account, on_mint=tokens.accept) as google, \
+            Registry({}, auth=tokens.auth_block()) as registry:
+        configure(isolated_env, account.write_key(tmp_path / "key.json", google.url), domain=f"http://{registry.host}")
+        authfile = tmp_path / "auth.json"
+        authfile.write_text(json.dumps({"credHelpers": {registry.host: "gatepass"}}))
+        image = build_image(str(tmp_path / "layout"))
+        push = subprocess.run(["skopeo", "copy", "--authfile", str(authfile), "--dest-tls-verify=false", image,
+                               f"docker://{registry.host}/team/hello:v1"], capture_output=True, text=True, timeout=120)
+        assert push.returncode == 0, push.stderr
+        assert len(google.requests) == 1
+        assert any(user == "oauth2accesstoken" and ok and any("push" in s for s in scopes)
+                   for user, ok, scopes in tokens.requests), tokens.requests
+        inspect = subprocess.run(["skopeo", "inspect", "--authfile", str(authfile), "--tls-verify=false",
+                                  f"docker://{registry.host}/team/hello:v1"], capture_output=True, text=True, timeout=60)
+        assert inspect.returncode == 0, inspect.stderr
+        refused = subprocess.run(["skopeo", "inspect", "--creds", "oauth2accesstoken:ya29.not-minted",
+                                  "--tls-verify=false", f"docker://{registry.host}/team/hello:v1"],
+                                 capture_output=True, text=True, timeout=60)
+        assert refused.returncode != 0  # the registry really checks: an access token Google did not mint fails
