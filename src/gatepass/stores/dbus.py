@@ -6,7 +6,8 @@ against jeepney, byte for byte, in both directions.
 
 Spec: D-Bus Specification, "Message Protocol" (header fields; the marshaling is in
 ``stores/dbus_wire.py``) and "Authentication Protocol". Only method calls are sent; signals
-that arrive are skipped.
+that arrive are skipped, except those from an object path the caller ``watch``-ed (a Secret Service
+prompt's ``Completed``), which are kept for ``signal``.
 
 Trust and time (docs/design.md "Trust boundaries"):
 
@@ -82,6 +83,9 @@ class Connection:
         self.buffer = b""
         self.serial = 0
         self._body = b""
+        self.sender = ""  # the unique name that sent the last reply (whom a prompt's signal must come from)
+        self._watched: set[str] = set()
+        self._signals: list[tuple[dict[int, Any], tuple[Any, ...]]] = []
         self._deadline = time.monotonic() + timeout
         self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
@@ -151,11 +155,13 @@ class Connection:
         pad(message, 8)
         try:
             self._send(bytes(message + payload))
-            while True:  # skip signals and replies to other serials
+            while True:  # skip signals (but keep watched ones) and replies to other serials
                 kind, headers, order = self._message()
                 if kind in (METHOD_RETURN, ERROR) and headers.get(5) == self.serial:
                     break
+                self._keep(kind, headers, order)
             values = self._values(str(headers.get(8, "")), order)
+            self.sender = str(headers.get(7, ""))
         except (OSError, DBusError):
             self.close()  # a half-read message leaves the stream out of step: never reuse it
             raise
@@ -163,6 +169,33 @@ class Connection:
             raise DBusError(str(headers.get(4, "org.freedesktop.DBus.Error.Failed")),
                             str(values[0]) if values and isinstance(values[0], str) else "")
         return values
+
+    def watch(self, path: str) -> None:
+        """Keep the signals emitted by object ``path`` (instead of skipping them) for ``signal``."""
+        self._watched.add(path)
+
+    def _keep(self, kind: int, headers: dict[int, Any], order: Literal["little", "big"]) -> None:
+        if kind == SIGNAL and headers.get(1) in self._watched:
+            self._signals.append((headers, self._values(str(headers.get(8, "")), order)))
+
+    def signal(self, sender: str, path: str, iface: str, member: str, timeout: float) -> tuple[Any, ...]:
+        """The values of the first signal ``iface.member`` that ``sender`` (a unique name) emitted from
+        ``path`` (a ``watch``-ed path), kept earlier or read within ``timeout``; ``TimeoutError`` otherwise.
+        Anything else that arrives meanwhile is skipped; the connection stays usable after a timeout
+        (a partly read message stays in the buffer)."""
+        self._deadline = time.monotonic() + timeout
+        while True:
+            for at, (headers, values) in enumerate(self._signals):
+                if (headers.get(7), headers.get(1), headers.get(2), headers.get(3)) == (sender, path, iface, member):
+                    del self._signals[at]
+                    return values
+            try:
+                self._keep(*self._message())
+            except TimeoutError:
+                raise  # nothing half-consumed: the buffer keeps what arrived, the caller may still Dismiss
+            except (OSError, DBusError):
+                self.close()
+                raise
 
     def _values(self, signature: str, order: Literal["little", "big"]) -> tuple[Any, ...]:
         values: list[object] = []

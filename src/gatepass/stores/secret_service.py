@@ -16,8 +16,13 @@ admits only the same user, who can ask the Secret Service for the secret anyway.
 
 Every call has a timeout. The default collection is checked for ``Locked`` before any search,
 so a locked keyring (or a missing one, or no bus, or no service, or a timeout) is a
-``StoreUnavailableError`` naming the fix, never a hang and never "not found". Helpers never
-prompt to unlock.
+``StoreUnavailableError`` naming the provider and its fix (``stores/secret_providers.py``), never
+a hang and never "not found". gatepass never asks to unlock a locked collection (that is the
+desktop's login). A prompt the provider hands back for one item (KeePassXC answers every
+``CreateItem`` and ``Delete`` with one, and item ``Unlock`` when it confirms access) is followed as
+libsecret follows it: ``Prompt("")`` (no parent window), then the ``Completed`` signal from the
+provider's unique name, all within the call timeout; ``dismissed`` is a refusal, and a prompt not
+completed in time is dismissed and reported with the provider's setting that avoids it.
 """
 
 from __future__ import annotations
@@ -32,8 +37,11 @@ SERVICE_PATH = "/org/freedesktop/secrets"
 SERVICE_IFACE = "org.freedesktop.Secret.Service"
 COLLECTION_IFACE = "org.freedesktop.Secret.Collection"
 ITEM_IFACE = "org.freedesktop.Secret.Item"
+DBUS = ("/org/freedesktop/DBus", "org.freedesktop.DBus")
+IS_LOCKED = "org.freedesktop.Secret.Error.IsLocked"
 APPLICATION = "Python keyring library"  # keyring.backends.SecretService.Keyring.appid
 CONTENT_TYPE = "text/plain"  # secretstorage's default, which keyring uses
+BINARY_TYPE = "application/octet-stream"  # for a secret holding NUL (docker's JSON can carry \u0000)
 PROBE_TIMEOUT = 0.5
 USE_FILE = 'or use [store] backend = "encrypted-file"'
 
@@ -41,6 +49,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
+
+    from gatepass.stores.secret_providers import Advice
 
 
 def _fail(why: str) -> StoreUnavailableError:
@@ -109,6 +119,7 @@ class SecretServiceBackend(Backend):
             raise _fail(f"cannot connect to the session bus ({type(exc).__name__}); is dbus running? {USE_FILE}") from None
         self._session: str | None = None
         self._collection_path: str | None = None
+        self._provider: Advice | None = None
 
     @property
     def timeout(self) -> float:
@@ -123,7 +134,9 @@ class SecretServiceBackend(Backend):
 
     # -- plumbing ----------------------------------------------------------------------------
     def _call(self, path: str, iface: str, method: str, signature: str = "", body: tuple[Any, ...] = (),
-              dest: str = BUS_NAME) -> tuple[Any, ...]:
+              dest: str = BUS_NAME, locked: tuple[Any, ...] | None = None) -> tuple[Any, ...]:
+        """The reply's values; every failure is one StoreUnavailableError naming the fix. ``locked``:
+        the values to return instead when the provider answers IsLocked (None: that is an error too)."""
         from gatepass.stores.dbus import PROTOCOL_ERROR, DBusError
 
         try:
@@ -137,8 +150,11 @@ class SecretServiceBackend(Backend):
         except DBusError as exc:
             if exc.name == PROTOCOL_ERROR:
                 raise _fail(f"the bus sent a malformed reply to {method} ({exc}); {USE_FILE}") from None
-            if exc.name == "org.freedesktop.Secret.Error.IsLocked":
-                raise _fail(f"the keyring is locked; unlock it (log in to the desktop), {USE_FILE}") from None
+            if exc.name == IS_LOCKED:
+                if locked is not None:
+                    return locked
+                advice = self._advice()
+                raise _fail(f"{advice.name} says the item is locked; {advice.unlock}, {USE_FILE}") from None
             raise _fail(f"{method} failed ({exc.name}); is a keyring daemon (e.g. gnome-keyring) running? "
                         f"{USE_FILE}") from None
         except OSError as exc:
@@ -166,6 +182,18 @@ class SecretServiceBackend(Backend):
             raise _fail(f"{BUS_NAME} on this bus is run by {_user(uid)}, not by you; refusing to send it secrets, "
                         + USE_FILE)
 
+    def _advice(self) -> Advice:
+        """The provider owning the name and its fixes; asked only when a message needs it."""
+        from gatepass.stores.secret_providers import by_comm, comm_of
+
+        if self._provider is None:
+            try:
+                pid = self.conn.call("org.freedesktop.DBus", *DBUS, "GetConnectionUnixProcessID", "s", (BUS_NAME,))[0]
+                self._provider = by_comm(comm_of(int(pid)))
+            except Exception:  # no pid (a remote or sandboxed owner), a closed connection: say it generically
+                self._provider = by_comm("")
+        return self._provider
+
     def _session_path(self) -> str:
         if self._session is None:
             self._session = str(self._call(SERVICE_PATH, SERVICE_IFACE, "OpenSession", "sv", ("plain", ("s", "")))[1])
@@ -176,16 +204,37 @@ class SecretServiceBackend(Backend):
         if self._collection_path is None:
             path = str(self._call(SERVICE_PATH, SERVICE_IFACE, "ReadAlias", "s", ("default",))[0])
             if path == "/":
-                raise _fail("there is no default keyring collection; create one with your desktop's keyring "
-                            f"tool (seahorse), {USE_FILE}")
+                advice = self._advice()
+                raise _fail(f"{advice.name} has no default collection; {advice.create}, {USE_FILE}")
             self._check_owner()
             self._collection_path = path
         locked = self._call(self._collection_path, "org.freedesktop.DBus.Properties", "Get", "ss",
                             (COLLECTION_IFACE, "Locked"))[0][1]
         if locked:
-            raise _fail("the default keyring is locked; unlock it (log in to the desktop, or "
-                        f"gnome-keyring-daemon --unlock), {USE_FILE}")
+            self._unlock_open_wallet(self._collection_path)
         return self._collection_path
+
+    def _unlock_open_wallet(self, path: str) -> None:
+        """A locked collection is an error naming the provider's fix, but for one case: KWallet shows a
+        wallet opened behind its Secret Service's back (by pam_kwallet5 at login) as locked until a client
+        asks to unlock it, and then completes the prompt without a window. Only then is it unlocked here."""
+        import time
+
+        owner = self.conn.sender  # of the Locked property: the Secret Service's unique name
+        advice = self._advice()
+        if advice.wallet is not None:
+            started = time.monotonic()
+            label = self._call(path, "org.freedesktop.DBus.Properties", "Get", "ss", (COLLECTION_IFACE, "Label"))[0][1]
+            try:
+                is_open = self.conn.call(*advice.wallet, "isOpen", "s", (str(label),))[0] is True
+            except Exception:  # another KWallet, or none by that name: no unlocking
+                is_open = False
+            if is_open and self.conn.sender == owner:  # the same process answers both names
+                _unlocked, prompt = self._call(SERVICE_PATH, SERVICE_IFACE, "Unlock", "ao", ([path],))
+                if prompt != "/":
+                    self._prompt(str(prompt), "unlock", started)
+                return
+        raise _fail(f"the default keyring is locked ({advice.name}); {advice.unlock}, {USE_FILE}")
 
     def _search(self, service: str, username: str) -> list[str]:
         collection = self._collection()
@@ -193,21 +242,57 @@ class SecretServiceBackend(Backend):
                            ({"service": service, "username": username},))[0]
         return [str(item) for item in found]
 
+    def _prompt(self, prompt: str, action: str, started: float) -> Any:
+        """Follow ``prompt``, handed out for ``action`` (store, erase, read, unlock) by the provider that
+        sent the last reply, within the call timeout counted from ``started`` (``stores/secret_prompt.py``);
+        its result, or one StoreUnavailableError naming the provider's fix."""
+        from gatepass.stores.dbus import DBusError
+        from gatepass.stores.secret_prompt import follow
+
+        what = "the default collection" if action == "unlock" else "the item"
+        try:
+            dismissed, result = follow(self.conn, BUS_NAME, self.conn.sender, prompt, started + self.timeout)
+        except TimeoutError:
+            advice = self._advice()
+            raise _fail(f"{advice.name} asked for a confirmation to {action} {what} and it did not come within "
+                        f"{self.timeout:g}s; {advice.prompt_fix(action)}, {USE_FILE}") from None
+        except DBusError as exc:
+            raise _fail(f"{self._advice().name} failed the prompt to {action} {what} ({exc.name}), {USE_FILE}") from None
+        except OSError as exc:
+            raise _fail(f"the bus connection failed during a prompt ({exc.strerror or type(exc).__name__})") from None
+        if dismissed:
+            advice = self._advice()
+            raise _fail(f"{advice.name} refused to {action} {what} (its prompt was dismissed); "
+                        f"{advice.prompt_fix(action)}, {USE_FILE}")
+        return result
+
     # -- Backend -----------------------------------------------------------------------------
     def get(self, service: str, username: str) -> str | None:
+        import time
+
         items = self._search(service, username)
         if not items:
             return None
-        secrets = self._call(SERVICE_PATH, SERVICE_IFACE, "GetSecrets", "aoo", (items[:1], self._session_path()))[0]
-        if not secrets:
-            raise _fail("the keyring item is locked; unlock the keyring, " + USE_FILE)
-        value: bytes = next(iter(secrets.values()))[2]
+        started = time.monotonic()
+        secrets = self._call(SERVICE_PATH, SERVICE_IFACE, "GetSecrets", "aoo", (items[:1], self._session_path()),
+                             locked=({},))
+        if not secrets[0]:  # locked for this client (KeePassXC's "confirm access"): ask once
+            _unlocked, prompt = self._call(SERVICE_PATH, SERVICE_IFACE, "Unlock", "ao", (items[:1],))
+            if prompt != "/":
+                self._prompt(str(prompt), "read", started)
+            secrets = self._call(SERVICE_PATH, SERVICE_IFACE, "GetSecrets", "aoo", (items[:1], self._session_path()))
+        if not secrets[0]:
+            advice = self._advice()
+            raise _fail(f"{advice.name} says the item is locked; {advice.unlock}, {USE_FILE}")
+        value: bytes = next(iter(secrets[0].values()))[2]
         try:
             return value.decode("utf-8")
         except UnicodeDecodeError:
             raise _fail(f"the item for {service!r} is not UTF-8 text; another program wrote it") from None
 
     def set(self, service: str, username: str, secret: str) -> None:
+        import time
+
         collection = self._collection()
         attributes = {"service": service, "username": username, "application": APPLICATION}
         properties = {f"{ITEM_IFACE}.Label": ("s", f"Password for '{username}' on '{service}'"),
@@ -217,17 +302,22 @@ class SecretServiceBackend(Backend):
         except UnicodeEncodeError:
             raise InvalidRequestError("the Secret Service stores only valid Unicode text; the secret holds a "
                                       "lone surrogate") from None
-        value = (self._session_path(), b"", encoded, CONTENT_TYPE)
-        item, _prompt = self._call(collection, COLLECTION_IFACE, "CreateItem", "a{sv}(oayays)b",
-                                   (properties, value, True))
-        if item == "/":
-            raise _fail("the keyring asked for a prompt to store the item; unlock it first, " + USE_FILE)
+        # KWallet keeps text/plain as a C string (cut at the first NUL); as bytes it keeps them whole
+        value = (self._session_path(), b"", encoded, CONTENT_TYPE if b"\0" not in encoded else BINARY_TYPE)
+        started = time.monotonic()
+        item, prompt = self._call(collection, COLLECTION_IFACE, "CreateItem", "a{sv}(oayays)b",
+                                  (properties, value, True))
+        if item == "/" and prompt != "/":
+            self._prompt(str(prompt), "store", started)
 
     def delete(self, service: str, username: str) -> bool:
         """Delete every matching item (keyring deletes the first; duplicates from other tools go too)."""
+        import time
+
         items = self._search(service, username)
         for item in items:
+            started = time.monotonic()
             prompt = self._call(item, ITEM_IFACE, "Delete")[0]
             if prompt != "/":
-                raise _fail("the keyring asked for a prompt to delete the item; unlock it first, " + USE_FILE)
+                self._prompt(str(prompt), "erase", started)
         return bool(items)

@@ -1,0 +1,178 @@
+"""Every Secret Service provider the README names, real and headless on a private bus: gnome-keyring,
+KWallet (kwalletd5, opened as pam_kwallet5 opens it) and KeePassXC (a database with an exposed group).
+Each passes the backend contract, git and docker store/get/list/erase through the helpers, and shares
+its items with secret-tool and keyring both ways. Messages name the provider that answered and give
+its own fix; a prompt that nobody answers ends within the timeout, naming the setting."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from gatepass.errors import StoreUnavailableError
+from gatepass.stores.secret_service import SecretServiceBackend
+from tests.contract.contract import BackendContract
+from tests.support.secret_providers import missing_keepassxc, missing_kwallet, private_keepassxc, private_kwallet
+from tests.support.secret_service import missing_tools, private_secret_service
+
+BIN = os.path.dirname(sys.executable)
+KEYRING_SS = "keyring.backends.SecretService.Keyring"
+
+
+def _start(name: str):  # type: ignore[no-untyped-def]
+    why = {"gnome-keyring": lambda: (", ".join(missing_tools()) and f"needs {', '.join(missing_tools())}") or None,
+           "kwallet": missing_kwallet, "keepassxc": missing_keepassxc}[name]()
+    if why:
+        pytest.skip(why)
+    return {"gnome-keyring": private_secret_service, "kwallet": private_kwallet, "keepassxc": private_keepassxc}[name]()
+
+
+@pytest.fixture(scope="module", params=["gnome-keyring", "kwallet", "keepassxc"])
+def provider(request):
+    """(name, env) of a running provider, shared by this module's tests."""
+    with _start(request.param) as env:
+        yield request.param, env
+
+
+@pytest.fixture(scope="module")
+def kwallet_env():
+    if missing_kwallet():
+        pytest.skip(missing_kwallet())
+    with private_kwallet() as env:
+        yield env
+
+
+@pytest.fixture(scope="module")
+def keepassxc_env():
+    if missing_keepassxc():
+        pytest.skip(missing_keepassxc())
+    with private_keepassxc() as env:
+        yield env
+
+
+class TestKWallet(BackendContract):
+    @pytest.fixture
+    def reopen(self, kwallet_env):
+        return lambda: SecretServiceBackend(dict(os.environ, **kwallet_env))
+
+    @pytest.fixture
+    def backend(self, reopen):
+        return reopen()
+
+
+class TestKeePassXC(BackendContract):
+    @pytest.fixture
+    def reopen(self, keepassxc_env):
+        return lambda: SecretServiceBackend(dict(os.environ, **keepassxc_env))
+
+    @pytest.fixture
+    def backend(self, reopen):
+        return reopen()
+
+
+def _run(argv: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, input=stdin, env=env, capture_output=True, text=True, timeout=60)
+
+
+def _helper_env(provider_env: dict[str, str]) -> dict[str, str]:
+    return dict(os.environ, **provider_env, GATEPASS_STORE_BACKEND="secret-service")
+
+
+def test_git_helper_stores_gets_and_erases(provider):
+    name, provider_env = provider
+    env, git = _helper_env(provider_env), os.path.join(BIN, "git-credential-gatepass")
+    host = f"git-{name}.example.com"
+    done = _run([git, "store"], env, f"protocol=https\nhost={host}\nusername=dev\npassword=typed-{name}\n\n")
+    assert done.returncode == 0, done.stderr
+    done = _run([git, "get"], env, f"protocol=https\nhost={host}\n\n")
+    assert done.returncode == 0 and f"password=typed-{name}" in done.stdout.splitlines(), done.stderr
+    looked_up = _run(["secret-tool", "lookup", "service", f"gatepass:git:https://{host}", "username", "dev"], env)
+    assert looked_up.stdout == f"typed-{name}"
+    done = _run([git, "erase"], env, f"protocol=https\nhost={host}\nusername=dev\npassword=typed-{name}\n\n")
+    assert done.returncode == 0, done.stderr
+    assert "password=" not in _run([git, "get"], env, f"protocol=https\nhost={host}\n\n").stdout
+    assert _run(["secret-tool", "lookup", "service", f"gatepass:git:https://{host}", "username", "dev"], env).stdout == ""
+
+
+def test_docker_helper_stores_gets_lists_and_erases(provider):
+    name, provider_env = provider
+    env, docker = _helper_env(provider_env), os.path.join(BIN, "docker-credential-gatepass")
+    server = f"registry-{name}.example.com"
+    payload = json.dumps({"ServerURL": server, "Username": "ci", "Secret": f"pushed-{name}"})
+    done = _run([docker, "store"], env, payload)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = _run([docker, "get"], env, server)
+    assert json.loads(done.stdout) == {"ServerURL": server, "Username": "ci", "Secret": f"pushed-{name}"}
+    assert json.loads(_run([docker, "list"], env).stdout).get(server) == "ci"
+    # keyring's own command-line tool, with its own backend discovery, sees the item
+    shown = _run([sys.executable, "-m", "keyring", "get", f"gatepass:docker:{server}", "ci"], env)
+    assert shown.stdout == f"pushed-{name}\n", shown.stderr
+    done = _run([docker, "erase"], env, server)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _run([docker, "get"], env, server).stdout.strip() == "credentials not found in native keychain"
+    assert server not in json.loads(_run([docker, "list"], env).stdout)
+
+
+def test_items_are_shared_with_secret_tool_and_keyring_both_ways(provider):
+    name, provider_env = provider
+    env = dict(os.environ, **provider_env)
+    SecretServiceBackend(env).set(f"ours-{name}", "alice", "from-gatepass")
+    assert _run(["secret-tool", "lookup", "service", f"ours-{name}", "username", "alice"], env).stdout == "from-gatepass"
+    done = _run([sys.executable, "-c", f"import keyring.core; k = keyring.core.load_keyring({KEYRING_SS!r}); "
+                                      f"k.set_password('theirs-{name}', 'bob', 'from-keyring')"], env)
+    assert done.returncode == 0, done.stderr
+    stored = _run(["secret-tool", "store", "--label=by hand", "service", f"tool-{name}", "username", "carol"], env,
+                  "from-secret-tool")
+    assert stored.returncode == 0, stored.stderr
+    backend = SecretServiceBackend(env)
+    assert backend.get(f"theirs-{name}", "bob") == "from-keyring"
+    assert backend.get(f"tool-{name}", "carol") == "from-secret-tool"
+    for service, user in ((f"ours-{name}", "alice"), (f"theirs-{name}", "bob"), (f"tool-{name}", "carol")):
+        assert backend.delete(service, user) is True
+        assert backend.get(service, user) is None
+
+
+def test_a_closed_kwallet_names_kwallet_and_its_tools():
+    if missing_kwallet():
+        pytest.skip(missing_kwallet())
+    with private_kwallet() as provider_env:
+        env = dict(os.environ, **provider_env)
+        SecretServiceBackend(env).set("s", "u", "p")
+        subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.secrets",
+                        "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.Lock",
+                        "array:objpath:/org/freedesktop/secrets/collection/kdewallet"],
+                       env=env, check=True, capture_output=True, timeout=10)  # closes the wallet
+        started = time.monotonic()
+        for call in (lambda b: b.get("s", "u"), lambda b: b.set("s", "u", "p2"), lambda b: b.delete("s", "u")):
+            with pytest.raises(StoreUnavailableError) as caught:
+                call(SecretServiceBackend(env, timeout=2))
+            message = str(caught.value)
+            assert "locked (KWallet); open the wallet (kwalletmanager5" in message and "encrypted-file" in message
+            assert "gnome-keyring" not in message and "seahorse" not in message
+        assert time.monotonic() - started < 2  # a closed wallet is not "unlocked" through a window
+
+
+def test_keepassxc_confirm_access_is_a_clear_timeout_naming_the_setting():
+    """KeePassXC's default asks the user to approve each new client's read. Headless nobody can: the
+    read ends within the timeout, names KeePassXC and its setting, and the prompt is withdrawn."""
+    if missing_keepassxc():
+        pytest.skip(missing_keepassxc())
+    with private_keepassxc(confirm_access=True) as provider_env:
+        env = dict(os.environ, **provider_env)
+        SecretServiceBackend(env).set("approved-once", "u", "s3cr3t-value")  # its creator may read it back
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError) as caught:
+            SecretServiceBackend(env, timeout=1).get("approved-once", "u")  # a new client (the next helper)
+        assert time.monotonic() - started < 2
+        message = str(caught.value)
+        assert message.startswith("Secret Service: KeePassXC asked for a confirmation to read the item")
+        assert '"Confirm when passwords are retrieved by clients"' in message and "encrypted-file" in message
+        assert "s3cr3t-value" not in message
+        backend = SecretServiceBackend(env, timeout=2)  # store and erase of one's own item need no approval
+        backend.set("own", "u", "v")
+        assert backend.get("own", "u") == "v" and backend.delete("own", "u") is True
