@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from gatepass.config.layers import layer_files, load_config
 from tests.conftest import write_config
+from tests.support.racy import cacheable
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -125,8 +125,7 @@ def test_docker_registry_aliases_and_insecure_domains(tmp_path):
 
 
 def test_cache_is_used_and_invalidated_by_a_change(tmp_path, isolated_env):
-    path = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n')
-    time.sleep(0.05)  # past the racy window (config/cache.py): a file changed within it is not cached
+    path = cacheable(write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n'))
     assert [a.username for a in load(GATEPASS_CONFIG=str(path)).accounts] == ["a"]
     cache_dir = Path(isolated_env["XDG_CACHE_HOME"]) / "gatepass"
     [cached] = [p for p in cache_dir.iterdir() if p.suffix == ".cache"]  # beside it: the parse lock
@@ -139,7 +138,8 @@ def test_cached_answer_does_not_import_the_toml_parser(tmp_path):
     import subprocess
     import sys
 
-    path = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n')
+    # cacheable: a first run started within the racy window of the write (an idle machine) caches nothing
+    path = cacheable(write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n'))
     code = ("import sys, os; from gatepass.config.layers import load_config; load_config(os.environ); "
             "print(sorted(m for m in ('tomli', 'tomllib', 'gatepass.config.schema', 'gatepass.config.toml_subset') "
             "if m in sys.modules))")

@@ -148,7 +148,7 @@ def test_a_uniform_layer_beside_another_loads_as_parsing_both_gives(tmp_path):
     full load all give the accounts parse_files gives, in the same order across the two layers."""
     from gatepass.config.layers import layer_files, load_config, parse_files
     from tests.conftest import write_config
-    from tests.unit.test_startup import cacheable
+    from tests.support.racy import cacheable
 
     uniform = cacheable(write_config(tmp_path / "a.toml", "".join(
         UNIFORM.format(name="git_provider", domain=f"h{i}.example", user=f"u{i}", token=f"t{i}") for i in range(5))))

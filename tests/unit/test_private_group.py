@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.local_user import LocalUser, local_user, needs_root, python_for, shared_dir
+from tests.support.racy import cacheable
 
 pytestmark = [needs_root, pytest.mark.timeout(120)]
 
@@ -81,6 +82,7 @@ def test_a_helper_keeps_its_parse_cache_under_a_0775_cache_dir():
     with shared_dir() as shared, local_user() as owner:
         directory, config = _home_of(owner, shared)
         Path(config).write_text('[[git_provider]]\naccounts = [{ username = "u", token_env = "TOK" }]\n')
+        cacheable(Path(config))  # a helper started within the racy window of the write would cache nothing
         env = {"GATEPASS_CONFIG": config, "XDG_CACHE_HOME": os.path.dirname(directory), "TOK": "t"}
         code = "from gatepass.protocol.git import main\nsys.exit(main())"
         done = owner.run([*python_for(owner, code), "get"], env=env, input="protocol=https\nhost=github.com\n")

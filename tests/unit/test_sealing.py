@@ -321,11 +321,14 @@ def test_warm_get_of_a_sealed_account_imports_pyrage_and_nothing_heavy_and_other
     import subprocess
     import sys
 
+    from tests.support.racy import cacheable
     from tests.unit.test_startup import HEAVY, PROBE
 
     value = sealed_to(hosts["a"][1], account=("git", "https", "sealed.example", "deploy"))
-    config = write_config(tmp_path / "c.toml", f"[[git_provider]]\ndomain = \"sealed.example\"\naccounts = [{{ username = \"deploy\", "
-                          f"token = '''\n{value}''' }}]\n[[git_provider]]\naccounts = [{{ username = \"a\", token = \"t\" }}]\n")
+    # cacheable: a first run started within the racy window of the write (an idle machine) caches nothing
+    body = (f"[[git_provider]]\ndomain = \"sealed.example\"\naccounts = [{{ username = \"deploy\", token = '''\n{value}''' }}]\n"
+            "[[git_provider]]\naccounts = [{ username = \"a\", token = \"t\" }]\n")
+    config = cacheable(write_config(tmp_path / "c.toml", body))
     env = dict(os.environ, GATEPASS_CONFIG=str(config), GATEPASS_HOST_KEY=hosts["a"][0], XDG_CACHE_HOME=str(tmp_path / "cache"))
     for host, wants_pyrage in ((b"sealed.example", True), (b"github.com", False)):
         code = PROBE.format(module="git", stdin=b"protocol=https\nhost=" + host + b"\n", heavy=(*HEAVY, "pyrage", "tomli"))

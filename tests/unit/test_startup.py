@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from gatepass.config.cache import RACY_NS, RACY_WHOLE_SECOND_NS
 from tests.conftest import write_config
+from tests.support.racy import cacheable
 
 HEAVY = ("click", "keyring", "cryptography", "jeepney", "json", "typing", "dataclasses")
 PROBE = """
@@ -21,18 +20,6 @@ assert out.getvalue(), "no answer"
 print(" ".join(sorted(m for m in {heavy!r} if m in sys.modules)))
 print(any(m in sys.modules for m in ("tomli", "tomllib", "gatepass.config.toml")))  # a TOML parse ran
 """
-
-
-def cacheable(path: Path) -> Path:
-    """``path`` once it is older than the parse cache's racy window: a config changed within it of a
-    parse is not cached (git's racy rule), and a helper started within ~20 ms of the write (an idle
-    machine) parsed again on the second run. Waits for the clock to pass a fixed point: no load undoes it."""
-    st = path.stat()
-    whole = st.st_mtime_ns % 1_000_000_000 == 0 and st.st_ctime_ns % 1_000_000_000 == 0
-    settled = max(st.st_mtime_ns, st.st_ctime_ns) + (RACY_WHOLE_SECOND_NS if whole else RACY_NS)
-    while time.time_ns() <= settled:
-        time.sleep(0.005)
-    return path
 
 
 def probe(tmp_path, module: str, stdin: bytes) -> tuple[str, str]:
