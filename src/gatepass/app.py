@@ -68,8 +68,8 @@ class DeferredStore:
         return self._store
 
     def accounts(self, kind: str, hosts: list[str] | None = None) -> "list[Account]":
-        from gatepass.files import exists
         from gatepass.paths import index_path
+        from gatepass.readback import exists
 
         if not exists(index_path(self.env)):
             return []  # nothing stored yet

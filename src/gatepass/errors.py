@@ -44,3 +44,7 @@ class StoreUnavailableError(GatepassError):
 
 class NonInteractiveError(GatepassError):
     """Answering would need a prompt; the helpers never prompt."""
+
+
+class PrivateFileError(GatepassError):
+    """A file or directory gatepass keeps for itself cannot be created, written or locked."""

@@ -58,7 +58,7 @@ def init_path(env: Mapping[str, str]) -> str:
 
 def read_key_file(path: str) -> bytes:
     """The bytes of a key file; FileNotFoundError when absent, HostKeyError when unusable."""
-    from gatepass.files import UnreadableFile, read_user_file
+    from gatepass.readback import UnreadableFile, read_user_file
 
     try:
         return read_user_file(path, MAX_KEY_BYTES, private=True)

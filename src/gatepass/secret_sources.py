@@ -9,9 +9,9 @@ their own modules, imported only when such an account is tried; keyring-held one
 """
 
 from gatepass.errors import GatepassError, SecretUnavailableError
-from gatepass.files import UnreadableFile, read_user_file
 from gatepass.model import Account
 from gatepass.paths import dirname, join
+from gatepass.readback import UnreadableFile, read_user_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -47,7 +47,7 @@ def check_writers(config_file: str, source: tuple[int, ...] | None = None) -> No
     mode are judged on it, and the path must still lead to that very file. Without it (``config
     check``) the path is looked at now.
     """
-    from gatepass.files import directory_problem
+    from gatepass.readback import directory_problem
 
     if source is None:
         try:

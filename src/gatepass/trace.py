@@ -10,7 +10,7 @@ name no value.
 
 The file is appended to with ``O_APPEND`` (one ``write`` per line, so parallel helpers interleave
 whole lines), created 0600, opened ``O_NOFOLLOW`` and used only when it is a regular file of the
-effective user that no one else can write (:func:`gatepass.files.file_problem`). A trace that cannot
+effective user that no one else can write (:func:`gatepass.ownership.file_problem`). A trace that cannot
 be written costs one stderr line and never changes the helper's answer or exit status.
 """
 
@@ -103,7 +103,7 @@ def _append(path: str, data: bytes) -> None:
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
     fd = os.open(path, flags, 0o600)
     try:
-        from gatepass.files import file_problem
+        from gatepass.ownership import file_problem
 
         why = file_problem(os.fstat(fd), MAX_TRACE_BYTES)
         if why:

@@ -1,4 +1,4 @@
-"""gatepass.files: private directories whatever the umask, O_EXCL temp files nobody can plant,
+"""gatepass.files and gatepass.readback: private directories whatever the umask, O_EXCL temp files nobody can plant,
 stale temps swept, and read-back that trusts only our own files in directories no one else can write
 (issue #12 items 1, 2, 6)."""
 
@@ -14,7 +14,9 @@ import threading
 import pytest
 
 from gatepass import files
-from gatepass.files import PrivateFileError, UnreadableFile, directory_problem, private_dir, read_trusted, read_user_file, write_atomic
+from gatepass.errors import PrivateFileError
+from gatepass.files import private_dir, write_atomic
+from gatepass.readback import UnreadableFile, directory_problem, read_trusted, read_user_file
 from tests.support.local_user import local_user, needs_root, shared_dir
 
 

@@ -19,7 +19,7 @@ pytestmark = [needs_root, pytest.mark.timeout(120)]
 
 CHECK = """
 import json, posix
-from gatepass.files import directory_problem
+from gatepass.readback import directory_problem
 from gatepass.config.trust import layer_problem
 fd = posix.open({config!r}, posix.O_RDONLY)
 print(json.dumps([directory_problem({directory!r}), layer_problem({config!r}, fd, posix.fstat(fd))]))

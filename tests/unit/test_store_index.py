@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gatepass.errors import StoreUnavailableError
-from gatepass.files import Lock, PrivateFileError
+from gatepass.errors import PrivateFileError, StoreUnavailableError
+from gatepass.files import Lock
 from gatepass.stores import records
 from gatepass.stores.index import HEADER, Entry, Index
 from tests.support import stepkill

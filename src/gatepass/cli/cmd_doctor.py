@@ -189,12 +189,12 @@ def auth_file_credentials(path: str) -> int:
 
 def check_root_record(environ: Mapping[str, str]) -> Iterator[Check]:
     """Rootless podman and buildah need the record of root's directories (``cli/rootrecord.py``) to be current."""
-    from gatepass import files
+    from gatepass import ownership
     from gatepass.cli import rootrecord
 
-    if os.geteuid() == 0 or files.root_unmapped():
+    if os.geteuid() == 0 or ownership.root_unmapped():
         return
-    recorded = files.read_record(files.root_record_path(environ))
+    recorded = ownership.read_record(ownership.root_record_path(environ))
     if not set(rootrecord.root_owned(environ)) <= recorded:
         yield ("containers-wiring", False, "rootless podman and buildah will not trust root's directories (no current "
                "record of them); run: gatepass setup containers")
@@ -282,7 +282,7 @@ def checks() -> Iterator[Check]:
     environ = env()
     yield "versions", True, f"gatepass {__version__} on Python {platform.python_version()} ({sys.executable})"
     yield from check_executables(environ)
-    from gatepass.files import IGNORED
+    from gatepass.readback import IGNORED
 
     IGNORED.clear()  # what this run's load ignores (and rebuilds) is reported by the "cache" check
     config, store, accounts = load_all(None, lambda message: None)  # config check below says it all, once

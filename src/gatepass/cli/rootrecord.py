@@ -1,7 +1,7 @@
 """Recording, outside any user namespace, which of the directories gatepass reads from root owns.
 
 Inside rootless podman's or buildah's user namespace root shows as the overflow uid, like every
-user the namespace does not map; ``gatepass.files.seen_as_root`` trusts such an owner only for a
+user the namespace does not map; ``gatepass.ownership.seen_as_root`` trusts such an owner only for a
 path whose device and inode this record holds (docs/design.md, "Inside a user namespace").
 ``setup containers`` and ``setup docker`` write it: they run outside podman, where owners can be seen.
 """
@@ -13,7 +13,7 @@ import os
 import stat
 from collections.abc import Iterator, Mapping
 
-from gatepass import files
+from gatepass import files, ownership, readback
 from gatepass.paths import cache_dir, config_dir, data_dir
 
 
@@ -49,7 +49,7 @@ def root_owned(env: Mapping[str, str]) -> list[tuple[str, int, int]]:
                     continue
                 if st.st_uid != 0 or not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
                     continue
-                if stat.S_ISDIR(st.st_mode) and files.directory_problem(path):
+                if stat.S_ISDIR(st.st_mode) and readback.directory_problem(path):
                     continue
                 found[(path, st.st_dev, st.st_ino)] = None
     return sorted(found)
@@ -58,9 +58,9 @@ def root_owned(env: Mapping[str, str]) -> list[tuple[str, int, int]]:
 def record(env: Mapping[str, str]) -> str | None:
     """Write the record (0600, in the data directory) when it changed; its path, or None inside a
     user namespace that hides root (nothing there can be seen to be root's)."""
-    if files.root_unmapped():
+    if ownership.root_unmapped():
         return None
-    path = files.root_record_path(env)
+    path = ownership.root_record_path(env)
     text = json.dumps({"root_owned": [list(entry) for entry in root_owned(env)]}, indent=0).encode() + b"\n"
     try:
         with open(path, "rb") as handle:

@@ -7,7 +7,7 @@ host can live in, ``list`` the ready listing, so neither grows with the number o
 Helpers that miss together parse once (``Parsing``).
 
 Trust (docs/design.md "Trust boundaries"; issue #12): the cache names commands to run and files to
-read, so it is read back only through ``gatepass.files.open_trusted`` (ours, not writable by
+read, so it is read back only through ``gatepass.readback.open_trusted`` (ours, not writable by
 others, in a directory chain no one else can write) and written only with its O_EXCL writer into
 such a directory; anything else is a miss. The identity of each layer file (``identity``: device,
 inode, owner, mode, size, mtime and ctime in ns) is the one ``fstat`` gave on the descriptor that
@@ -22,8 +22,9 @@ import posix
 
 from gatepass import __version__
 from gatepass.errors import GatepassError
-from gatepass.files import directory_problem, open_trusted, private_dir, remove_stale_temps, write_atomic
+from gatepass.files import private_dir, remove_stale_temps, write_atomic
 from gatepass.paths import absolute, cache_dir, dirname, join
+from gatepass.readback import directory_problem, open_trusted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -288,7 +289,7 @@ def trust_report(env: "Mapping[str, str]") -> list[tuple[bool, str]]:
     import os
 
     from gatepass.config.layers import layer_files
-    from gatepass.files import IGNORED, trust_problem
+    from gatepass.readback import IGNORED, trust_problem
 
     directory = cache_dir(env)
     why = directory_problem(directory) if os.path.isdir(directory) else None

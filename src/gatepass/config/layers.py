@@ -18,8 +18,8 @@ import time
 
 from gatepass.config import cache
 from gatepass.errors import ConfigError
-from gatepass.files import S_IFMT, S_IFREG
 from gatepass.model import LAYER_RANK, Account
+from gatepass.ownership import S_IFMT, S_IFREG
 from gatepass.paths import config_dir, join
 
 TYPE_CHECKING = False
@@ -230,7 +230,7 @@ def _read_fd(path: str, fd: int, st: "posix.stat_result") -> bytes:
         raise ConfigError("is not a regular file; point the layer at a TOML file", path=path)
     if st.st_size > MAX_CONFIG_BYTES:
         raise ConfigError(f"is larger than {MAX_CONFIG_BYTES // 2**20} MiB; split it", path=path)
-    from gatepass.files import read_fd
+    from gatepass.ownership import read_fd
 
     try:
         return read_fd(fd, MAX_CONFIG_BYTES + 1)

@@ -312,7 +312,7 @@ def _writers_problem(path: str) -> tuple[str, str] | None:
     their own server (docs/design.md "Trust boundaries")."""
     import os
 
-    from gatepass.files import directory_problem, seen_as_root
+    from gatepass.readback import directory_problem, seen_as_root
 
     try:
         st = os.stat(path)

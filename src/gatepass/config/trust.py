@@ -12,7 +12,7 @@ Decision where the design is silent: "its owner" must be root or the effective u
 Every check is made on the descriptor that was parsed (``fstat``), never on a fresh look at the
 path, and the directories are those of the path as written and as resolved. Group write access
 through a user private group (its only member is the owner, no ACL behind the bits: umask 002 on
-Debian and Ubuntu) is no one else's: ``gatepass.files.others_can_write``.
+Debian and Ubuntu) is no one else's: ``gatepass.ownership.others_can_write``.
 
 An inline token must not be readable by other users: world-readable mode bits, or an ACL entry
 naming another user or group, is refused (group-readable through the owning group stays fine,
@@ -25,7 +25,8 @@ import os
 import stat
 import struct
 
-from gatepass.files import directory_problem, others_can_write, seen_as_root
+from gatepass.ownership import others_can_write
+from gatepass.readback import directory_problem, seen_as_root
 
 _ACL_XATTR = "system.posix_acl_access"
 _ACL_USER, _ACL_GROUP, _ACL_MASK = 0x02, 0x08, 0x10

@@ -97,7 +97,7 @@ def cache_key(account: Account, request: Request, env: Mapping[str, str] | None 
 
 def read_private_key(path: str) -> bytes:
     """The PEM bytes of ``path``, refused unless it is a private regular file (see module docstring)."""
-    from gatepass.files import UnreadableFile, read_user_file
+    from gatepass.readback import UnreadableFile, read_user_file
 
     try:
         return read_user_file(path, MAX_KEY_BYTES, private=True)

@@ -5,7 +5,7 @@ parts (never the parts: a path or URL says nothing a listing should show). Each 
 tuple ``(FORMAT, key, value, expiry, written)``; the key is stored and compared, so a hash
 collision or a renamed file can never answer for another key.
 
-Read-back goes through ``gatepass.files.open_trusted`` (a regular file owned by the effective
+Read-back goes through ``gatepass.readback.open_trusted`` (a regular file owned by the effective
 user, in a directory chain that no other user can write) and must also be private (no group or
 other bits); anything else is a miss, and ``put`` replaces it. An entry is a miss once
 ``expiry`` has passed, and also when it was written "in the future" (the clock went back, or it
@@ -21,7 +21,7 @@ import os
 import sys
 import time
 
-from gatepass.files import PrivateFileError
+from gatepass.errors import PrivateFileError
 from gatepass.paths import cache_dir
 
 TYPE_CHECKING = False
@@ -58,9 +58,10 @@ def path_for(env: Mapping[str, str], key: tuple[str, ...]) -> str:
 
 
 def _load(path: str) -> tuple[object, ...] | None:
-    """The entry at ``path`` when gatepass.files trusts it (ours, a directory chain no one else can
+    """The entry at ``path`` when gatepass.readback trusts it (ours, a directory chain no one else can
     write) and it is private (no group or other bits at all: it holds a secret), else None."""
-    from gatepass.files import open_trusted, read_fd
+    from gatepass.ownership import read_fd
+    from gatepass.readback import open_trusted
 
     opened = open_trusted(path, MAX_ENTRY_BYTES)
     if opened is None:
@@ -102,7 +103,8 @@ def put(env: Mapping[str, str], key: tuple[str, ...], value: str, expiry: int,
 
     Never into a directory another user could change: there the value could be swapped or the
     entry moved, so nothing is cached at all."""
-    from gatepass.files import directory_problem, private_dir, write_atomic
+    from gatepass.files import private_dir, write_atomic
+    from gatepass.readback import directory_problem
 
     moment = now()
     if expiry <= moment:

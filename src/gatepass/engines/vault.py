@@ -186,7 +186,7 @@ def _field(body: dict[str, object], path: str, field: str) -> str:
 
 def _read_file(path: str, what: str, limit: int = 64 * 1024) -> str:
     """A secret_id/token file's first line; refused when it is not a regular file (a FIFO must not hang)."""
-    from gatepass.files import UnreadableFile, read_user_file
+    from gatepass.readback import UnreadableFile, read_user_file
 
     try:
         data = read_user_file(path, limit)

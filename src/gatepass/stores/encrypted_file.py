@@ -29,8 +29,10 @@ import os
 import stat
 
 from gatepass.errors import StoreUnavailableError
-from gatepass.files import Lock, create_new, file_problem, private_dir, read_private, remove_stale_temps, write_atomic
+from gatepass.files import Lock, create_new, private_dir, remove_stale_temps, write_atomic
+from gatepass.ownership import file_problem
 from gatepass.paths import config_dir, data_dir
+from gatepass.readback import read_private
 from gatepass.stores import Backend, records
 
 MAGIC, VERSION = b"GPEF", 1

@@ -30,8 +30,9 @@ import os
 import time
 
 from gatepass.errors import StoreUnavailableError
-from gatepass.files import Lock, read_private, remove_stale_temps, write_atomic
+from gatepass.files import Lock, remove_stale_temps, write_atomic
 from gatepass.paths import index_path
+from gatepass.readback import read_private
 from gatepass.stores import records
 
 HEADER = "gatepass-index 1"

@@ -6,10 +6,10 @@ never returned. Empty usernames and passwords round-trip, as git's own tests req
 """
 
 from gatepass.errors import SecretUnavailableError, StoreUnavailableError
-from gatepass.files import exists
 from gatepass.hosts import split_host_port
 from gatepass.model import LAYER_RANK, Account
 from gatepass.paths import index_path
+from gatepass.readback import exists
 from gatepass.secret_sources import Secret
 
 TYPE_CHECKING = False
