@@ -101,7 +101,7 @@ def read_key(path: str) -> ServiceAccountKey:
     import json
 
     from gatepass.engines.jws import rsa_private_key
-    from gatepass.files import UnreadableFile, read_user_file
+    from gatepass.readback import UnreadableFile, read_user_file
 
     try:
         data = read_user_file(path, MAX_KEY_BYTES, private=True)
