@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -182,3 +183,51 @@ def test_skopeo_pushes_through_a_token_auth_registry_with_the_minted_token(accou
                                   "--tls-verify=false", f"docker://{registry.host}/team/hello:v1"],
                                  capture_output=True, text=True, timeout=60)
         assert refused.returncode != 0  # the registry really checks: an access token Google did not mint fails
+
+
+def test_as_unprivileged_users_a_key_is_used_by_its_owner_only(account, tmp_path):
+    """A real user runs the docker helper with its own key file (0600, its own) and gets a token; a
+    second user pointed at that file cannot open it, and a key file the second user planted where
+    the first one's config points (readable by all) is refused for its owner, never used."""
+    from tests.support.local_user import command_for, local_user, shared_dir
+
+    with shared_dir() as shared, local_user() as owner, local_user() as other, GoogleTokenEndpoint(account) as google:
+        key = Path(owner.home, "gar-pusher.json")
+        account.write_key(key, google.url)
+        os.chown(key, owner.uid, owner.gid)
+        config = Path(shared, "config.toml")
+        config.write_text(f'[[docker_registry]]\ndomain = "{REGISTRY}"\naccounts = [{{ username = "oauth2accesstoken", '
+                          f'gcp_service_account = {{ key_file = "{key}" }} }}]\n')
+        config.chmod(0o644)
+        for user in (owner, other):
+            done = user.run([*command_for(user, "docker-credential-gatepass"), "get"], input=REGISTRY, check=False,
+                            env={"GATEPASS_CONFIG": str(config), "XDG_CACHE_HOME": f"{user.home}/.cache"})
+            assert not any(piece in done.stdout + done.stderr for piece in key_material(account))
+            if user is owner:
+                assert json.loads(done.stdout)["Username"] == "oauth2accesstoken", done.stderr
+            else:
+                assert done.returncode == 1 and f"key_file {key} cannot be opened (Permission denied)" in done.stderr
+        assert len(google.requests) == 1
+        planted = Path(shared, "planted.json")
+        account.write_key(planted, google.url, mode=0o644)
+        os.chown(planted, other.uid, other.gid)
+        config.write_text(config.read_text().replace(str(key), str(planted)))
+        done = owner.run([*command_for(owner, "docker-credential-gatepass"), "get"], input=REGISTRY, check=False,
+                         env={"GATEPASS_CONFIG": str(config), "XDG_CACHE_HOME": f"{owner.home}/.cache2"})
+        assert done.returncode == 1 and f"belongs to another user (uid {other.uid})" in done.stderr
+        assert len(google.requests) == 1
+
+
+def test_a_warm_get_imports_neither_cryptography_nor_an_http_client(account, tmp_path, isolated_env):
+    heavy = ("json", "http.client", "urllib.request", "urllib.parse", "ssl", "cryptography", "socket", "threading",
+             "hashlib", "click", "keyring", "tomllib", "tomli", "gatepass.engines.jws", "gatepass.engines.httpjson")
+    probe = ("import io, os, sys\nfrom gatepass.protocol import docker\nout = io.BytesIO()\n"
+             f"docker.main(['get'], io.BytesIO({REGISTRY.encode()!r}), out, io.BytesIO(), os.environ)\n"
+             "assert b'oauth2accesstoken' in out.getvalue(), out.getvalue()\n"
+             f"print(' '.join(m for m in {heavy!r} if m in sys.modules))\n")
+    with GoogleTokenEndpoint(account) as google:
+        configure(isolated_env, account.write_key(tmp_path / "key.json", google.url))
+        runs = [subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=60,
+                               check=True).stdout.strip() for _ in range(2)]
+    assert "cryptography" in runs[0] and "http.client" in runs[0]  # the miss signed and posted
+    assert runs[1] == ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -239,3 +240,45 @@ def test_config_check_and_doctor(openbao, issuer, tmp_path, isolated_env):  # no
     role.config(isolated_env, 'jwt_env = "VAULT_ID_TOKEN"')
     check = subprocess.run(["gatepass", "config", "check"], capture_output=True, text=True, timeout=60)
     assert check.returncode == 1 and "VAULT_ID_TOKEN is not set" in check.stderr
+
+
+def test_a_warm_get_reads_no_jwt_and_imports_no_http_client(openbao, issuer, tmp_path, isolated_env):  # noqa: F811
+    role = JwtRole(openbao, issuer)
+    path = jwt_file(tmp_path, issuer.token(AUDIENCE))
+    role.config(isolated_env, f'jwt_file = "{path}"')
+    heavy = ("json", "http.client", "urllib.parse", "ssl", "socket", "threading", "hashlib", "cryptography",
+             "gatepass.engines.vault_auth", "gatepass.engines.httpjson")
+    probe = ("import io, os, sys\nfrom gatepass.protocol import git\nout = io.BytesIO()\n"
+             "git.main(['get'], io.BytesIO(b'protocol=http\\nhost=git.example\\n'), out, io.BytesIO(), os.environ)\n"
+             "assert b'password=' in out.getvalue()\n"
+             f"print(' '.join(m for m in {heavy!r} if m in sys.modules))\n")
+    first = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert "http.client" in first.stdout
+    # The warm get must not open the JWT file (one stat names it in the cache key): a spy on posix.open.
+    opened = subprocess.run([sys.executable, "-I", "-c", "import posix\nreal = posix.open\n"
+                             f"def spy(p, *a, **k):\n    assert str(p) != {str(path)!r}, 'the JWT was read'\n"
+                             "    return real(p, *a, **k)\nposix.open = spy\n" + probe],
+                            capture_output=True, text=True, timeout=60)
+    assert opened.returncode == 0, opened.stderr
+    assert opened.stdout.strip() == ""
+
+
+def test_as_an_unprivileged_user_the_jwt_logs_in_and_only_its_yield_is_cached(openbao, issuer, tmp_path):  # noqa: F811
+    from tests.support.local_user import command_for, local_user, shared_dir
+
+    role = JwtRole(openbao, issuer)
+    token = issuer.token(AUDIENCE)
+    with shared_dir() as shared, local_user() as user:
+        config = Path(shared, "config.toml")
+        config.write_text(role.table('jwt_env = "VAULT_ID_TOKEN"') + '[[git_provider]]\ndomain = "git.example"\n'
+                          f'https = false\naccounts = [{{ username = "deploy", vault = {{ path = "{role.path}", '
+                          'field = "token" } }]\n')
+        config.chmod(0o644)
+        env = {"GATEPASS_CONFIG": str(config), "XDG_CACHE_HOME": f"{user.home}/.cache", "VAULT_ID_TOKEN": token}
+        done = user.run([*command_for(user, "git-credential-gatepass"), "get"], env=env, check=False,
+                        input="protocol=http\nhost=git.example\n\n")
+        assert f"password={role.canary}\n" in done.stdout, done.stderr
+        cache = Path(user.home, ".cache", "gatepass", "tokens")
+        entries = list(cache.iterdir())
+        assert entries and all(p.stat().st_uid == user.uid and p.stat().st_mode & 0o077 == 0 for p in entries)
+        assert files_holding(Path(user.home), token) == [] and files_holding(Path(shared), token) == []
