@@ -164,3 +164,65 @@ def test_tracing_off_imports_neither_json_nor_the_trace_module(tmp_path):
     for _ in range(2):  # the second run is the warm one (parsed config cached)
         done = subprocess.run([sys.executable, "-I", "-c", code], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("value", ["1", "2", "true", "TRUE"])
+def test_trace_to_stderr_as_git_trace_does(tmp_path, monkeypatch, value):
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    code, out, err = run_git(GIT_GET, GATEPASS_TRACE=value)
+    assert (code, out) == (0, b"username=one\npassword=tok-one-5e1f\n")
+    (line,) = err.decode().splitlines()
+    assert line.startswith("gatepass: trace {") and json.loads(line[len("gatepass: trace "):])["winner"] == "one"
+    assert "tok-" not in line and os.listdir() == []
+
+
+@pytest.mark.parametrize("value", ["0", "false"])
+def test_trace_off_values_trace_nothing(tmp_path, monkeypatch, value):
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert run_git(GIT_GET, GATEPASS_TRACE=value)[2] == b""
+    assert os.listdir() == []
+
+
+def test_a_relative_trace_name_is_refused_and_writes_nothing_in_the_work_tree(tmp_path, monkeypatch):
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    code, out, err = run_git(GIT_GET, GATEPASS_TRACE="trace.log")
+    assert (code, out) == (0, b"username=one\npassword=tok-one-5e1f\n")
+    assert err == b"gatepass: GATEPASS_TRACE=trace.log: not 1, 2, true or an absolute path; nothing traced\n"
+    assert os.listdir() == []
+
+
+def test_a_trace_under_a_symlinked_or_shared_directory_is_refused(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # not sticky: anyone could swap the file for a link
+    for bad, why in ((tmp_path / "link" / "t.jsonl", f"{tmp_path}/link is a symlink"),
+                     (shared / "t.jsonl", f"{shared} is writable by other users")):
+        code, out, err = run_git(GIT_GET, GATEPASS_TRACE=str(bad))
+        assert out.startswith(b"username=one")
+        assert err == f"gatepass: GATEPASS_TRACE: not written to {bad} ({why})\n".encode(), err
+    assert os.listdir(real) == [] and os.listdir(shared) == []
+
+
+def test_a_query_string_in_the_path_is_redacted(tmp_path):
+    trace = tmp_path / "t.jsonl"
+    run_git(GIT_GET + b"path=acme/app.git?access_token=sekrit-55\n", GATEPASS_TRACE=str(trace))
+    (line,) = read_trace(trace)
+    assert line["path"] == "acme/app.git?<redacted>" and "sekrit" not in trace.read_text()
+
+
+def test_root_does_not_trace_through_another_users_symlink():
+    """A real second user plants /shared/x -> a root-only directory; root's trace to /shared/x/gp is refused."""
+    from tests.support.local_user import local_user, shared_dir
+
+    with local_user() as attacker, shared_dir(0o1777) as shared, shared_dir(0o700) as rootonly:
+        attacker.run(["ln", "-s", rootonly, os.path.join(shared, "x")])
+        target = os.path.join(shared, "x", "gp")
+        code, out, err = run_git(GIT_GET, GATEPASS_TRACE=target)
+        assert out.startswith(b"username=one") and f"{shared}/x is a symlink".encode() in err
+        assert os.listdir(rootonly) == []
