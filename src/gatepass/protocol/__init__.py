@@ -18,12 +18,47 @@ if TYPE_CHECKING:
     from typing import BinaryIO, NoReturn
 
 
+# Which of the standard descriptors the helper was started without (``<&-``, ``>&-``, ``2>&-``).
+CLOSED: set[int] = set()
+
+
 def resolve(argv: "list[str] | None", stdin: "BinaryIO | None", stdout: "BinaryIO | None", stderr: "BinaryIO | None",
             env: "Mapping[str, str] | None") -> "tuple[list[str], BinaryIO, BinaryIO, BinaryIO, Mapping[str, str]]":
     """The process's own argv, byte streams and environment, for whatever a test did not inject."""
-    return (sys.argv[1:] if argv is None else argv, sys.stdin.buffer if stdin is None else stdin,
-            sys.stdout.buffer if stdout is None else stdout, sys.stderr.buffer if stderr is None else stderr,
+    if None in (sys.stdin, sys.stdout, sys.stderr):
+        _hold_closed_descriptors((stdin, stdout, stderr))
+    return (sys.argv[1:] if argv is None else argv, _stream(0, stdin), _stream(1, stdout), _stream(2, stderr),
             environ() if env is None else env)
+
+
+def _hold_closed_descriptors(given: "tuple[BinaryIO | None, ...]") -> None:
+    """Put ``/dev/null`` on each standard descriptor the process started without (Python then shows
+    that stream as None), as git's ``sanitize_stdfds`` does: otherwise the store file or a lock
+    opened later takes number 1 or 2, and a line meant for stdout or stderr, or a token command's
+    output, lands in it."""
+    for fd, stream in enumerate((sys.stdin, sys.stdout, sys.stderr)):
+        if stream is None:
+            if given[fd] is None:
+                CLOSED.add(fd)
+            try:
+                null = posix.open("/dev/null", posix.O_RDWR)
+                if null != fd:
+                    posix.dup2(null, fd)
+                    posix.close(null)
+            except OSError:
+                pass
+
+
+def _stream(fd: int, given: "BinaryIO | None") -> "BinaryIO":
+    if given is not None:
+        return given
+    own = (sys.stdin, sys.stdout, sys.stderr)[fd]
+    if own is not None:
+        return own.buffer
+    return open(fd, "rb" if fd == 0 else "wb", closefd=False)  # /dev/null, held above
+
+
+STDIN_CLOSED = "stdin is closed: the request comes there; nothing was done"
 
 
 def environ() -> "Mapping[str, str]":

@@ -13,7 +13,7 @@ from gatepass import __version__
 from gatepass.errors import GatepassError, InvalidRequestError, NotFoundError
 from gatepass.hosts import join_host_port, parse_docker_server
 from gatepass.model import Request
-from gatepass.protocol import finish, read_input, reporter, resolve
+from gatepass.protocol import CLOSED, STDIN_CLOSED, finish, read_input, reporter, resolve
 
 try:  # the C function json.dumps itself uses (ensure_ascii): escapes lone surrogates, imports no re
     from _json import encode_basestring_ascii as json_string
@@ -192,6 +192,8 @@ def main(argv: list[str] | None = None, stdin: "BinaryIO | None" = None, stdout:
     report = reporter(stderr)
 
     def reply(text: str, code: int) -> int:
+        if code and 1 in CLOSED and text:  # docker reads errors from stdout: with it closed, say it on stderr
+            report(text.rstrip("\n"))
         try:
             stdout.write(text.encode("utf-8"))
             stdout.flush()
@@ -208,6 +210,8 @@ def main(argv: list[str] | None = None, stdin: "BinaryIO | None" = None, stdout:
     operation = OPERATIONS.get(argv[0])
     if operation is None:
         return reply(f"Unknown credential action `{argv[0]}`\n", 1)
+    if 0 in CLOSED and operation in (_get, _store, _erase):
+        return reply(STDIN_CLOSED + "\n", 1)
     trace = None
     if env.get("GATEPASS_TRACE") and operation is not _version:  # tracing off imports nothing
         import time

@@ -14,7 +14,7 @@ import time
 from gatepass.errors import GatepassError, InvalidRequestError
 from gatepass.hosts import join_host_port, parse_authority
 from gatepass.model import Request
-from gatepass.protocol import finish, read_input, reporter, resolve
+from gatepass.protocol import CLOSED, STDIN_CLOSED, finish, read_input, reporter, resolve
 
 MAX_REQUEST_BYTES = 1024 * 1024  # git's requests are a few hundred bytes
 MAX_LINES = 4096
@@ -241,6 +241,9 @@ def main(argv: list[str] | None = None, stdin: "BinaryIO | None" = None, stdout:
     operation = OPERATIONS.get(argv[-1] if argv else "")
     if operation is None:
         return 0  # gitcredentials(7): unknown operations are ignored, leaving room for new ones
+    if 0 in CLOSED:
+        report(STDIN_CLOSED)
+        return 1
     trace = None
     if env.get("GATEPASS_TRACE"):  # tracing off imports nothing (not even json)
         from gatepass import trace as tracing
