@@ -67,7 +67,7 @@ def others_can_write(st: "posix.stat_result", target: "str | int") -> bool:
 def group_write_is_private(st: "posix.stat_result", target: "str | int") -> bool:
     """Whether the group write bit of ``target`` (a path, never followed, or a descriptor) with status
     ``st`` lets no one but its owner write: its group is a user private group (exactly one member,
-    the owner, counted by primary group over every passwd entry and by the group's member list) and
+    the owner, counted over every passwd entry and every group entry with that gid) and
     no POSIX ACL stands behind the group bits (they are then the ACL mask, and a named entry could
     grant another user). Debian and Ubuntu give each user such a group and a umask of 002, so
     ``~/.cache`` and ``~/.config`` are often 0775 there; OpenSSH's StrictModes accepts them on Debian
@@ -85,16 +85,21 @@ def group_write_is_private(st: "posix.stat_result", target: "str | int") -> bool
 
 
 def _sole_member(gid: int, uid: int) -> bool:
+    """Whether ``uid`` is the only user who holds ``gid``: every passwd entry with it as primary group,
+    and the members of every group entry with that gid (``groupadd -o`` makes a second name for it)."""
     import grp
     import pwd
 
     try:
-        group, owner = grp.getgrgid(gid), pwd.getpwuid(uid)
+        owner = pwd.getpwuid(uid)
     except KeyError:
         return False
+    entries = [group for group in grp.getgrall() if group.gr_gid == gid]
+    if not entries:
+        return False
     members = {entry.pw_uid for entry in pwd.getpwall() if entry.pw_gid == gid}
-    if group.gr_mem:
-        members.add(-1 if group.gr_mem != [owner.pw_name] else uid)
+    for group in entries:
+        members.update(uid if name == owner.pw_name else -1 for name in group.gr_mem)
     return members == {uid}
 
 

@@ -88,3 +88,22 @@ def test_a_helper_keeps_its_parse_cache_under_a_0775_cache_dir():
         done = owner.run([*python_for(owner, code), "get"], env=env, input="protocol=https\nhost=github.com\n")
         assert done.stdout == "username=u\npassword=t\n", done.stderr
         assert [n for n in os.listdir(directory) if n.endswith(".cache")], os.listdir(directory)
+
+
+def test_a_second_group_entry_with_the_same_gid_makes_it_writable_by_others():
+    """``groupadd -o -g <victim gid> dup; gpasswd -a attacker dup``: the attacker now holds the victim's
+    gid and can rewrite the 0664 config. Every group entry with that gid counts, not only the first."""
+    with shared_dir() as shared, local_user() as owner, local_user() as attacker:
+        directory, config = _home_of(owner, shared)
+        dup = "gd" + owner.name[2:]
+        subprocess.run(["groupadd", "-o", "-g", str(owner.gid), dup], check=True, capture_output=True)
+        try:
+            subprocess.run(["gpasswd", "-a", attacker.name, dup], check=True, capture_output=True)
+            writer = subprocess.run(["setpriv", f"--reuid={attacker.uid}", f"--regid={attacker.gid}", "--init-groups",
+                                     "sh", "-c", f"echo '# rewritten' >> {config}"], capture_output=True, text=True)
+            assert writer.returncode == 0, writer.stderr  # the attack is real: the attacker can write it
+            dir_problem, layer = _problems(owner, directory, config)
+            assert dir_problem is not None and "is writable by other users" in dir_problem
+            assert layer is not None and "writable by other users" in layer
+        finally:
+            subprocess.run(["groupdel", dup], capture_output=True)
