@@ -16,7 +16,9 @@ import pytest
 
 from gatepass.config import trust
 from gatepass.config.layers import load_config
-from gatepass.files import Lock, PrivateFileError, UnreadableFile, create_new, read_private, read_user_file
+from gatepass.errors import PrivateFileError
+from gatepass.files import Lock, create_new
+from gatepass.readback import UnreadableFile, read_private, read_user_file
 from tests.conftest import write_config
 
 OTHER_UID = 4242
