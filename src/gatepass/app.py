@@ -78,12 +78,16 @@ class DeferredStore:
 
 def host_keys(host: str) -> list[str]:
     """The config host keys that can match ``host``: itself, the one-label wildcard above it, and for an
-    Amazon ECR registry the shared ``*.dkr.ecr.*.amazonaws.com``."""
-    from gatepass.hosts import ECR_PATTERN, is_ecr_registry
+    Amazon ECR registry the shared ``*.dkr.ecr.*.amazonaws.com`` (Artifact Registry: ``*-docker.pkg.dev``)."""
+    from gatepass.hosts import AR_PATTERN, ECR_PATTERN, is_artifact_registry, is_ecr_registry
 
     parent = host.partition(".")[2]
     keys = [host, "*." + parent] if parent else [host]
-    return keys + [ECR_PATTERN] if is_ecr_registry(host) else keys
+    if is_ecr_registry(host):
+        keys.append(ECR_PATTERN)
+    elif is_artifact_registry(host):
+        keys.append(AR_PATTERN)
+    return keys
 
 
 def candidates(request: "Request", env: "Mapping[str, str]", report: "Callable[[str], None]",

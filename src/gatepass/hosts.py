@@ -19,6 +19,10 @@ _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
 # The one domain with two wildcards: every Amazon ECR registry (account id, region) may share an
 # account whose aws_ecr engine mints per registry (issue #18). No other shape gets a second "*".
 ECR_PATTERN = "*.dkr.ecr.*.amazonaws.com"
+# Google Artifact Registry's docker hosts are REGION-docker.pkg.dev (or a multi-region: europe-,
+# us-, asia-): one service account's token serves them all, so one account may name them all. The
+# "*" stands for part of one label, never a dot: it matches only LOCATION-docker.pkg.dev.
+AR_PATTERN = "*-docker.pkg.dev"
 
 
 def normalize_host(host: str, *, wildcard: bool = False) -> str | None:
@@ -47,8 +51,8 @@ def normalize_host(host: str, *, wildcard: bool = False) -> str | None:
     if host.startswith("[") and host.endswith("]"):  # IPv6 literal: compare as written, lowercased
         inner = host[1:-1].lower()
         return host.lower() if inner and all(c in "0123456789abcdef:." for c in inner) else None
-    if wildcard and host.lower() in (ECR_PATTERN, ECR_PATTERN + "."):
-        return ECR_PATTERN
+    if wildcard and host.lower() in (ECR_PATTERN, ECR_PATTERN + ".", AR_PATTERN, AR_PATTERN + "."):
+        return host.lower().rstrip(".")
     prefix = ""
     if wildcard and host.startswith("*."):
         prefix, host = "*.", host[2:]
@@ -145,6 +149,8 @@ def host_matches(pattern: str, host: str) -> bool:
     """
     if pattern == ECR_PATTERN:
         return is_ecr_registry(host)
+    if pattern == AR_PATTERN:
+        return is_artifact_registry(host)
     if pattern.startswith("*."):
         label, dot, rest = host.partition(".")
         return bool(dot) and bool(label) and label != "*" and rest == pattern[2:]
@@ -162,6 +168,20 @@ def is_ecr_registry(host: str) -> bool:
     labels = host.split(".")
     return (len(labels) == 6 and labels[1:3] == ["dkr", "ecr"] and labels[4:] == ["amazonaws", "com"]
             and all(label and label != "*" for label in (labels[0], labels[3])))
+
+
+def is_artifact_registry(host: str) -> bool:
+    """``LOCATION-docker.pkg.dev``: what :data:`AR_PATTERN` matches (a location of letters, digits, ``-``).
+
+    >>> is_artifact_registry("europe-west1-docker.pkg.dev"), is_artifact_registry("us-docker.pkg.dev")
+    (True, True)
+    >>> is_artifact_registry("-docker.pkg.dev"), is_artifact_registry("a.b-docker.pkg.dev"), is_artifact_registry("docker.pkg.dev")
+    (False, False, False)
+    """
+    label, dot, rest = host.partition(".")
+    location = label[:-len("-docker")] if label.endswith("-docker") else ""
+    return (bool(dot) and rest == "pkg.dev" and bool(location) and location[0].isalnum()
+            and all(c.isascii() and (c.isalnum() or c == "-") for c in location))
 
 
 def parse_docker_server(server: str) -> tuple[str | None, str, int | None, str] | None:

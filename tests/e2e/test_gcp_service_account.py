@@ -231,3 +231,22 @@ def test_a_warm_get_imports_neither_cryptography_nor_an_http_client(account, tmp
                                check=True).stdout.strip() for _ in range(2)]
     assert "cryptography" in runs[0] and "http.client" in runs[0]  # the miss signed and posted
     assert runs[1] == ""
+
+
+def test_one_account_answers_every_artifact_registry_location_and_gcr(account, tmp_path, isolated_env):
+    """``*-docker.pkg.dev`` matches LOCATION-docker.pkg.dev only; ``*.gcr.io`` one label; never a look-alike."""
+    minted: list[str] = []
+    with GoogleTokenEndpoint(account, on_mint=minted.append) as google:
+        key = account.write_key(tmp_path / "key.json", google.url)
+        spec = f'accounts = [{{ username = "oauth2accesstoken", gcp_service_account = {{ key_file = "{key}" }} }}]\n'
+        write_config(isolated_env["GATEPASS_USER_CONFIG"], "".join(
+            f'[[docker_registry]]\ndomain = "{domain}"\n{spec}' for domain in ("*-docker.pkg.dev", "gcr.io", "*.gcr.io")))
+        for host in ("europe-docker.pkg.dev", "us-central1-docker.pkg.dev", "gcr.io", "eu.gcr.io"):
+            done = docker_helper("get", host)
+            assert done.returncode == 0 and json.loads(done.stdout)["Secret"] == minted[0], (host, done.stderr)
+        for host in ("docker.pkg.dev", "-docker.pkg.dev", "x.europe-docker.pkg.dev", "europe-docker.pkg.dev.evil.io",
+                     "europe-docker.pkg.dev@evil.io", "evil-docker.pkg.dev.example", "a.b.gcr.io", "gcr.io.evil.io"):
+            done = docker_helper("get", host)
+            assert done.returncode == 1 and done.stdout == "credentials not found in native keychain\n", host
+        assert len(google.requests) == 1
+        assert json.loads(docker_helper("list").stdout) == {"gcr.io": "oauth2accesstoken"}  # patterns name no registry

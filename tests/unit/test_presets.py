@@ -201,3 +201,15 @@ def test_ecr_pattern_is_the_one_two_wildcard_domain():
         assert not host_matches(pattern, other)
     assert normalize_host("*.example.*.com", wildcard=True) is None
     assert normalize_host("*.dkr.ecr.*.amazonaws.com.cn", wildcard=True) is None
+
+
+def test_artifact_registry_pattern_matches_a_location_label_only():
+    pattern = normalize_host("*-docker.pkg.dev", wildcard=True)
+    assert pattern == "*-docker.pkg.dev" and normalize_host("*-docker.pkg.dev.", wildcard=True) == pattern
+    for host in ("europe-docker.pkg.dev", "us-central1-docker.pkg.dev", "asia-docker.pkg.dev"):
+        assert host_matches(pattern, host)
+    for other in ("docker.pkg.dev", "-docker.pkg.dev", "x.us-docker.pkg.dev", "us-docker.pkg.dev.evil.io",
+                  "us-docker.pkg.dev.", "us_x-docker.pkg.dev", "us-docker.pkg.devil", "us-dockers.pkg.dev"):
+        assert not host_matches(pattern, other)
+    assert normalize_host("*-docker.pkg.dev", wildcard=False) is None
+    assert normalize_host("*-registry.example", wildcard=True) is None

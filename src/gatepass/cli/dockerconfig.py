@@ -69,7 +69,7 @@ def registry_keys(accounts: Iterable[Account]) -> tuple[list[str], list[str]]:
     for account in accounts:
         if account.kind != "docker" or getattr(account, "path", None):
             continue  # stored exact keys (identity-token refresh URLs) are no registry
-        if account.host.startswith("*."):
+        if "*" in account.host:  # *.example.com, and the ECR and Artifact Registry patterns
             wildcards.append(account.domain)
             continue
         key = docker_display_key(account.host, account.port)

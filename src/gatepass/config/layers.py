@@ -65,7 +65,7 @@ def docker_listing(accounts: "list[Account]") -> dict[str, str]:
     """
     from gatepass.hosts import docker_display_key
 
-    ranked = sorted((a for a in accounts if a.kind == "docker" and not a.host.startswith("*.")),
+    ranked = sorted((a for a in accounts if a.kind == "docker" and "*" not in a.host),
                     key=lambda a: (bool(a.organizations), -a.rank, a.order))
     listed: dict[str, str] = {}
     for account in ranked:
