@@ -95,6 +95,13 @@ def _uts46(host: str) -> str | None:
         return None
 
 
+def plain_host(text: str) -> bool:
+    """Whether ``text`` is lowercase ASCII labels with no port, scheme, path, wildcard or empty label:
+    a name every normalisation gives back as it is (a config domain's fast path; tested against the
+    general one)."""
+    return bool(text) and _HOST_CHARS.issuperset(text) and text[0] != "." and text[-1] != "." and ".." not in text
+
+
 def split_host_port(text: str) -> tuple[str, int | None] | None:
     """Split ``host[:port]`` (``[v6]:port`` too); ``None`` when the port is not a number in range.
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gatepass.config.layers import layer_files, load_config
@@ -141,18 +141,14 @@ def test_cached_answer_does_not_import_the_toml_parser(tmp_path):
     # cacheable: a first run started within the racy window of the write (an idle machine) caches nothing
     path = cacheable(write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n'))
     code = ("import sys, os; from gatepass.config.layers import load_config; load_config(os.environ); "
-            "print(sorted(m for m in ('tomli', 'tomllib', 'gatepass.config.schema', 'gatepass.config.toml_subset') "
+            "print(sorted(m for m in ('tomli', 'tomllib', 'gatepass.config.schema') "
             "if m in sys.modules))")
     env = dict(os.environ, GATEPASS_CONFIG=str(path))
     first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    # a regular file is read without importing a parser (#14); the cache answers the second run
-    assert first.stdout.strip() == "['gatepass.config.schema', 'gatepass.config.toml_subset']"
+    # the parse imports the compiled tomli (not the standard library's copy); the cache answers the second run
+    assert first.stdout.strip() == "['gatepass.config.schema', 'tomli']"
     assert second.stdout.strip() == "[]"
-    escaped = write_config(tmp_path / "e.toml", '[[git_provider]]\naccounts=[{username="a", token="t\\u0041"}]\n')
-    other = subprocess.run([sys.executable, "-c", code], env=dict(env, GATEPASS_CONFIG=str(escaped)),
-                           capture_output=True, text=True, check=True)
-    assert "'tomli'" in other.stdout and "tomllib" not in other.stdout  # the compiled parser, when installed
 
 
 def test_cache_reads_only_the_requested_hosts_in_file_order(tmp_path, monkeypatch):
@@ -184,88 +180,64 @@ def test_ttl_and_unknown_sealed_formats_are_errors(tmp_path, account, words):
     assert config.accounts == [] and words in config.errors[0] and "SECRETVALUE" not in config.errors[0]
 
 
-# The cold path's shortcuts (#14) give what the general checks give: compared with them switched off.
+def test_layers_load_cold_warm_and_whole_as_parsing_them_gives(tmp_path):
+    """Through load_config: the cold get (its hosts only), the cache it wrote, and a full load give the accounts
+    parse_files gives, in the same order across two layers."""
+    from gatepass.config.layers import layer_files, parse_files
+
+    tables = "".join(f'[[git_provider]]\ndomain = "h{i}.example"\naccounts = [{{ username = "u{i}", token = "t{i}" }}]\n'
+                     for i in range(5))
+    low = cacheable(write_config(tmp_path / "a.toml", tables))
+    high = cacheable(write_config(tmp_path / "b.toml", '[[git_provider]]\ndomain = "h1.example"\n'
+                                  'accounts = [{ username = "w", token_env = "W" }]\n'))
+    env = {"GATEPASS_CONFIG": f"{low}:{high}", "XDG_CACHE_HOME": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    parsed = parse_files(layer_files(env))
+    expected = [a.to_tuple() for a in parsed.accounts]
+    assert len(expected) == 6 and not parsed.errors
+    cold = load_config(env, ["h1.example"])
+    assert [a.to_tuple() for a in cold.accounts] == [t for t in expected if t[2] == "h1.example"]
+    assert list((tmp_path / "cache" / "gatepass").glob("config-*.cache")), "the cold get wrote the cache"
+    warm = load_config(env, ["h1.example"])
+    assert [a.to_tuple() for a in warm.accounts] == [t for t in expected if t[2] == "h1.example"]
+    assert sorted(a.to_tuple() for a in load_config(env).accounts) == sorted(expected)  # a full load: shard order
+
+
+def test_tables_are_numbered_git_first_then_each_docker_table_name_in_its_order(tmp_path):
+    """Docker Hub's alias is kept as written for people, its host is docker.io."""
+    path = write_config(tmp_path / "c.toml",
+                        '[[docker_registry]]\ndomain = "index.docker.io"\naccounts = [{ username = "u", token = "t" }]\n'
+                        '[[image_registry]]\ndomain = "r.example"\naccounts = [{ username = "x", token = "y" }]\n'
+                        '[[git_provider]]\ndomain = "g.example"\nhttps = false\naccounts = [{ username = "a", token = "b" }, '
+                        '{ username = "c", token = "d" }]\n')
+    accounts = load(GATEPASS_CONFIG=str(path)).accounts
+    assert [(a.username, a.domain, a.host, a.secure, a.order, a.line_number()) for a in accounts] == [
+        ("a", "g.example", "g.example", False, 1, 10), ("c", "g.example", "g.example", False, 2, 10),
+        ("u", "index.docker.io", "docker.io", True, 3, 3), ("x", "r.example", "r.example", True, 4, 6)]
+
+
+# The plain-domain fast path gives what the general checks give: compared with it switched off.
 PIECES = st.lists(st.sampled_from(list("abzAZ09.-_:*/@ßé") + ["http://", "https://", "docker.io", "index.docker.io"]),
                   max_size=8)
 DOMAIN_TEXT = PIECES.map("".join)
-TOKEN_PIECES = st.lists(st.sampled_from(list("ab -\n\r\0\t") + ["-----BEGIN ", "gatepass:sealed:", "age-encryption.org/"]),
-                        max_size=5)
-ENTRY_VALUE = st.one_of(TOKEN_PIECES.map("".join), st.integers(-1, 1), st.booleans(), st.lists(st.just("x"), max_size=1))
 
 
 @settings(max_examples=300)
 @given(st.sampled_from(["git", "docker"]), DOMAIN_TEXT)
 def test_plain_domain_shortcut_matches_the_full_checks(kind, text):
-    from gatepass.config import schema, usual
+    from gatepass.config import schema
 
     def full(kind: str, value: str):
-        saved = usual.plain_host
-        usual.plain_host = lambda _text: False
+        saved = schema.plain_host
+        schema.plain_host = lambda _text: False
         try:
             return schema.normalize_domain(kind, value)
         except ValueError as exc:
             return str(exc)
         finally:
-            usual.plain_host = saved
+            schema.plain_host = saved
 
     try:
         fast = schema.normalize_domain(kind, text)
     except ValueError as exc:
         fast = str(exc)
     assert fast == full(kind, text)
-
-
-@settings(max_examples=300)
-@given(st.dictionaries(st.sampled_from(["username", "token", "token_env", "ttl"]), ENTRY_VALUE, max_size=3))
-def test_usual_account_shortcut_matches_the_full_checks(entry):
-    from gatepass.config import schema, usual
-    from gatepass.config.lines import LineMap
-
-    def run(shortcut: bool):
-        saved = usual.inline_only
-        if not shortcut:
-            usual.inline_only = lambda _entry: None
-        try:
-            parsed = schema.validate({"git_provider": [{"accounts": [dict(entry)]}]}, "f.toml", LineMap(""),
-                                     "user", 2, [0])
-        finally:
-            usual.inline_only = saved
-        return [a.to_tuple() for a in parsed.accounts], [str(e) for e in parsed.errors], parsed.inline_tokens
-
-    assert run(True) == run(False)
-
-
-ENTRY = st.dictionaries(st.sampled_from(["username", "token", "token_env", "ttl"]), ENTRY_VALUE, max_size=3)
-PROVIDER = st.dictionaries(
-    st.sampled_from(["domain", "https", "accounts", "organizations", "other"]),
-    st.one_of(DOMAIN_TEXT, st.booleans(), st.lists(st.one_of(ENTRY, st.fixed_dictionaries(
-        {"username": st.sampled_from(["a", "b", ""]), "token": st.sampled_from(["t", "u", "-----BEGIN x"])}),
-        st.just("x")), max_size=3), st.just(["Org"])),
-    max_size=4)
-
-
-USUAL = st.fixed_dictionaries({"domain": st.sampled_from(["h.example", "docker.io", "H.example"]),
-                               "accounts": st.lists(st.fixed_dictionaries({"username": st.sampled_from(["a", "b"]),
-                                                                           "token": st.sampled_from(["t", "u"])}),
-                                                    max_size=3)})
-
-
-@settings(max_examples=400)
-@given(st.sampled_from(["git_provider", "docker_registry", "image_registry"]), st.lists(st.one_of(PROVIDER, USUAL), max_size=3))
-@example("git_provider", [{"accounts": [{"username": "a", "token": "t"}, {"username": "a", "token": "u"}]}])
-def test_usual_provider_shortcut_matches_the_full_checks(table, providers):
-    from gatepass.config import schema, usual
-    from gatepass.config.lines import LineMap
-
-    def run(shortcut: bool):
-        saved = usual.take_provider
-        if not shortcut:
-            usual.take_provider = lambda *_args: False
-        order = [5]
-        try:
-            parsed = schema.validate({table: [dict(p) for p in providers]}, "f.toml", LineMap(""), "host", 1, order)
-        finally:
-            usual.take_provider = saved
-        return [a.to_tuple() for a in parsed.accounts], [str(e) for e in parsed.errors], parsed.inline_tokens, order
-
-    assert run(True) == run(False)

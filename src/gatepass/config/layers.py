@@ -38,7 +38,6 @@ class Config:
                  files: list[tuple[str, str, bool]], listing: "dict[str, str] | cache.Listing | None" = None,
                  engines: dict[str, dict[str, object]] | None = None) -> None:
         self.accounts = accounts
-        self.rows: list[tuple[object, ...]] = []  # parse_identified(rows=True): accounts still as cache tuples
         self.errors = errors          # one line each: file, line, key and what to do; never a value
         self.store = store            # merged [store] settings, higher layers win
         self.files = files            # (layer, path, exists) for every place looked at
@@ -121,7 +120,7 @@ def load_config(env: "Mapping[str, str]", hosts: list[str] | None = None) -> "Co
 def _parse_and_cache(files: list[tuple[str, int, str]], cache_path: str, hosts: list[str] | None) -> "Config":
     """Parse every layer and write the cache (the cold path). The cyclic collector is paused meanwhile
     (whatever cycles the parse leaves are collected once it runs again): with 100,000 provider tables
-    its passes over a million live objects that are all still in use cost more than the parse (#14)."""
+    its passes over a million live objects that are all still in use cost more than the parse."""
     import gc
     from operator import attrgetter
 
@@ -129,15 +128,12 @@ def _parse_and_cache(files: list[tuple[str, int, str]], cache_path: str, hosts: 
     gc.disable()
     try:
         started = time.time_ns()
-        config, parsed_key = parse_identified(files, rows=True)
+        config, parsed_key = parse_identified(files)
         fields = attrgetter(*Account.FIELDS)  # Account.to_tuple in one C call per account
-        tuples = [fields(a) for a in config.accounts] + config.rows if not cache.racy(parsed_key, started) else None
-        # The caller's hosts only, dropped before the cache is encoded (#14: peak RSS); rows become Accounts here.
-        wanted = None if hosts is None else set(hosts)
-        if wanted is not None:
+        tuples = [fields(a) for a in config.accounts] if not cache.racy(parsed_key, started) else None
+        if hosts is not None:  # the caller's hosts only, the others dropped before the cache is encoded (peak RSS)
+            wanted = set(hosts)
             config.accounts = [a for a in config.accounts if a.host in wanted]
-        config.accounts = _with_rows(config.accounts, [row for row in config.rows if wanted is None or row[2] in wanted])
-        config.rows = []
         if tuples is not None:  # else the next call parses again (git's "racy" rule)
             cache.write(cache_path, parsed_key, tuples, config.errors, config.store, config.listing, config.engines)
     finally:
@@ -151,32 +147,18 @@ def parse_files(files: list[tuple[str, int, str]]) -> "Config":
     return parse_identified(files)[0]
 
 
-def _with_rows(accounts: "list[Account]", rows: "list[tuple[object, ...]]") -> "list[Account]":
-    """``accounts`` and Accounts made of ``rows`` (``Parsed.rows``), in file order as a parse gives them."""
-    if not rows:
-        return accounts
-    made = [Account.from_tuple(row) for row in rows]
-    return sorted(accounts + made, key=_order) if accounts else made
-
-
-def _order(account: "Account") -> int:
-    return account.order
-
-
-def parse_identified(files: list[tuple[str, int, str]], rows: bool = False
+def parse_identified(files: list[tuple[str, int, str]]
                      ) -> "tuple[Config, list[tuple[str, str, tuple[int, ...] | None]]]":
     """``parse_files`` plus the identity (``cache.identity``) of each file as parsed, taken with
-    ``fstat`` on the descriptor that was read: what the cache records. ``rows``: leave the accounts
-    a fast reader gave as cache tuples in ``Config.rows`` (the cache writer takes them as they are)."""
+    ``fstat`` on the descriptor that was read: what the cache records."""
     accounts: list[Account] = []
     errors: list[str] = []
     store: dict[str, object] = {}
     engines: dict[str, dict[str, object]] = {}
     order = [0]
     key: list[tuple[str, str, tuple[int, ...] | None]] = []
-    all_rows: list[tuple[object, ...]] = []
     for layer, rank, path in files:
-        ident, parsed, untrusted = _load_one(path, layer, rank, order, errors, rows)
+        ident, parsed, untrusted = _load_one(path, layer, rank, order, errors)
         key.append((layer, path, ident))
         if parsed is None:
             continue
@@ -189,17 +171,12 @@ def parse_identified(files: list[tuple[str, int, str]], rows: bool = False
         for account in parsed.accounts:
             account.untrusted, account.source = untrusted, ident
         accounts.extend(parsed.accounts)
-        all_rows.extend(parsed.rows)
     found = [(layer, path, i is not None) for layer, path, i in key]
-    if not rows:
-        accounts, all_rows = _with_rows(accounts, all_rows), []
-    config = Config(accounts, errors, store, found, engines=engines)  # rows are git accounts: not in docker's listing
-    config.rows = all_rows
-    return config, key
+    return Config(accounts, errors, store, found, engines=engines), key
 
 
-def _load_one(path: str, layer: str, rank: int, order: list[int], errors: list[str],
-              rows: bool = False) -> "tuple[tuple[int, ...] | None, Parsed | None, str]":
+def _load_one(path: str, layer: str, rank: int, order: list[int], errors: list[str]
+              ) -> "tuple[tuple[int, ...] | None, Parsed | None, str]":
     """(identity, parsed file, why it is untrusted) of one layer; (None, None, "") when it does not
     exist. Opened ``O_NONBLOCK`` (a FIFO put where a layer should be is refused, never waited on);
     identity, trust and content all come from that one descriptor."""
@@ -216,7 +193,7 @@ def _load_one(path: str, layer: str, rank: int, order: list[int], errors: list[s
     try:
         st = posix.fstat(fd)
         try:
-            parsed, untrusted = _parse_fd(path, fd, st, layer, rank, order, rows)
+            parsed, untrusted = _parse_fd(path, fd, st, layer, rank, order)
         except ConfigError as exc:
             errors.append(str(exc))
             return cache.identity(st), None, ""
@@ -238,23 +215,17 @@ def _read_fd(path: str, fd: int, st: "posix.stat_result") -> bytes:
         raise ConfigError(f"cannot be read ({exc.strerror}); check its owner and mode", path=path) from None
 
 
-def _parse_fd(path: str, fd: int, st: "posix.stat_result", layer: str, rank: int, order: list[int],
-              rows: bool = False) -> "tuple[Parsed, str]":
-    from gatepass.config import fleet
+def _parse_fd(path: str, fd: int, st: "posix.stat_result", layer: str, rank: int, order: list[int]
+              ) -> "tuple[Parsed, str]":
+    from gatepass.config.lines import LineMap
+    from gatepass.config.schema import validate
+    from gatepass.config.toml import parse_toml
     from gatepass.config.trust import inline_read_problem, layer_problem
 
     untrusted = layer_problem(path, fd, st) or ""  # judged on the descriptor: before or after the parse alike
-    data = _read_fd(path, fd, st)
-    # A fleet-shaped file, straight into accounts (#14); a uniform git one into cache tuples, when taken.
-    parsed = fleet.read(data, path, layer, rank, order, (untrusted, cache.identity(st)) if rows else None)
-    if parsed is None:
-        from gatepass.config.lines import LineMap
-        from gatepass.config.schema import validate
-        from gatepass.config.toml import parse_toml
-
-        tree, text = parse_toml(data, path)
-        del data
-        parsed = validate(tree, path, LineMap(text), layer, rank, order)
+    tree, text = parse_toml(_read_fd(path, fd, st), path)
+    parsed = validate(tree, path, LineMap(text), layer, rank, order)
+    del tree
     problem = inline_read_problem(path, fd, st) if parsed.inline_tokens else None
     if problem:
         raise ConfigError(problem, path=path)

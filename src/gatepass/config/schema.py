@@ -9,9 +9,8 @@ a value may be a token.
 
 from __future__ import annotations
 
-from gatepass.config import usual
 from gatepass.errors import ConfigError
-from gatepass.hosts import DOCKER_HUB, docker_hub, parse_authority
+from gatepass.hosts import DOCKER_HUB, docker_hub, parse_authority, plain_host
 from gatepass.model import Account
 from gatepass.sealing import BEGIN as SEALED_BEGIN
 
@@ -46,9 +45,6 @@ class Parsed:
         self.store: dict[str, object] = {}
         self.engines: dict[str, dict[str, object]] = {}  # "vault" -> the file's [vault] table
         self.inline_tokens = False
-        # Accounts a fast reader gave as the cache's tuples (Account.FIELDS order, untrusted and source
-        # set), not Account objects: config/fleet.py's uniform git file (#14). layers makes Accounts of them.
-        self.rows: list[tuple[object, ...]] = []
 
 
 class _Where:
@@ -87,7 +83,7 @@ def normalize_domain(kind: str, text: str) -> tuple[str, int | None, bool | None
     >>> normalize_domain("docker", "index.docker.io")
     ('docker.io', None, None)
     """
-    if usual.plain_host(text):  # the usual domain: what the checks below give it, at C speed (#14)
+    if plain_host(text):  # what the checks below would give back unchanged, in a few C calls
         return (text if kind == "git" else docker_hub(text, None)), None, None
     scheme = None
     if kind == "docker":
@@ -180,7 +176,7 @@ def _provider(kind: str, table: str, index: int, provider: object, path: str, li
     where = _Where(path, lines, table, index)
     if not isinstance(provider, dict):
         raise where.error("must be a table", "")
-    if not PROVIDER_KEYS[kind].issuperset(provider):  # one C call on the usual path (cold parse, #14)
+    if not PROVIDER_KEYS[kind].issuperset(provider):  # one C call when every key is known
         for key in provider:
             if key not in PROVIDER_KEYS[kind]:
                 raise where.error(f"unknown key (known: {', '.join(sorted(PROVIDER_KEYS[kind]))})", key, at=key)
@@ -214,13 +210,6 @@ def _provider(kind: str, table: str, index: int, provider: object, path: str, li
 def _account(kind: str, domain: str, host: str, port: int | None, secure: bool, orgs: tuple[str, ...],
              entry: object, where: _Where, position: int,
              path: str, layer: str, rank: int, order: list[int], parsed: Parsed) -> Account:
-    secret = usual.inline_only(entry)
-    if secret is not None:  # the usual account: what the checks below give it, in a few C calls (#14)
-        parsed.inline_tokens = True
-        order[0] += 1
-        return Account(kind=kind, domain=domain, host=host, port=port, secure=secure, username=secret[0],
-                       secret_kind="inline", secret_ref=secret[1], ttl=None, organizations=orgs, layer=layer,
-                       rank=rank, file=path, line=(where.table, where.index, position), order=order[0])
     key = f"accounts[{position}]"
     if not isinstance(entry, dict):
         raise where.error("must be a table like { username = \"...\", token = \"...\" }", key)
@@ -278,11 +267,10 @@ def validate(tree: Table, path: str, lines: LineMap, layer: str, rank: int, orde
                 continue
             for index, provider in enumerate(providers):
                 try:
-                    if not usual.take_provider(kind, table, index, provider, path, layer, rank, order, parsed):
-                        _provider(kind, table, index, provider, path, lines, layer, rank, order, parsed)
+                    _provider(kind, table, index, provider, path, lines, layer, rank, order, parsed)
                 except ConfigError as exc:
                     parsed.errors.append(exc)
-                providers[index] = None  # consumed: its accounts reuse its memory (100,000 tables: #14)
+                providers[index] = None  # consumed: its memory is free for the next tables' accounts
     _store_table(tree.get("store"), path, parsed)
     _engine_tables(tree, path, parsed)
     return parsed

@@ -1,15 +1,12 @@
-"""Reading TOML text into a tree, with errors that give a line but never the text around it.
+"""Reading TOML text into a tree: tomli only, with its own words and the file:line of the error.
 
-The regular files fleets keep (Komodo's shapes) are read by ``config.toml_subset``, without
-importing a parser (#14); anything else by tomli when installed (a dependency): its compiled wheel
-parsed the same trees 2.1-3.6x faster than the standard library's tomllib, which is tomli's
-pure-Python copy and the fallback (#14; tests/unit/test_config.py compares both on the fixtures).
-Every error comes from tomli (or tomllib): the subset reader only ever says "not mine".
+One parser decides what a file says (docs/design.md §1): the tree gatepass validates is the one
+every other TOML reader of the same file (Komodo's included) sees. The parse cache, not the parser,
+keeps a warm ``get`` fast.
 """
 
 from __future__ import annotations
 
-from gatepass.config import toml_subset
 from gatepass.errors import ConfigError
 
 TYPE_CHECKING = False
@@ -18,27 +15,17 @@ if TYPE_CHECKING:
 
 
 def parse_toml(data: bytes, path: str) -> tuple[dict[str, Any], str]:
-    """Decode UTF-8 and parse; ``ConfigError`` with the line on failure.
-
-    tomllib's messages name what it expected, never a value; the position is moved into the
-    error's ``file:line`` prefix.
-    """
+    """(tree, text) of a file's bytes; ``ConfigError`` naming the file and line when TOML refuses it."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ConfigError("is not UTF-8 text", path=path, line=line) from None
-    regular = not toml_subset.refused(data)
-    del data  # not held beside the tree: 12 MiB of a 100,000-table file (#14: peak RSS)
-    tree = toml_subset.loads_checked(text) if regular else None
-    if tree is not None:
-        return tree, text
-    return _parse_full(text, path), text
+    del data  # not held beside the tree
+    return _loads(text, path), text
 
 
-def _parse_full(text: str, path: str) -> dict[str, Any]:
-    import re
-
+def _loads(text: str, path: str) -> dict[str, Any]:
     try:
         import tomli as tomllib
     except ImportError:  # pragma: no cover - tomli is a dependency; a distro package may leave it out
@@ -47,9 +34,24 @@ def _parse_full(text: str, path: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        where = re.compile(r"\s*\(at line (\d+), column (\d+)\)|\s*\(at end of document\)")
-        message = str(exc)
-        match = where.search(message)
-        at_line: int | None = int(match.group(1)) if match and match.group(1) else None
-        reason = where.sub("", message).strip() or "invalid TOML"
-        raise ConfigError(f"TOML syntax error: {reason}", path=path, line=at_line) from None
+        reason, line = _reason(exc)
+        if text.startswith("\ufeff") and line == 1:  # invisible in an editor: say what tomli tripped on
+            reason += " (the file starts with a byte order mark; save it as UTF-8 without one)"
+        raise ConfigError(f"TOML syntax error: {reason}", path=path, line=line) from None
+
+
+def _reason(exc: ValueError) -> tuple[str, int | None]:
+    """(tomli's message without its position, the line) of a decode error; never a value of the file.
+
+    tomli >= 2.1 gives ``msg`` and ``lineno``; the standard library's tomllib before 3.14 only the
+    text, "... (at line L, column C)" or "... (at end of document)"."""
+    msg, line = getattr(exc, "msg", None), getattr(exc, "lineno", None)
+    if isinstance(msg, str) and isinstance(line, int):
+        return msg or "invalid TOML", line
+    import re
+
+    message = str(exc)
+    match = re.search(r"\s*\(at line (\d+), column \d+\)|\s*\(at end of document\)", message)
+    at_line = int(match.group(1)) if match and match.group(1) else None
+    reason = message[:match.start()] if match else message
+    return reason.strip() or "invalid TOML", at_line
