@@ -241,3 +241,24 @@ def test_plain_domain_shortcut_matches_the_full_checks(kind, text):
     except ValueError as exc:
         fast = str(exc)
     assert fast == full(kind, text)
+
+
+def test_a_get_from_the_cache_lists_accounts_in_file_order_whatever_the_files_identities(tmp_path):
+    """Across shards and layers the cache gives a host's accounts in file order, not in the order of the
+    identities of the files they came from (a sort on the wrong field did, and so went by inode)."""
+    from gatepass.config import cache
+    from gatepass.model import Account
+
+    def account(username: str, host: str, order: int, inode: int) -> tuple[object, ...]:
+        return Account(kind="git", domain=host, host=host, port=None, secure=True, username=username,
+                       secret_kind="inline", secret_ref="t", layer="config", rank=order, file=f"/f{inode}",
+                       line=order, order=order, source=(1, inode, 0, 0o100600, 1, 2, 3)).to_tuple()
+
+    rows = [account("low", "a.example", 1, 900), account("wild", "*.example", 2, 500),
+            account("high", "a.example", 3, 100)]
+    path = str(tmp_path / "c.cache")
+    tmp_path.chmod(0o700)  # the cache is written only into a directory no one else can write
+    cache.write(path, [], rows, [], {}, {}, {})
+    hit = cache.read(path, [], ["a.example", "*.example"])
+    assert hit is not None
+    assert [Account.from_tuple(t).username for t in hit[0]] == ["low", "wild", "high"]

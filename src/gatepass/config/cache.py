@@ -23,6 +23,7 @@ import posix
 from gatepass import __version__
 from gatepass.errors import GatepassError
 from gatepass.files import private_dir, remove_stale_temps, write_atomic
+from gatepass.model import Account
 from gatepass.paths import absolute, cache_dir, dirname, join
 from gatepass.readback import directory_problem, open_trusted
 
@@ -33,14 +34,16 @@ if TYPE_CHECKING:
 
     from gatepass.files import Lock
 
-    # A parsed account as marshal keeps it (``Account.to_tuple``): [2] the host key, [-1] file order.
+    # A parsed account as marshal keeps it (``Account.to_tuple``): [2] the host key, [_ORDER_AT] file order.
     AccountTuple = tuple[Any, ...]
     LayerKey = list[tuple[str, str, tuple[int, ...] | None]]  # ``current_key``'s answer
     # (account tuples, errors, store, listing, engines): what ``read`` gives back
     Decoded = tuple[list[AccountTuple], list[str], dict[str, object], "dict[str, str] | Listing",
                     dict[str, dict[str, object]]]
 
-FORMAT = 6  # 5: shard offsets in a table, the listing out of the header; 6: the listing rendered too (#14)
+# Bumped whenever what a parse gives may differ from what an older gatepass cached: 7 is tomli's reading
+# alone (an older cache may hold a parse by the removed hand-written readers, which read some files otherwise).
+FORMAT = 7
 MAX_CACHE_BYTES = 256 * 1024 * 1024
 # How close to the parse a layer's mtime/ctime may be and still tell a later edit apart: the kernel
 # stamps files from a coarse clock (one tick, <= 10 ms); whole-second stamps (some filesystems) get 2 s.
@@ -52,8 +55,7 @@ ACCOUNTS_PER_SHARD = 16
 _HERE = absolute(dirname(__file__))
 # The code that shapes a parse: a changed module (a development checkout, an upgrade in place)
 # must not be answered from a parse the old code made.
-_SHAPERS = [join(_HERE, name) for name in ("schema.py", "usual.py", "fleet.py", "toml.py", "toml_subset.py", "lines.py",
-                                           "layers.py", "cache.py")]
+_SHAPERS = [join(_HERE, name) for name in ("schema.py", "toml.py", "lines.py", "layers.py", "cache.py")]
 _SHAPERS.append(join(dirname(_HERE), "model.py"))
 _SHAPERS.append(join(dirname(_HERE), "engines", "specs.py"))
 
@@ -193,8 +195,11 @@ def _decode(fd: int, key: "LayerKey", hosts: "list[str] | None") -> "Decoded | N
     return accounts, errors, store, listing, engines
 
 
+_ORDER_AT = Account.FIELDS.index("order")  # not the last field: a sort by [-1] sorted by file identity
+
+
 def _order(account: "AccountTuple") -> int:
-    order: int = account[-1]
+    order: int = account[_ORDER_AT]
     return order
 
 
