@@ -22,15 +22,17 @@ Trust and time (docs/design.md "Trust boundaries"):
 
 from __future__ import annotations
 
-import os
 import sys
 import time
+from posix import geteuid
 
 from gatepass.stores.dbus_wire import PROTOCOL_ERROR, DBusError, pad, protocol_error, read, split_types, write
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Literal
+
+    Call = tuple[str, str, str, str, str, tuple[Any, ...]]  # dest, path, interface, member, signature, body
 
 __all__ = ["PROTOCOL_ERROR", "Connection", "DBusError", "ForeignBusError", "read", "split_types", "write"]
 METHOD_CALL, METHOD_RETURN, ERROR, SIGNAL = 1, 2, 3, 4
@@ -92,14 +94,14 @@ class Connection:
             self.sock.settimeout(timeout)
             self.sock.connect("\0" + path if abstract else path)
             self.peer_uid = peer_uid(self.sock)
-            if self.peer_uid not in (os.geteuid(), 0):
+            if self.peer_uid not in (geteuid(), 0):
                 raise ForeignBusError(self.peer_uid)
-            self._send(b"\0AUTH EXTERNAL " + str(os.geteuid()).encode().hex().encode() + b"\r\n")
-            if not self._line().startswith(b"OK "):
-                raise DBusError("gatepass.AuthFailed", "the bus refused EXTERNAL authentication")
-            self._send(b"BEGIN\r\n")
-            self._call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", "", (),
-                       self._deadline)
+            # SASL, BEGIN and Hello in one write, as sd-bus does: one round trip instead of two
+            sasl = b"\0AUTH EXTERNAL " + str(geteuid()).encode().hex().encode() + b"\r\nBEGIN\r\n"
+            [hello] = self._exchange(sasl, [("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                             "Hello", "", ())], self._deadline)
+            if isinstance(hello, DBusError):
+                raise hello
         except BaseException:
             self.close()
             raise
@@ -137,12 +139,18 @@ class Connection:
     def call(self, dest: str, path: str, iface: str, member: str, signature: str = "",
              body: tuple[Any, ...] = ()) -> tuple[Any, ...]:
         """Call ``member`` and return the reply's values; everything shares one deadline of ``timeout``."""
-        return self._call(dest, path, iface, member, signature, body, time.monotonic() + self.timeout)
+        [reply] = self.calls((dest, path, iface, member, signature, body))
+        if isinstance(reply, DBusError):
+            raise reply
+        return reply
 
-    def _call(self, dest: str, path: str, iface: str, member: str, signature: str, body: tuple[Any, ...],
-              deadline: float) -> tuple[Any, ...]:
+    def calls(self, *calls: Call) -> list[tuple[Any, ...] | DBusError]:
+        """Send every call at once and wait for all their replies (one round trip, one deadline of
+        ``timeout``); each reply's values, or the DBusError it answered, in the order of ``calls``."""
+        return self._exchange(b"", calls, time.monotonic() + self.timeout)
+
+    def _encode(self, dest: str, path: str, iface: str, member: str, signature: str, body: tuple[Any, ...]) -> bytes:
         self.serial += 1
-        self._deadline = deadline
         payload = bytearray()
         for t, value in zip(split_types(signature), body, strict=True):
             write(payload, t, value)
@@ -153,22 +161,40 @@ class Connection:
         message += len(payload).to_bytes(4, "little") + self.serial.to_bytes(4, "little")
         write(message, "a(yv)", fields)
         pad(message, 8)
+        return bytes(message + payload)
+
+    def _exchange(self, sasl: bytes, calls: tuple[Call, ...] | list[Call], deadline: float
+                  ) -> list[tuple[Any, ...] | DBusError]:
+        self._deadline = deadline
+        data, serials = bytearray(sasl), []
+        for call in calls:
+            data += self._encode(*call)
+            serials.append(self.serial)
+        replies: dict[int, tuple[int, dict[int, Any], tuple[Any, ...]]] = {}
         try:
-            self._send(bytes(message + payload))
-            while True:  # skip signals (but keep watched ones) and replies to other serials
+            self._send(bytes(data))
+            if sasl and not self._line().startswith(b"OK "):
+                raise DBusError("gatepass.AuthFailed", "the bus refused EXTERNAL authentication")
+            while len(replies) < len(serials):  # skip signals (but keep watched ones) and other replies
                 kind, headers, order = self._message()
-                if kind in (METHOD_RETURN, ERROR) and headers.get(5) == self.serial:
-                    break
-                self._keep(kind, headers, order)
-            values = self._values(str(headers.get(8, "")), order)
-            self.sender = str(headers.get(7, ""))
+                serial = headers.get(5)
+                if kind in (METHOD_RETURN, ERROR) and serial in serials and serial not in replies:
+                    replies[serial] = (kind, headers, self._values(str(headers.get(8, "")), order))
+                else:
+                    self._keep(kind, headers, order)
         except (OSError, DBusError):
             self.close()  # a half-read message leaves the stream out of step: never reuse it
             raise
-        if kind == ERROR:
-            raise DBusError(str(headers.get(4, "org.freedesktop.DBus.Error.Failed")),
-                            str(values[0]) if values and isinstance(values[0], str) else "")
-        return values
+        results: list[tuple[Any, ...] | DBusError] = []
+        for serial in serials:
+            kind, headers, values = replies[serial]
+            self.sender = str(headers.get(7, ""))
+            if kind == ERROR:
+                results.append(DBusError(str(headers.get(4, "org.freedesktop.DBus.Error.Failed")),
+                                         str(values[0]) if values and isinstance(values[0], str) else ""))
+            else:
+                results.append(values)
+        return results
 
     def watch(self, path: str) -> None:
         """Keep the signals emitted by object ``path`` (instead of skipping them) for ``signal``."""

@@ -27,7 +27,7 @@ completed in time is dismissed and reported with the provider's setting that avo
 
 from __future__ import annotations
 
-import os
+from posix import geteuid
 
 from gatepass.errors import InvalidRequestError, StoreUnavailableError
 from gatepass.stores import Backend
@@ -38,6 +38,9 @@ SERVICE_IFACE = "org.freedesktop.Secret.Service"
 COLLECTION_IFACE = "org.freedesktop.Secret.Collection"
 ITEM_IFACE = "org.freedesktop.Secret.Item"
 DBUS = ("/org/freedesktop/DBus", "org.freedesktop.DBus")
+PROPERTIES = "org.freedesktop.DBus.Properties"
+OWNER_UID = ("org.freedesktop.DBus", *DBUS, "GetConnectionUnixUser", "s", (BUS_NAME,))
+OPEN_SESSION = (BUS_NAME, SERVICE_PATH, SERVICE_IFACE, "OpenSession", "sv", ("plain", ("s", "")))
 IS_LOCKED = "org.freedesktop.Secret.Error.IsLocked"
 APPLICATION = "Python keyring library"  # keyring.backends.SecretService.Keyring.appid
 CONTENT_TYPE = "text/plain"  # secretstorage's default, which keyring uses
@@ -137,28 +140,43 @@ class SecretServiceBackend(Backend):
               dest: str = BUS_NAME, locked: tuple[Any, ...] | None = None) -> tuple[Any, ...]:
         """The reply's values; every failure is one StoreUnavailableError naming the fix. ``locked``:
         the values to return instead when the provider answers IsLocked (None: that is an error too)."""
+        return self._batch((dest, path, iface, method, signature, body), locked=locked)[0]
+
+    def _batch(self, *calls: tuple[str, str, str, str, str, tuple[Any, ...]],
+               locked: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
+        """Several calls in one round trip (``Connection.calls``): every reply's values, or the first
+        failure in call order as ``_call`` words it."""
         from gatepass.stores.dbus import PROTOCOL_ERROR, DBusError
 
+        method = calls[0][3]
         try:
-            return self.conn.call(dest, path, iface, method, signature, body)
+            replies = self.conn.calls(*calls)
         except UnicodeEncodeError:  # raised while marshaling, before anything was sent
             raise InvalidRequestError("the Secret Service stores only valid Unicode text; a name or secret "
                                       "holds a lone surrogate") from None
         except TimeoutError:
             raise _fail(f"{method} did not answer within {self.timeout:g}s; is the keyring daemon hung? "
                         f"{USE_FILE}") from None
-        except DBusError as exc:
+        except DBusError as exc:  # the conversation broke (a malformed message, a hang-up)
             if exc.name == PROTOCOL_ERROR:
                 raise _fail(f"the bus sent a malformed reply to {method} ({exc}); {USE_FILE}") from None
-            if exc.name == IS_LOCKED:
-                if locked is not None:
-                    return locked
-                advice = self._advice()
-                raise _fail(f"{advice.name} says the item is locked; {advice.unlock}, {USE_FILE}") from None
             raise _fail(f"{method} failed ({exc.name}); is a keyring daemon (e.g. gnome-keyring) running? "
                         f"{USE_FILE}") from None
         except OSError as exc:
             raise _fail(f"the bus connection failed during {method} ({exc.strerror or type(exc).__name__})") from None
+        values = []
+        for call, reply in zip(calls, replies, strict=True):
+            if not isinstance(reply, DBusError):
+                values.append(reply)
+            elif reply.name == IS_LOCKED and locked is not None:
+                values.append(locked)
+            elif reply.name == IS_LOCKED:
+                advice = self._advice()
+                raise _fail(f"{advice.name} says the item is locked; {advice.unlock}, {USE_FILE}")
+            else:
+                raise _fail(f"{call[3]} failed ({reply.name}); is a keyring daemon (e.g. gnome-keyring) running? "
+                            f"{USE_FILE}")
+        return values
 
     def has_service(self) -> bool:
         names = self._call("/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner", "s", (BUS_NAME,),
@@ -173,12 +191,10 @@ class SecretServiceBackend(Backend):
         """Raise StoreUnavailableError (naming the fix) unless the default collection exists and is unlocked."""
         self._collection()
 
-    def _check_owner(self) -> None:
+    def _check_owner(self, uid: int) -> None:
         """The process owning ``org.freedesktop.secrets`` must be ours or root's, like the bus itself: a
         permissive bus (a system bus named as the session bus) could let another user own the name."""
-        uid = self._call("/org/freedesktop/DBus", "org.freedesktop.DBus", "GetConnectionUnixUser", "s", (BUS_NAME,),
-                         dest="org.freedesktop.DBus")[0]
-        if uid not in (os.geteuid(), 0):
+        if uid not in (geteuid(), 0):
             raise _fail(f"{BUS_NAME} on this bus is run by {_user(uid)}, not by you; refusing to send it secrets, "
                         + USE_FILE)
 
@@ -196,23 +212,34 @@ class SecretServiceBackend(Backend):
 
     def _session_path(self) -> str:
         if self._session is None:
-            self._session = str(self._call(SERVICE_PATH, SERVICE_IFACE, "OpenSession", "sv", ("plain", ("s", "")))[1])
+            self._session = str(self._call(*OPEN_SESSION[1:], dest=BUS_NAME)[1])
         return self._session
 
-    def _collection(self) -> str:
-        """The default collection, checked unlocked on every call (a screen lock may come at any time)."""
+    def _collection(self, search: dict[str, str] | None = None) -> tuple[str, list[str]]:
+        """The default collection, checked unlocked on every call (a screen lock may come at any time),
+        and the items matching ``search`` in it. Round trips are few: the first call asks for the alias,
+        the owner's uid and a session at once; each call sends the Locked check and the search together
+        (the search's answer is used only when the collection is unlocked)."""
         if self._collection_path is None:
-            path = str(self._call(SERVICE_PATH, SERVICE_IFACE, "ReadAlias", "s", ("default",))[0])
+            alias, owner, session = self._batch((BUS_NAME, SERVICE_PATH, SERVICE_IFACE, "ReadAlias", "s", ("default",)),
+                                                OWNER_UID, OPEN_SESSION)
+            path = str(alias[0])
             if path == "/":
                 advice = self._advice()
                 raise _fail(f"{advice.name} has no default collection; {advice.create}, {USE_FILE}")
-            self._check_owner()
-            self._collection_path = path
-        locked = self._call(self._collection_path, "org.freedesktop.DBus.Properties", "Get", "ss",
-                            (COLLECTION_IFACE, "Locked"))[0][1]
-        if locked:
-            self._unlock_open_wallet(self._collection_path)
-        return self._collection_path
+            self._check_owner(int(owner[0]))
+            self._collection_path, self._session = path, str(session[1])
+        path = self._collection_path
+        calls: list[tuple[str, str, str, str, str, tuple[Any, ...]]] = [
+            (BUS_NAME, path, PROPERTIES, "Get", "ss", (COLLECTION_IFACE, "Locked"))]
+        if search is not None:
+            calls.append((BUS_NAME, path, COLLECTION_IFACE, "SearchItems", "a{ss}", (search,)))
+        replies = self._batch(*calls)
+        if replies[0][0][1]:
+            self._unlock_open_wallet(path)
+            if search is not None:
+                replies[1:] = [self._call(path, COLLECTION_IFACE, "SearchItems", "a{ss}", (search,))]
+        return path, [str(item) for item in replies[1][0]] if search is not None else []
 
     def _unlock_open_wallet(self, path: str) -> None:
         """A locked collection is an error naming the provider's fix, but for one case: KWallet shows a
@@ -224,7 +251,7 @@ class SecretServiceBackend(Backend):
         advice = self._advice()
         if advice.wallet is not None:
             started = time.monotonic()
-            label = self._call(path, "org.freedesktop.DBus.Properties", "Get", "ss", (COLLECTION_IFACE, "Label"))[0][1]
+            label = self._call(path, PROPERTIES, "Get", "ss", (COLLECTION_IFACE, "Label"))[0][1]
             try:
                 is_open = self.conn.call(*advice.wallet, "isOpen", "s", (str(label),))[0] is True
             except Exception:  # another KWallet, or none by that name: no unlocking
@@ -237,10 +264,7 @@ class SecretServiceBackend(Backend):
         raise _fail(f"the default keyring is locked ({advice.name}); {advice.unlock}, {USE_FILE}")
 
     def _search(self, service: str, username: str) -> list[str]:
-        collection = self._collection()
-        found = self._call(collection, COLLECTION_IFACE, "SearchItems", "a{ss}",
-                           ({"service": service, "username": username},))[0]
-        return [str(item) for item in found]
+        return self._collection({"service": service, "username": username})[1]
 
     def _prompt(self, prompt: str, action: str, started: float) -> Any:
         """Follow ``prompt``, handed out for ``action`` (store, erase, read, unlock) by the provider that
@@ -293,7 +317,7 @@ class SecretServiceBackend(Backend):
     def set(self, service: str, username: str, secret: str) -> None:
         import time
 
-        collection = self._collection()
+        collection = self._collection()[0]
         attributes = {"service": service, "username": username, "application": APPLICATION}
         properties = {f"{ITEM_IFACE}.Label": ("s", f"Password for '{username}' on '{service}'"),
                       f"{ITEM_IFACE}.Attributes": ("a{ss}", attributes)}
