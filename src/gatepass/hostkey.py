@@ -10,10 +10,13 @@ A key file is an age identity file exactly as ``age-keygen`` writes it (``#`` co
 more ``AGE-SECRET-KEY-1...`` lines) or an unencrypted OpenSSH private key (so
 ``/etc/ssh/ssh_host_ed25519_key`` can be the identity and its ``.pub`` the recipient). Like ssh
 with a private key, a key file is refused when others may read it: it must belong to the user or
-root, with no permission for others and no group write (group read is the sharing rule).
+root, with no permission for others, no group write and no ACL entry naming another user or group
+(group read is the sharing rule), in directories no one else can write.
 
 The public key sits beside the private one as ``host.key.pub`` (0644), so anyone can seal to the
-host. ``pyrage`` is imported only inside the functions that need it.
+host. What ``host-key`` prints is derived from the identity whenever this user can read it (age or
+OpenSSH), and a ``.pub`` naming another key is an error; the ``.pub`` alone speaks only for a key
+this user may not use. ``pyrage`` is imported only inside the functions that need it.
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ class HostKeyError(SecretUnavailableError):
     """A host key that exists but cannot be used: unreadable, open to others, encrypted or damaged."""
 
 
+class HostKeyPlaceError(HostKeyError):
+    """A host key in a directory another user can change: neither it nor the ``.pub`` beside it is to be believed."""
+
+
 def user_key_path(env: Mapping[str, str]) -> str:
     """This user's own identity, for sealed values in their user layer."""
     return os.path.join(config_dir(env), "host.key")
@@ -58,10 +65,10 @@ def init_path(env: Mapping[str, str]) -> str:
 
 def read_key_file(path: str) -> bytes:
     """The bytes of a key file; FileNotFoundError when absent, HostKeyError when unusable."""
-    from gatepass.readback import UnreadableFile, read_user_file
+    from gatepass.readback import UnreadableFile, directory_problem, read_user_file
 
     try:
-        return read_user_file(path, MAX_KEY_BYTES, private=True)
+        data = read_user_file(path, MAX_KEY_BYTES, private=True)
     except UnreadableFile as exc:
         if exc.rule == "open" and exc.error is not None and not isinstance(exc.error, PermissionError):
             raise exc.error from None  # FileNotFoundError: the caller tries the next place
@@ -70,7 +77,14 @@ def read_key_file(path: str) -> bytes:
                "type": "is not a regular file", "owner": f"belongs to another user; run: chown root {path}",
                "mode": f"is open to other users; run: chmod 600 {path} (or 640 to share it with its group)",
                "size": "is too large to be a key", "read": f"cannot be read ({exc.strerror})"}[exc.rule]
+        if exc.acl:
+            why = f"is open to other users through an ACL; run: setfacl -b {path}"
         raise HostKeyError(f"host key {path} {why}") from None
+    where = directory_problem(os.path.dirname(os.path.abspath(path)))
+    if where:  # another user could have swapped it for a key they hold, or read it on its way in
+        raise HostKeyPlaceError(f"host key {path} is not used: {where}; make its directories root's or yours, "
+                           "not writable by others")
+    return data
 
 
 def parse_identities(path: str, data: bytes) -> list[object]:
@@ -99,12 +113,36 @@ def parse_identities(path: str, data: bytes) -> list[object]:
     return identities
 
 
-def public_key(path: str, identities: list[object] | None = None) -> str | None:
-    """The public key(s) of the identity at ``path``: derived from an age identity when it was read,
-    else its ``.pub`` (an ssh key, or a key this user may not read); None when neither is there."""
-    publics = [str(i.to_public()) for i in identities or [] if hasattr(i, "to_public")]
+def public_key(path: str, identities: list[object] | None = None, data: bytes | None = None) -> str | None:
+    """The public key of the identity at ``path``: derived from the identity when it was read (an age
+    identity, or an OpenSSH key from ``data``), and then a ``.pub`` beside it that names another key is
+    an error; else the ``.pub`` (a key this user may not read); None when neither is there."""
+    derived = _derived(identities or [], data)
+    listed = _listed(path)
+    if derived and listed and listed not in derived.split(", "):
+        raise HostKeyError(f"{path}.pub ({listed[:24]}...) is not the public key of {path}; "
+                           f"remove {path}.pub, or put the key's own public key there")
+    return derived or listed
+
+
+def _derived(identities: list[object], data: bytes | None) -> str | None:
+    publics = [str(i.to_public()) for i in identities if hasattr(i, "to_public")]
     if publics:
         return ", ".join(publics)
+    if data is None or not data.lstrip().startswith(_SSH_BEGIN):
+        return None
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = serialization.load_ssh_private_key(data, None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return None
+    return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+def _listed(path: str) -> str | None:
+    """The key a ``.pub`` beside ``path`` names (its first line, an ssh key without its comment)."""
     try:
         with open(path + ".pub", "rb") as pub:
             lines = pub.read(4096).decode("ascii", "replace").strip().splitlines()
@@ -134,7 +172,7 @@ def load_identities(env: Mapping[str, str]) -> tuple[list[object], str]:
             problems.append(f"host key {path} cannot be read ({exc.strerror})")
             continue
         identities += found
-        names.append(f"{public_key(path, found) or 'the key'} ({path})")
+        names.append(f"{_derived(found, None) or _listed(path) or 'the key'} ({path})")
     if not identities:
         if problems:
             raise HostKeyError("; ".join(problems))
@@ -212,13 +250,15 @@ def show(env: Mapping[str, str], paths: list[str] | None = None) -> tuple[str, s
     for path in paths or key_paths(env):
         if not os.path.lexists(path) and not os.path.exists(path + ".pub"):
             continue
-        identities = None
+        identities, data = None, None
         try:
-            identities = parse_identities(path, read_key_file(path))
-        except (OSError, HostKeyError):
-            if not os.path.exists(path + ".pub"):
+            data = read_key_file(path)
+            identities = parse_identities(path, data)
+        except (OSError, HostKeyError) as exc:
+            if isinstance(exc, HostKeyPlaceError) or not os.path.exists(path + ".pub"):
                 raise
-        public = public_key(path, identities)
+            data = None
+        public = public_key(path, identities, data)
         if public is None:
             raise GatepassError(f"no public key for {path}; put it in {path}.pub")
         return public, path

@@ -29,6 +29,9 @@ _UNMAPPED: list[bool] = []
 _OVERFLOW: list[int] = []
 _RECORD: "list[frozenset[tuple[str, int, int]]]" = []
 _PRIVATE_GROUPS: dict[tuple[int, int], bool] = {}
+_ACL_XATTR = "system.posix_acl_access"
+_ACL_USER, _ACL_GROUP, _ACL_MASK = 0x02, 0x08, 0x10
+ACL_READ, ACL_WRITE = 4, 2
 
 
 def read_fd(fd: int, limit: int) -> bytes:
@@ -190,3 +193,21 @@ def unmapped_hint(st: "posix.stat_result") -> str:
         return ""
     return (" (rootless podman's or buildah's user namespace shows root, and any user it does not map, so, and "
             "gatepass has no record of root owning it; run gatepass setup containers outside them)")
+
+
+def acl_entries(fd: int) -> list[tuple[int, int, int]]:
+    """(tag, permissions, id) of the extended ACL entries of ``fd``; [] when it has none (Linux's
+    ``system.posix_acl_access`` format: a version word, then 8-byte entries)."""
+    import struct
+
+    try:
+        blob = posix.getxattr(fd, _ACL_XATTR)
+    except OSError:  # ENODATA: no ACL; ENOTSUP: a filesystem without them
+        return []
+    return [struct.unpack_from("<HHI", blob, offset) for offset in range(4, len(blob) - 7, 8)]
+
+
+def acl_grants(entries: list[tuple[int, int, int]], permission: int) -> bool:
+    """Whether a named user or group entry grants ``permission`` (after the mask)."""
+    mask = next((perm for tag, perm, _ in entries if tag == _ACL_MASK), 7)
+    return any(tag in (_ACL_USER, _ACL_GROUP) and perm & mask & permission for tag, perm, _ in entries)

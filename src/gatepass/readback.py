@@ -17,12 +17,15 @@ import posix
 
 from gatepass.errors import GatepassError, PrivateFileError
 from gatepass.ownership import (
+    ACL_READ,
     OTHERS_WRITE,
     S_IFDIR,
     S_IFLNK,
     S_IFMT,
     S_IFREG,
     S_ISVTX,
+    acl_entries,
+    acl_grants,
     file_problem,
     others_can_write,
     read_fd,
@@ -167,11 +170,12 @@ def _open_file(path: str, max_bytes: int) -> "tuple[tuple[int, posix.stat_result
 
 class UnreadableFile(Exception):
     """Why ``read_user_file`` refused a file, for its caller to word: ``rule`` is ``open``, ``type``,
-    ``owner``, ``mode``, ``size`` or ``read``; ``error`` the OSError of ``open``/``read``, ``uid`` the owner."""
+    ``owner``, ``mode``, ``size`` or ``read``; ``error`` the OSError of ``open``/``read``, ``uid`` the owner,
+    ``acl`` whether ``mode`` failed through an ACL entry naming another user or group."""
 
-    def __init__(self, rule: str, error: OSError | None = None, uid: int = -1) -> None:
+    def __init__(self, rule: str, error: OSError | None = None, uid: int = -1, acl: bool = False) -> None:
         super().__init__(rule)
-        self.rule, self.error, self.uid = rule, error, uid
+        self.rule, self.error, self.uid, self.acl = rule, error, uid, acl
 
     @property
     def strerror(self) -> str:
@@ -182,8 +186,9 @@ def read_user_file(path: str, limit: int, *, private: bool = False) -> bytes:
     """The first ``limit`` bytes of a file a config points gatepass at (a token file, a private key, a
     secret_id file, the host key): opened ``O_NONBLOCK|O_NOCTTY`` (a FIFO is refused, never waited on)
     and judged on that descriptor. It must be a regular file; ``private`` ones must also belong to
-    root or the effective user, give other users nothing (group read is allowed: a host key shared
-    through a group) and hold at most ``limit`` bytes. ``UnreadableFile`` names the rule that failed."""
+    root or the effective user, give other users nothing, through mode bits or an ACL entry (group
+    read is allowed: a host key shared through its owning group) and hold at most ``limit`` bytes.
+    ``UnreadableFile`` names the rule that failed."""
     try:
         fd = posix.open(path, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOCTTY | posix.O_CLOEXEC)
     except OSError as exc:
@@ -196,6 +201,8 @@ def read_user_file(path: str, limit: int, *, private: bool = False) -> bytes:
             raise UnreadableFile("owner", uid=st.st_uid)
         if private and st.st_mode & 0o027:
             raise UnreadableFile("mode")
+        if private and acl_grants(acl_entries(fd), ACL_READ):  # the group bits are then the mask: 0640 may hide it
+            raise UnreadableFile("mode", acl=True)
         if private and st.st_size > limit:
             raise UnreadableFile("size")
         return read_fd(fd, limit)

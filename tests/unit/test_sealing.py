@@ -337,14 +337,72 @@ def test_warm_get_of_a_sealed_account_imports_pyrage_and_nothing_heavy_and_other
         assert out.stdout.split("\n")[:2] == ["pyrage" if wants_pyrage else "", "False"]
 
 
-def test_host_key_prints_the_key_it_holds_not_a_stale_pub_and_the_pub_when_unreadable(hosts, tmp_path, monkeypatch):
+def test_host_key_prints_the_key_it_holds_and_a_pub_that_names_another_is_an_error(hosts, monkeypatch):
     path, public = hosts["a"]
-    with open(path + ".pub", "w") as stale:
-        stale.write(hosts["b"][1] + "\n")
     monkeypatch.setenv("GATEPASS_HOST_KEY", path)
     assert CliRunner().invoke(cli, ["host-key"], catch_exceptions=False).stdout.strip() == public
+    with open(path + ".pub", "w") as stale:
+        stale.write(hosts["b"][1] + "\n")
+    done = CliRunner().invoke(cli, ["host-key"])
+    assert done.exit_code == 1 and done.stdout == ""
+    assert f"{path}.pub (age1" in done.stderr and f"is not the public key of {path}" in done.stderr
+    done = CliRunner().invoke(cli, ["host-key", "--init"])  # --init finding one says the same
+    assert done.exit_code == 1 and f"is not the public key of {path}" in done.stderr
+    with open(path + ".pub", "w") as good:
+        good.write(public + "\n")
     os.chmod(path, 0o644)  # refused as an identity: only the .pub can say the public key
-    assert CliRunner().invoke(cli, ["host-key"], catch_exceptions=False).stdout.strip() == hosts["b"][1]
+    assert CliRunner().invoke(cli, ["host-key"], catch_exceptions=False).stdout.strip() == public
+
+
+def test_an_ssh_identity_prints_its_own_public_key_and_a_mismatched_pub_is_an_error(tmp_path, monkeypatch):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = tmp_path / "ssh_host_ed25519_key"
+    key.write_bytes(open(os.path.join(FIXTURES, "ssh_ed25519"), "rb").read())
+    key.chmod(0o600)
+    own = " ".join(open(os.path.join(FIXTURES, "ssh_ed25519.pub")).read().split()[:2])
+    other = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    monkeypatch.setenv("GATEPASS_HOST_KEY", str(key))
+    assert CliRunner().invoke(cli, ["host-key"], catch_exceptions=False).stdout.strip() == own  # no .pub needed
+    (tmp_path / "ssh_host_ed25519_key.pub").write_text(other + " root@elsewhere\n")
+    done = CliRunner().invoke(cli, ["host-key"])
+    assert done.exit_code == 1 and f"is not the public key of {key}" in done.stderr
+    (tmp_path / "ssh_host_ed25519_key.pub").write_text(own + " root@here\n")
+    assert CliRunner().invoke(cli, ["host-key"], catch_exceptions=False).stdout.strip() == own
+
+
+def test_a_host_key_in_a_directory_others_can_write_is_refused(hosts, monkeypatch):
+    path, public = hosts["a"]
+    directory = os.path.dirname(path)
+    os.chmod(directory, 0o777)  # anyone could swap host.key and host.key.pub for their own pair
+    with pytest.raises(HostKeyError, match=f"{directory} is writable by other users"):
+        opened_with(sealed_to(public), path)
+    monkeypatch.setenv("GATEPASS_HOST_KEY", path)
+    done = CliRunner().invoke(cli, ["host-key"])
+    assert done.exit_code == 1 and done.stdout == "" and f"host key {path} is not used" in done.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="creates a real second local user: needs root (CI runs as root)")
+def test_an_acl_letting_another_user_read_the_host_key_is_refused(tmp_path):
+    """The mode still shows 0640 (the group bits are the ACL mask), but user OTHER can read the key."""
+    import shutil
+    import subprocess
+
+    from tests.support.local_user import local_user, shared_dir
+
+    if shutil.which("setfacl") is None:
+        pytest.skip("needs setfacl (Debian: acl); ./test installs it")
+    with local_user() as other, shared_dir() as shared:
+        path = os.path.join(shared, "keys", "host.key")
+        public = create_key(path)
+        os.chmod(os.path.dirname(path), 0o755)
+        subprocess.run(["setfacl", "-m", f"u:{other.name}:r", path], check=True)
+        assert os.stat(path).st_mode & 0o777 == 0o640
+        assert other.run(["head", "-c", "3", path], check=False).stdout == "# c"  # the leak is real
+        with pytest.raises(HostKeyError, match=f"through an ACL; run: setfacl -b {path}"):
+            opened_with(sealed_to(public), path)
 
 
 FIXTURES = os.path.join(os.path.dirname(__file__), os.pardir, "fixtures", "sealed")

@@ -23,30 +23,9 @@ from __future__ import annotations
 
 import os
 import stat
-import struct
 
-from gatepass.ownership import others_can_write
+from gatepass.ownership import ACL_READ, ACL_WRITE, acl_entries, acl_grants, others_can_write
 from gatepass.readback import directory_problem, seen_as_root
-
-_ACL_XATTR = "system.posix_acl_access"
-_ACL_USER, _ACL_GROUP, _ACL_MASK = 0x02, 0x08, 0x10
-_READ, _WRITE = 4, 2
-
-
-def acl_entries(fd: int) -> list[tuple[int, int, int]]:
-    """(tag, permissions, id) of the extended ACL entries of ``fd``; [] when it has none (Linux's
-    ``system.posix_acl_access`` format: a version word, then 8-byte entries)."""
-    try:
-        blob = os.getxattr(fd, _ACL_XATTR)
-    except OSError:  # ENODATA: no ACL; ENOTSUP: a filesystem without them
-        return []
-    return [struct.unpack_from("<HHI", blob, offset) for offset in range(4, len(blob) - 7, 8)]
-
-
-def _acl_grants(entries: list[tuple[int, int, int]], permission: int) -> bool:
-    """Whether a named user or group entry grants ``permission`` (after the mask)."""
-    mask = next((perm for tag, perm, _ in entries if tag == _ACL_MASK), 7)
-    return any(tag in (_ACL_USER, _ACL_GROUP) and perm & mask & permission for tag, perm, _ in entries)
 
 
 def _chain_problem(path: str) -> str | None:
@@ -67,7 +46,7 @@ def layer_problem(path: str, fd: int, st: os.stat_result) -> str | None:
     if st.st_uid not in (0, euid) and not seen_as_root(os.path.abspath(path), st):
         return f"{path} belongs to uid {st.st_uid}, who could rewrite it; run: chown {euid} {path}"
     if others_can_write(st, fd):
-        if _acl_grants(acl_entries(fd), _WRITE):
+        if acl_grants(acl_entries(fd), ACL_WRITE):
             return f"an ACL lets other users write {path}; run: setfacl -b {path}"
         return f"{path} is writable by other users; run: chmod go-w {path}"
     why = _chain_problem(path)
@@ -87,6 +66,6 @@ def inline_read_problem(path: str, fd: int, st: os.stat_result) -> str | None:
     if st.st_mode & stat.S_IROTH:
         tight = stat.S_IMODE(st.st_mode) & 0o770
         return f"holds tokens and other users can read it; run: chmod {tight:o} {path}"
-    if _acl_grants(acl_entries(fd), _READ):
+    if acl_grants(acl_entries(fd), ACL_READ):
         return f"holds tokens and an ACL lets other users read it; run: setfacl -b {path}"
     return None
