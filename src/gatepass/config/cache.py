@@ -58,6 +58,10 @@ _HERE = absolute(dirname(__file__))
 _SHAPERS = [join(_HERE, name) for name in ("schema.py", "toml.py", "lines.py", "layers.py", "cache.py")]
 _SHAPERS.append(join(dirname(_HERE), "model.py"))
 _SHAPERS.append(join(dirname(_HERE), "engines", "specs.py"))
+# What else a parse's result holds: the layer's trust verdict, normalised hosts, the presets' accounts,
+# the sealed-value check and the rendered docker listing (tests/unit/test_pins_cache.py finds any missing).
+_SHAPERS += [join(_HERE, "trust.py")] + [join(dirname(_HERE), name) for name in ("hosts.py", "presets.py", "sealing.py",
+                                                                              join("protocol", "docker.py"))]
 
 
 def _code_stamp() -> tuple[object, ...]:
