@@ -72,8 +72,8 @@ def read_key_file(path: str) -> bytes:
     except UnreadableFile as exc:
         if exc.rule == "open" and exc.error is not None and not isinstance(exc.error, PermissionError):
             raise exc.error from None  # FileNotFoundError: the caller tries the next place
-        why = {"open": f"is not readable by this user (the host's key is for group {SYSTEM_GROUP}: ask for "
-                       "membership, or use your own key: gatepass host-key --init)",
+        why = {"open": f"is not readable by this user ({_readers(path)}, or use your own key: gatepass host-key "
+                       "--init)",
                "type": "is not a regular file", "owner": f"belongs to another user; run: chown root {path}",
                "mode": f"is open to other users; run: chmod 600 {path} (or 640 to share it with its group)",
                "size": "is too large to be a key", "read": f"cannot be read ({exc.strerror})"}[exc.rule]
@@ -85,6 +85,25 @@ def read_key_file(path: str) -> bytes:
         raise HostKeyPlaceError(f"host key {path} is not used: {where}; make its directories root's or yours, "
                            "not writable by others")
     return data
+
+
+def _readers(path: str) -> str:
+    """Who may read a key this user cannot: the group the file is shared with (``--group``, the Ansible
+    role's ``gatepass_group``), as the file itself says; the usual group when it cannot be looked at."""
+    import grp
+    import os
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"the host's key is for group {SYSTEM_GROUP}: ask for membership"
+    if not st.st_mode & 0o040:
+        return "only its owner may read it"
+    try:
+        name = grp.getgrgid(st.st_gid).gr_name
+    except KeyError:
+        name = str(st.st_gid)
+    return f"the host's key is for group {name}: ask for membership"
 
 
 def parse_identities(path: str, data: bytes) -> list[object]:

@@ -44,5 +44,6 @@ def test_group_members_open_sealed_values_and_other_users_are_refused_without_th
                 assert done.stdout == f"username=deploy\npassword={TOKEN}\n", done.stderr
             else:
                 assert done.stdout == "" and f"host key {key} is not readable by this user" in done.stderr
+                assert f"the host's key is for group {member.name}: ask for membership" in done.stderr  # its group
             shown = user.run([*command_for(user, "gatepass"), "host-key"], env=user_env, check=False)
             assert shown.stdout.strip() == public  # anyone may read the public key, to seal for this host
