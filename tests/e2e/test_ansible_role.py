@@ -8,15 +8,19 @@ playbook's output, a second run changes nothing, a changed token changes exactly
 from __future__ import annotations
 
 import getpass
+import grp
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.support.local_user import local_user, needs_root, shared_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 BIN = Path(sys.executable).parent
@@ -26,11 +30,12 @@ TOKEN = "tok-ansible-canary-0b7e"
 REGISTRY_TOKEN = "tok-registry-canary-4c2d"
 
 
-def play(tmp_path: Path, env: dict[str, str], token: str, **more: object) -> str:
+def play(tmp_path: Path, env: dict[str, str], token: str, root: Path | None = None, **more: object) -> str:
     """Run the example playbook once (extra vars from a 0600 file: no token in argv); its output."""
     extra = tmp_path / "vars.json"
     extra.write_text(json.dumps({
-        "gatepass_root": str(tmp_path / "root"), "gatepass_bin": str(BIN), "ansible_python_interpreter": sys.executable,
+        "gatepass_root": str(root or tmp_path / "root"), "gatepass_bin": str(BIN),
+        "ansible_python_interpreter": sys.executable,
         "gatepass_example_domain": "git.example", "gatepass_example_username": "deploy",
         "gatepass_example_token": token, "gatepass_example_registry_token": REGISTRY_TOKEN,
         "gatepass_example_users": [getpass.getuser()], **more}))
@@ -76,7 +81,9 @@ def test_example_playbook_twice_then_the_helper_answers_and_a_new_token_changes_
     etc = root / "etc" / "gatepass"
     written = files_under(root)
     assert set(written) == {"etc/gatepass/global.toml", "etc/gatepass/host.d/50-example.toml",
-                            "etc/gatepass/host.key", "etc/gatepass/host.key.pub"}
+                            "etc/gatepass/host.key", "etc/gatepass/host.key.pub", "usr/local/bin/gatepass",
+                            "usr/local/bin/git-credential-gatepass", "usr/local/bin/docker-credential-gatepass"}
+    assert os.readlink(root / "usr/local/bin/git-credential-gatepass") == str(BIN / "git-credential-gatepass")
     for text in written.values():
         assert TOKEN not in text and REGISTRY_TOKEN not in text
     assert (etc / "host.key").stat().st_mode & 0o777 == 0o600
@@ -130,3 +137,75 @@ def test_the_role_installs_gatepass_with_pip_from_a_wheelhouse(tmp_path, isolate
     again = play(tmp_path, env, TOKEN, gatepass_bin="", gatepass_pip_spec=str(wheel), gatepass_python=sys.executable,
                  gatepass_pip_extra_args=f"--no-index --find-links {wheels}")
     assert recap(again)["changed"] == 0, again[-3000:]
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # a python every user can run (/root, where the test venv's may live, is 0700)
+
+
+@needs_root
+@pytest.mark.skipif(not os.access(SYSTEM_PYTHON, os.X_OK), reason=f"needs {SYSTEM_PYTHON} with its venv module")
+def test_as_root_the_role_installs_what_it_ships_links_the_helpers_and_a_wired_user_gets_the_token(tmp_path,
+                                                                                                  isolated_env):
+    """The role as a fleet runs it: root, become (su: no sudo here) to a real second user, the default install
+    (a wheel of this checkout built on the controller, no gatepass from an index), the helpers linked into
+    usr/local/bin under gatepass_root, the user made a member of gatepass_group; that user, with only the link
+    dir on PATH, gets the sealed token. A second run changes nothing; a host file dropped from
+    gatepass_host_files disappears, one the role never wrote stays."""
+    group = "gpg" + uuid.uuid4().hex[:8]
+    with shared_dir() as shared, local_user() as user:
+        root = Path(shared) / "root"
+        (root / "etc/gatepass/host.d").mkdir(parents=True)
+        foreign = root / "etc/gatepass/host.d/10-local.toml"
+        foreign.write_text("# written by hand on this host\n")
+        # An operator's shell: nothing pointing the become'd user's git, docker or gatepass at the test's home.
+        env = {k: v for k, v in ansible_env(tmp_path, isolated_env).items()
+               if not k.startswith(("XDG_", "GIT_CONFIG", "GATEPASS_", "DOCKER_"))}
+        host_files = {"50-example.toml": {"docker_registry": [{"domain": "registry.example", "accounts": [
+                          {"username": "deploy", "token": REGISTRY_TOKEN}]}]},
+                      "60-extra.toml": {"git_provider": [{"domain": "extra.example", "accounts": [
+                          {"username": "x", "token": REGISTRY_TOKEN}]}]}}
+        more = {"gatepass_bin": "", "gatepass_python": SYSTEM_PYTHON, "ansible_python_interpreter": SYSTEM_PYTHON,
+                "gatepass_manage_group": True, "gatepass_group": group, "gatepass_example_users": [user.name],
+                "ansible_become_method": "su", "ansible_remote_tmp": f"{shared}/ansible-remote",
+                "gatepass_wheel_cache": str(tmp_path / "wheel-cache"), "gatepass_host_files": host_files}
+        try:
+            first = play(tmp_path, env, TOKEN, root, **more)
+            assert recap(first)["changed"] > 0
+            venv = root / "opt/gatepass/venv"
+            installed = subprocess.run([str(venv / "bin/python"), "-m", "pip", "show", "-f", "gatepass"],
+                                       capture_output=True, text=True, check=True).stdout
+            assert f"Location: {venv}/lib/" in installed  # not editable: the wheel, installed
+            assert [p.name for p in (root / "opt/gatepass/dist").iterdir()][0].startswith("gatepass-")
+            links = root / "usr/local/bin"
+            assert sorted(p.name for p in links.iterdir()) == ["docker-credential-gatepass", "gatepass",
+                                                                "git-credential-gatepass"]
+            assert os.readlink(links / "git-credential-gatepass") == str(venv / "bin/git-credential-gatepass")
+            key = root / "etc/gatepass/host.key"
+            assert (key.stat().st_mode & 0o777, key.stat().st_gid) == (0o640, grp.getgrnam(group).gr_gid)
+            assert user.name in grp.getgrnam(group).gr_mem
+
+            etc = root / "etc/gatepass"
+            # The link dir is the only place on PATH with gatepass in it (/usr/bin:/bin: sh and readlink for the
+            # launcher, as on any user's PATH).
+            assert shutil.which("git-credential-gatepass", path="/usr/bin:/bin") is None
+            user_env = {"PATH": f"{links}:/usr/bin:/bin", "HOME": user.home, "GATEPASS_GLOBAL_CONFIG": str(etc / "global.toml"),
+                        "GATEPASS_HOST_CONFIG": str(etc / "host.toml"), "GATEPASS_HOST_KEY": str(key),
+                        "XDG_CACHE_HOME": f"{user.home}/.cache"}
+            argv = [shutil.which("setpriv") or "setpriv", f"--reuid={user.uid}", f"--regid={user.gid}",
+                    "--init-groups", "--", "git-credential-gatepass", "get"]  # its groups from /etc/group
+            done = subprocess.run(argv, env=user_env, input="protocol=https\nhost=git.example\n",
+                                  capture_output=True, text=True, timeout=60)
+            assert done.stdout == f"username=deploy\npassword={TOKEN}\n", done.stderr
+            gitconfig = Path(user.home, ".gitconfig").read_text()
+            assert "git-credential-gatepass" in gitconfig  # wired in the user's own home
+
+            second = play(tmp_path, env, TOKEN, root, **more)
+            assert recap(second)["changed"] == 0, second[-3000:]
+
+            del host_files["60-extra.toml"]
+            third = play(tmp_path, env, TOKEN, root, **more)
+            assert recap(third)["changed"] == 1, third[-3000:]
+            assert sorted(p.name for p in (etc / "host.d").iterdir()) == ["10-local.toml", "50-example.toml"]
+            assert foreign.read_text() == "# written by hand on this host\n"
+        finally:
+            subprocess.run(["groupdel", group], capture_output=True)
