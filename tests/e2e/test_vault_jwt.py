@@ -282,3 +282,20 @@ def test_as_an_unprivileged_user_the_jwt_logs_in_and_only_its_yield_is_cached(op
         entries = list(cache.iterdir())
         assert entries and all(p.stat().st_uid == user.uid and p.stat().st_mode & 0o077 == 0 for p in entries)
         assert files_holding(Path(user.home), token) == [] and files_holding(Path(shared), token) == []
+
+
+def test_git_clones_with_a_projected_token_and_nothing_long_lived_on_disk(openbao, issuer, tmp_path, isolated_env):  # noqa: F811
+    from tests.e2e.test_git import git
+    from tests.support.git_server import GitServer
+
+    role = JwtRole(openbao, issuer)
+    token = issuer.token(AUDIENCE)
+    path = jwt_file(tmp_path, token, "projected-token")
+    with GitServer(str(tmp_path / "srv"), {"deploy": role.canary}) as server:
+        account = f'{{ username = "deploy", vault = {{ path = "{role.path}", field = "token" }} }}'
+        write_config(isolated_env["GATEPASS_USER_CONFIG"], role.table(f'jwt_file = "{path}"') +
+                     f'[[git_provider]]\ndomain = "127.0.0.1:{server.port}"\nhttps = false\naccounts = [{account}]\n')
+        done = git("clone", "-q", server.url + "repo.git", str(tmp_path / "clone"))
+        assert server.users_seen() == {"deploy"}
+        assert role.canary not in done.stderr and token not in done.stderr
+        assert files_holding(tmp_path, token) == [str(path)]  # the JWT only where the kubelet put it
