@@ -145,7 +145,7 @@ def test_a_file_that_is_no_key_says_so_without_its_content(tmp_path):
 def test_an_unreachable_api_is_an_error_within_bounds(key):
     path, _ = key
     started = time.monotonic()
-    with pytest.raises(SecretUnavailableError, match="could not be reached"):
+    with pytest.raises(SecretUnavailableError, match="cannot be reached"):
         github_app.fetch(account(path, "http://127.0.0.1:9/"), request("acme/x"), {})
     assert time.monotonic() - started < 10
 
@@ -175,7 +175,7 @@ def test_a_server_dripping_its_answer_is_cut_off_at_the_total_deadline(key):
     thread.start()
     try:
         started = time.monotonic()
-        with pytest.raises(SecretUnavailableError, match="did not answer within 5s"):
+        with pytest.raises(SecretUnavailableError, match="did not answer in time"):
             github_app.fetch(account(path, f"http://127.0.0.1:{listener.getsockname()[1]}/"), request("acme/x"), {})
         assert time.monotonic() - started < 8
     finally:

@@ -196,7 +196,7 @@ def test_nothing_cached_and_no_server_is_one_line_and_the_next_candidate_answers
     assert time.monotonic() - started < 10
     assert answer_of(done) == {"username": "fallback", "password": "tok-fallback"}
     [line] = done.stderr.splitlines()
-    assert "account deploy@git.example: vault: 127.0.0.1" in line and "cannot be reached" in line
+    assert "account deploy@git.example: vault: http://127.0.0.1:" in line and "cannot be reached" in line
 
 
 def test_a_revoked_secret_id_is_a_clear_login_error(openbao, tmp_path, isolated_env):  # noqa: F811

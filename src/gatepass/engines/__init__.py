@@ -29,14 +29,43 @@ from gatepass.errors import GatepassError, SecretUnavailableError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from typing import TypeVar
 
     from gatepass.model import Account, Request
     from gatepass.secret_sources import Secret
+
+    T = TypeVar("T")
 
 ENGINE_KINDS = ("vault", "github_app", "aws_ecr", "gcp_service_account")
 
 # How long a helper waits for another one fetching the same key before giving up on the lock.
 LOCK_WAIT = 15.0
+
+
+def within(seconds: float, work: Callable[[], T], late: str) -> T:
+    """``work()``'s result, or SecretUnavailableError(``late``) once ``seconds`` have passed: for a
+    client library (botocore) whose timeouts are per operation, so a server dripping bytes could
+    otherwise hold the helper without end. ``work`` runs in a daemon thread nobody waits for after."""
+    import threading
+
+    outcome: list[tuple[bool, object]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome.append((False, exc))
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if not outcome:
+        raise SecretUnavailableError(late)
+    done, value = outcome[0]
+    if not done:
+        assert isinstance(value, BaseException)
+        raise value
+    return value  # type: ignore[return-value]
 
 
 def request_for(account: Account) -> Request:

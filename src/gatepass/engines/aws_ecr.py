@@ -14,7 +14,9 @@ Decisions where docs/design.md is silent:
 - The token is cached per (registry, region, profile, role_arn, configured account) until its
   ``expiresAt``; an expiry that is absent, past or more than 12 hours ahead (moto answers one in
   2015) is replaced by one hour from now.
-- Calls have bounded time: 2 s to connect, 5 s to read, one retry.
+- Calls have bounded time: 2 s to connect, 5 s to read, one retry, and 10 s for the whole fetch
+  (botocore's timeouts are per read: a server dripping bytes would outlast them).
+- The user part of the token is quoted only escaped and without any piece of the password.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 
 FALLBACK_LIFETIME = 3600
 MAX_LIFETIME = 12 * 3600  # what ECR grants
-CONNECT_TIMEOUT, READ_TIMEOUT = 2, 5
+CONNECT_TIMEOUT, READ_TIMEOUT, TOTAL_TIMEOUT = 2, 5, 10.0
 
 
 def spec_of(account: Account) -> dict[str, object]:
@@ -125,7 +127,14 @@ def _code(exc: Exception) -> str:
 
 def fetch(account: Account, request: Request, env: Mapping[str, str],
           settings: Mapping[str, object] | None = None) -> tuple[str, int]:
-    """(the registry password, unix expiry) from GetAuthorizationToken."""
+    """(the registry password, unix expiry) from GetAuthorizationToken, within TOTAL_TIMEOUT."""
+    from gatepass.engines import within
+
+    return within(TOTAL_TIMEOUT, lambda: _fetch(account, request, env),
+                  f"AWS did not answer within {TOTAL_TIMEOUT:g}s (GetAuthorizationToken)")
+
+
+def _fetch(account: Account, request: Request, env: Mapping[str, str]) -> tuple[str, int]:
     import base64
 
     spec = spec_of(account)
@@ -151,7 +160,10 @@ def fetch(account: Account, request: Request, env: Mapping[str, str],
     if not sep or not password:
         raise SecretUnavailableError("AWS answered GetAuthorizationToken without a usable token")
     if user != account.username:  # the helper answers the account's username with this password
-        raise SecretUnavailableError(f'ECR tokens are for user {user}; set username = "{user}" on this account')
+        from gatepass.engines.servertext import quote
+
+        shown = quote(user, [password], limit=64)
+        raise SecretUnavailableError(f'ECR tokens are for user {shown}; set username = "{shown}" on this account')
     return password, expiry_of(data.get("expiresAt"), time.time())
 
 

@@ -79,21 +79,18 @@ def _username_problem(account: Account) -> str | None:
 
 
 def check_token_uri(url: str) -> None:
-    """The assertion mints tokens for an hour: https only, plain http only to this machine; no userinfo.
+    """The assertion mints tokens for an hour: an engine URL (engines/urls.py: https unless loopback, no userinfo).
 
     >>> check_token_uri("http://127.0.0.1:8080/token")
     >>> check_token_uri("http://evil.test#@127.0.0.1/token")
     Traceback (most recent call last):
-    gatepass.errors.SecretUnavailableError: key_file: token_uri must start with https:// (http only to loopback), without user@ or #
+    gatepass.errors.SecretUnavailableError: key_file: token_uri must not have a fragment (#...)
     """
-    scheme, sep, rest = url.partition("://")
-    authority = rest.split("/", 1)[0].split("?", 1)[0]
-    host = authority[1:].partition("]")[0] if authority.startswith("[") else authority.partition(":")[0]
-    clean = sep and not any(c in url for c in "@#\\") and not any(c.isspace() or not c.isprintable() for c in url)
-    if clean and host and (scheme.lower() == "https" or (scheme.lower() == "http" and host.lower() in
-                                                          ("127.0.0.1", "::1", "localhost"))):
-        return
-    raise SecretUnavailableError("key_file: token_uri must start with https:// (http only to loopback), without user@ or #")
+    from gatepass.engines.urls import problem
+
+    wrong = problem(url, base=False)
+    if wrong is not None:
+        raise SecretUnavailableError(f"key_file: token_uri {wrong}")
 
 
 def read_key(path: str) -> ServiceAccountKey:
@@ -152,15 +149,18 @@ def assertion(key: ServiceAccountKey, now: float) -> str:
     return sign_rs256(claims, key.private_key, {"kid": key.private_key_id} if key.private_key_id else None)
 
 
-def _server_says(body: object) -> str:
-    """``: server says 'error: description'`` from an OAuth error answer (RFC 6749 §5.2), shortened, one line."""
+def _server_says(body: object, sent: str) -> str:
+    """``: server says 'error: description'`` from an OAuth error answer (RFC 6749 §5.2): escaped, one
+    line, shortened, and without any piece of the assertion ``sent`` (engines/servertext.py)."""
+    from gatepass.engines.servertext import quote
+
     if not isinstance(body, dict) or not isinstance(body.get("error"), str):
         return ""
     text = body["error"]
     if isinstance(body.get("error_description"), str):
         text += f": {body['error_description']}"
-    text = "".join(c if c.isprintable() else " " for c in " ".join(text.split()))[:MAX_SERVER_TEXT]
-    return f": server says {text!r}" if text else ""
+    text = quote(text, [sent], limit=MAX_SERVER_TEXT)
+    return f": server says '{text}'" if text else ""
 
 
 def fetch(account: Account, request: Request, env: Mapping[str, str],
@@ -175,10 +175,11 @@ def fetch(account: Account, request: Request, env: Mapping[str, str],
     moment = time.time()
     signed = assertion(key, moment)
     try:
-        status, body = httpjson.call("POST", key.token_uri, form={"grant_type": GRANT_TYPE, "assertion": signed})
+        status, body = httpjson.call("POST", key.token_uri, form={"grant_type": GRANT_TYPE, "assertion": signed},
+                                     env=env)
     except SecretUnavailableError as exc:
         raise SecretUnavailableError(f"Google token endpoint: {exc}") from None
-    said = "" if signed in _server_says(body) else _server_says(body)
+    said = _server_says(body, signed)
     if status != 200:
         hint = " (is the key disabled or deleted, or the clock off?)" if status in (400, 401) else ""
         raise SecretUnavailableError(f"Google token endpoint refused the service-account assertion with HTTP {status}"

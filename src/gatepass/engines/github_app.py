@@ -19,8 +19,8 @@ Decisions where docs/design.md is silent:
   refused before reading), owned by root or the effective user, not world-accessible nor
   group-writable, at most 64 KiB.
 - ``api_url`` is https (plain http only to a loopback address): the JWT it carries can mint tokens
-  for 10 minutes. HTTP has bounded time: 2 s to connect, 5 s for the whole exchange, a 1 MiB
-  answer cap.
+  for 10 minutes. It goes over engines/httpjson: no redirect followed, curl's proxy rule, 2 s to
+  connect, 5 s for the whole fetch (lookup and minting together), a 1 MiB answer cap.
   Error text carries the status and GitHub's documented meaning, never a body, key or token.
 """
 
@@ -41,6 +41,7 @@ DEFAULT_API = "https://api.github.com"
 MAX_KEY_BYTES = 64 * 1024
 EARLY_RENEWAL = 300  # seconds before expires_at a cached token stops being handed out
 JWT_BACKDATE, JWT_LIFETIME = 60, 540
+TOTAL_TIMEOUT = 5.0  # the whole fetch: installation lookup and minting together
 
 
 def spec_of(account: Account) -> dict[str, object]:
@@ -54,21 +55,19 @@ def api_url(spec: Mapping[str, object]) -> str:
 
 
 def check_api_url(url: str) -> None:
-    """The app's JWT mints tokens for 10 minutes: it goes over https, or plain http to this machine only.
+    """The app's JWT mints tokens for 10 minutes: it goes over https, or plain http to this machine
+    only, to the host engines/urls.py reads (no userinfo, no fragment, no query).
 
     >>> check_api_url("http://127.0.0.1:8080")
     >>> check_api_url("http://ghe.example/api/v3")
     Traceback (most recent call last):
     gatepass.errors.SecretUnavailableError: api_url must start with https:// (plain http only to 127.0.0.1, ::1 or localhost)
     """
-    scheme, _, rest = url.partition("://")
-    host = rest.partition("/")[0].rpartition("@")[2]
-    host = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
-    if scheme.lower() == "https" and host:
-        return
-    if scheme.lower() == "http" and host.lower() in ("127.0.0.1", "::1", "localhost"):
-        return
-    raise SecretUnavailableError("api_url must start with https:// (plain http only to 127.0.0.1, ::1 or localhost)")
+    from gatepass.engines import urls
+
+    problem = urls.problem(url)
+    if problem is not None:
+        raise SecretUnavailableError(f"api_url {problem}")
 
 
 def owner_and_repo(account: Account, request: Request) -> tuple[str | None, str | None]:
@@ -165,8 +164,10 @@ def fetch(account: Account, request: Request, env: Mapping[str, str],
           settings: Mapping[str, object] | None = None) -> tuple[str, int]:
     """(installation token, unix time to stop using it: 5 minutes before ``expires_at``)."""
     from gatepass.engines import github_http as http
+    from gatepass.engines.httpjson import deadline_in
     from gatepass.secret_sources import token_file_path
 
+    deadline = deadline_in(TOTAL_TIMEOUT)
     spec = spec_of(account)
     check_api_url(api_url(spec))
     moment = time.time()
@@ -175,9 +176,9 @@ def fetch(account: Account, request: Request, env: Mapping[str, str],
     base = api_url(spec)
     installation = spec.get("installation_id")
     if installation is None:
-        installation = _installation(account, request, base, jwt)
+        installation = _installation(account, request, base, jwt, deadline, env)
     answer = http.call("POST", f"{base}/app/installations/{installation}/access_tokens", jwt,
-                       f"minting a token for installation {installation}")
+                       f"minting a token for installation {installation}", deadline=deadline, env=env)
     token, expires_at = answer.get("token"), answer.get("expires_at")
     if not isinstance(token, str) or not token or not isinstance(expires_at, str):
         raise SecretUnavailableError(f"{base} answered the token request without token and expires_at")
@@ -200,7 +201,8 @@ def _safe_name(name: str) -> bool:
     return bool(name) and name not in (".", "..") and all(c.isascii() and (c.isalnum() or c in "-_.") for c in name)
 
 
-def _installation(account: Account, request: Request, base: str, jwt: str) -> object:
+def _installation(account: Account, request: Request, base: str, jwt: str, deadline: float,
+                  env: Mapping[str, str]) -> object:
     from gatepass.engines import github_http as http
 
     owner, repo = owner_and_repo(account, request)
@@ -213,7 +215,7 @@ def _installation(account: Account, request: Request, base: str, jwt: str) -> ob
         url, where = f"{base}/repos/{owner}/{repo}/installation", f"repository {owner}/{repo}"
     else:
         url, where = f"{base}/orgs/{owner}/installation", f"organization {owner}"
-    answer = http.call("GET", url, jwt, f"finding the installation on {where}",
+    answer = http.call("GET", url, jwt, f"finding the installation on {where}", deadline=deadline, env=env,
                        not_found=f"GitHub App {spec_of(account)['app_id']} is not installed on {where}")
     installation = answer.get("id")
     if not isinstance(installation, int) or isinstance(installation, bool):

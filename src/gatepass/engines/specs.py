@@ -118,6 +118,10 @@ def settings_problem(table_name: str, table: object) -> tuple[str, str] | None:
             return key, (f"is the path the {method} method is enabled at, without auth/ or slashes around it, "
                          f"like \"{method}\" or \"ci/{method}\"")
     address = table.get("address")
-    if address is not None and not str(address).startswith(("https://", "http://")):
-        return "address", "must start with https:// (or http:// for a dev server)"
+    if address is not None:
+        from gatepass.engines.urls import problem as url_problem
+
+        wrong = url_problem(str(address).rstrip("/"))
+        if wrong is not None:
+            return "address", wrong
     return None

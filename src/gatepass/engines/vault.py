@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import time
 
+from gatepass.engines.vault_auth import env_value, read_file
 from gatepass.errors import SecretUnavailableError
 
 TYPE_CHECKING = False
@@ -47,18 +48,12 @@ if TYPE_CHECKING:
 SETTINGS_TABLE = "vault"  # gatepass.engines passes the [vault] table (and env to cache_key)
 DEFAULT_TTL = 300
 TOTAL_TIMEOUT = 5.0
-ENV_NAMES = {"address": ("VAULT_ADDR", "BAO_ADDR"), "namespace": ("VAULT_NAMESPACE", "BAO_NAMESPACE"),
-             "ca_file": ("VAULT_CACERT", "BAO_CACERT"), "token": ("VAULT_TOKEN", "BAO_TOKEN")}
-
-
-def _env(env: Mapping[str, str], name: str) -> str:
-    return next((env[var] for var in ENV_NAMES[name] if env.get(var)), "")
 
 
 def server(settings: Mapping[str, object], env: Mapping[str, str]) -> dict[str, str]:
     """The effective settings: ``[vault]`` first, the environment where it is silent."""
     auth = str(settings.get("auth") or ("approle" if "role_id" in settings else "token"))
-    resolved = {key: str(settings.get(key) or _env(env, key)) for key in ("address", "namespace", "ca_file")}
+    resolved = {key: str(settings.get(key) or env_value(env, key)) for key in ("address", "namespace", "ca_file")}
     resolved.update(auth=auth, role_id=str(settings.get("role_id", "")),
                     secret_id_file=str(settings.get("secret_id_file", "")), token_file=str(settings.get("token_file", "")),
                     approle_mount=str(settings.get("approle_mount") or "approle"))
@@ -79,9 +74,11 @@ def settings_problems(settings: Mapping[str, object], env: Mapping[str, str]) ->
     problems = []
     if not found["address"]:
         problems.append("no address: set address in [vault] or VAULT_ADDR / BAO_ADDR")
-    elif not found["address"].startswith(("https://", "http://")):
-        problems.append("the address from the environment must start with https:// or http://")
-    if found["auth"] == "token" and not found["token_file"] and not _env(env, "token"):
+    else:
+        wrong = address_problem(found["address"])
+        if wrong is not None:
+            problems.append(wrong)
+    if found["auth"] == "token" and not found["token_file"] and not env_value(env, "token"):
         problems.append('auth = "token" needs token_file, or VAULT_TOKEN / BAO_TOKEN in the environment')
     if found["auth"] == "jwt":
         from gatepass.engines.vault_jwt import source_problem
@@ -90,10 +87,26 @@ def settings_problems(settings: Mapping[str, object], env: Mapping[str, str]) ->
     for key in ("secret_id_file", "token_file", "ca_file", "jwt_file"):
         if found[key]:
             try:
-                _read_file(found[key], key, limit=1024 * 1024)
+                read_file(found[key], key, limit=1024 * 1024)
             except SecretUnavailableError as exc:
                 problems.append(str(exc))
     return problems
+
+
+def address_problem(address: str) -> str | None:
+    """What keeps ``address`` (from ``[vault]`` or VAULT_ADDR / BAO_ADDR) from being used, never quoting it."""
+    from gatepass.engines import urls
+
+    problem = urls.problem(address)
+    return None if problem is None else f"the address {problem}"
+
+
+def _checked(found: Mapping[str, str]) -> None:
+    if not found["address"]:
+        raise SecretUnavailableError("vault: no address; set address in [vault] or VAULT_ADDR / BAO_ADDR")
+    problem = address_problem(found["address"])
+    if problem is not None:
+        raise SecretUnavailableError(f"vault: {problem}")
 
 
 def login_report(settings: Mapping[str, object], env: Mapping[str, str]) -> str:
@@ -101,8 +114,7 @@ def login_report(settings: Mapping[str, object], env: Mapping[str, str]) -> str:
     from gatepass.engines import vault_auth
 
     found = server(settings, env)
-    if not found["address"]:
-        raise SecretUnavailableError("vault: no address; set address in [vault] or VAULT_ADDR / BAO_ADDR")
+    _checked(found)
     session = vault_auth.Session(found, env, time.monotonic() + TOTAL_TIMEOUT)
     session.token = session.fresh_login() if found["auth"] in ("approle", "jwt") else session.login()
     data = session.lookup_self()
@@ -143,8 +155,7 @@ def fetch(account: Account, request: Request, env: Mapping[str, str], *, setting
     spec = account.secret_ref
     assert isinstance(spec, dict)
     found = server(settings, env)
-    if not found["address"]:
-        raise SecretUnavailableError("vault: no address; set address in [vault] or VAULT_ADDR / BAO_ADDR")
+    _checked(found)
     deadline = time.monotonic() + TOTAL_TIMEOUT
     path, field = str(spec["path"]), str(spec["field"])
     session = vault_auth.Session(found, env, deadline)
@@ -160,7 +171,7 @@ def fetch(account: Account, request: Request, env: Mapping[str, str], *, setting
         raise SecretUnavailableError(f"vault: {path} not found (KV v2 paths read secret/data/..., "
                                      "with the mount's name first)")
     if status != 200 or not isinstance(body, dict):
-        raise SecretUnavailableError(f"vault: reading {path} failed with HTTP {status}{vault_auth.server_says(body)}")
+        raise SecretUnavailableError(f"vault: reading {path} failed with HTTP {status}{session.says(body)}")
     value, lease = _field(body, path, field), body.get("lease_duration")
     ttl = account.ttl or DEFAULT_TTL
     if isinstance(lease, int) and lease > 0:
@@ -182,20 +193,3 @@ def _field(body: dict[str, object], path: str, field: str) -> str:
     if any(c in value for c in "\r\n\0"):
         raise SecretUnavailableError(f"vault: {path} field {field} holds a line break or NUL; refused")
     return value
-
-
-def _read_file(path: str, what: str, limit: int = 64 * 1024) -> str:
-    """A secret_id/token file's first line; refused when it is not a regular file (a FIFO must not hang)."""
-    from gatepass.readback import UnreadableFile, read_user_file
-
-    try:
-        data = read_user_file(path, limit)
-    except UnreadableFile as exc:
-        if exc.rule == "type":
-            raise SecretUnavailableError(f"vault: {what} {path} is not a regular file") from None
-        verb = "opened" if exc.rule == "open" else "read"
-        raise SecretUnavailableError(f"vault: {what} {path} cannot be {verb} ({exc.strerror})") from None
-    text = data.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace").strip()
-    if not text and what != "ca_file":
-        raise SecretUnavailableError(f"vault: {what} {path} is empty")
-    return text

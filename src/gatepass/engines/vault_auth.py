@@ -1,6 +1,8 @@
 """The engine token for Vault/OpenBao: AppRole login (cached, renewed, re-logged-in) or a given token.
 
-Imported only on a cache miss (``engines.vault.fetch``) and by ``gatepass doctor``. The AppRole
+Below ``engines.vault``: the environment names it falls back to (``ENV_NAMES``), the reader of
+its secret_id/token files (``read_file``), and the ``Session`` that calls the server (imported on
+a warm ``get`` for the names only; HTTP is imported when a Session calls). The AppRole
 token is cached in engines/tokencache under (address, namespace, role_id, secret_id_file) until
 its lease ends; with less than ``RENEW_FLOOR`` seconds left it is renewed with
 ``auth/token/renew-self``, and when that fails gatepass logs in again with the
@@ -12,25 +14,50 @@ from __future__ import annotations
 
 import time
 
-from gatepass.engines import httpjson, tokencache
+from gatepass.engines import tokencache
 from gatepass.errors import SecretUnavailableError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
 RENEW_FLOOR = 60
-MAX_SERVER_TEXT = 160
+ENV_NAMES = {"address": ("VAULT_ADDR", "BAO_ADDR"), "namespace": ("VAULT_NAMESPACE", "BAO_NAMESPACE"),
+             "ca_file": ("VAULT_CACERT", "BAO_CACERT"), "token": ("VAULT_TOKEN", "BAO_TOKEN")}
 
 
-def server_says(body: object) -> str:
-    """``: <the server's first error>`` for messages, shortened and on one line; Vault's errors
-    name the problem ("permission denied", "invalid role or secret ID"), never a secret."""
+def env_value(env: Mapping[str, str], name: str) -> str:
+    """The first non-empty of ``ENV_NAMES[name]`` (the ``VAULT_`` name first, as the bao CLI reads both)."""
+    return next((env[var] for var in ENV_NAMES[name] if env.get(var)), "")
+
+
+def read_file(path: str, what: str, limit: int = 64 * 1024) -> str:
+    """A secret_id/token file's first line; refused when it is not a regular file (a FIFO must not hang)."""
+    from gatepass.readback import UnreadableFile, read_user_file
+
+    try:
+        data = read_user_file(path, limit)
+    except UnreadableFile as exc:
+        if exc.rule == "type":
+            raise SecretUnavailableError(f"vault: {what} {path} is not a regular file") from None
+        verb = "opened" if exc.rule == "open" else "read"
+        raise SecretUnavailableError(f"vault: {what} {path} cannot be {verb} ({exc.strerror})") from None
+    text = data.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace").strip()
+    if not text and what != "ca_file":
+        raise SecretUnavailableError(f"vault: {what} {path} is empty")
+    return text
+
+
+def server_says(body: object, secrets: Iterable[str] = ()) -> str:
+    """``: server says '<its first error>'`` for messages: escaped, on one line, shortened, and
+    without any piece of ``secrets`` (the token or secret_id sent: a server may echo them)."""
+    from gatepass.engines.servertext import quote
+
     errors = body.get("errors") if isinstance(body, dict) else None
     if not isinstance(errors, list) or not errors or not isinstance(errors[0], str):
         return ""
-    text = " ".join(errors[0].split())[:MAX_SERVER_TEXT]
-    return f": server says {text!r}" if text else ""
+    text = quote(errors[0], secrets)
+    return f": server says '{text}'" if text else ""
 
 
 class Session:
@@ -40,6 +67,7 @@ class Session:
         self.found, self.env, self.deadline = found, env, deadline
         self.cached = False  # whether the token in use came from the cache (a 403 may mean it is stale)
         self.token: str | None = None
+        self.sent: list[str] = []  # every token, secret_id and JWT sent: never quoted back from the server
         self.key: tuple[str, ...] = ("vault-token", found["address"], found["namespace"], found["role_id"],
                                      found["secret_id_file"])
         if found["auth"] == "jwt":  # one login token per JWT: a runner's next job holds another identity
@@ -55,10 +83,18 @@ class Session:
             headers["X-Vault-Namespace"] = self.found["namespace"]
         return headers
 
+    def says(self, body: object) -> str:
+        """The server's first error for a message, without anything this session sent."""
+        return server_says(body, self.sent)
+
     def raw(self, method: str, path: str, token: str | None, body: object = None) -> tuple[int, object]:
+        from gatepass.engines import httpjson
+
+        if token:
+            self.sent.append(token)
         try:
             return httpjson.call(method, self.found["address"] + path, headers=self._headers(token), body=body,
-                                 ca_file=self.found["ca_file"] or None, deadline=self.deadline)
+                                 ca_file=self.found["ca_file"] or None, deadline=self.deadline, env=self.env)
         except SecretUnavailableError as exc:
             raise SecretUnavailableError(f"vault: {exc}") from None
 
@@ -75,12 +111,10 @@ class Session:
 
     def login(self) -> str:
         """A token: as given (auth = "token"), cached (renewed when near its end), or a fresh AppRole login."""
-        from gatepass.engines.vault import ENV_NAMES, _read_file
-
         if self.found["auth"] == "token":
             if self.found["token_file"]:
-                return _read_file(self.found["token_file"], "token_file")
-            token = next((self.env[v] for v in ENV_NAMES["token"] if self.env.get(v)), "")
+                return read_file(self.found["token_file"], "token_file")
+            token = env_value(self.env, "token")
             if not token:
                 raise SecretUnavailableError('vault: auth = "token" needs token_file or VAULT_TOKEN / BAO_TOKEN')
             return token
@@ -121,18 +155,17 @@ class Session:
         return True
 
     def _approle(self) -> str:
-        from gatepass.engines.vault import _read_file
-
-        secret_id = _read_file(self.found["secret_id_file"], "secret_id_file")
+        secret_id = read_file(self.found["secret_id_file"], "secret_id_file")
+        self.sent.append(secret_id)
         status, body = self.raw("POST", f"/v1/auth/{self.found['approle_mount']}/login", None,
                                 {"role_id": self.found["role_id"], "secret_id": secret_id})
         auth = body.get("auth") if isinstance(body, dict) else None
         token = auth.get("client_token") if isinstance(auth, dict) else None
         if status in (400, 403) or (status == 200 and not token):
             raise SecretUnavailableError("vault: AppRole login refused (is the secret_id revoked or expired, "
-                                         f"or the role_id wrong?){server_says(body)}")
+                                         f"or the role_id wrong?){self.says(body)}")
         if status != 200 or not isinstance(token, str):
-            raise SecretUnavailableError(f"vault: AppRole login failed with HTTP {status}{server_says(body)}")
+            raise SecretUnavailableError(f"vault: AppRole login failed with HTTP {status}{self.says(body)}")
         self._remember(token, auth)
         return token
 
@@ -141,5 +174,5 @@ class Session:
         status, body = self.call("GET", "/v1/auth/token/lookup-self")
         data = body.get("data") if isinstance(body, dict) else None
         if status != 200 or not isinstance(data, dict):
-            raise SecretUnavailableError(f"vault: token lookup failed with HTTP {status}{server_says(body)}")
+            raise SecretUnavailableError(f"vault: token lookup failed with HTTP {status}{self.says(body)}")
         return data

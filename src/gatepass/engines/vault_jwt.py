@@ -91,9 +91,9 @@ def _checked(jwt: str, found: Mapping[str, str]) -> str:
 def read_jwt(found: Mapping[str, str], env: Mapping[str, str], deadline: float) -> str:
     """The JWT from its one configured source; SecretUnavailableError (never quoting it) why not."""
     if found["jwt_file"]:
-        from gatepass.engines.vault import _read_file
+        from gatepass.engines.vault_auth import read_file
 
-        return _checked(_read_file(found["jwt_file"], "jwt_file", limit=MAX_JWT_BYTES), found)
+        return _checked(read_file(found["jwt_file"], "jwt_file", limit=MAX_JWT_BYTES), found)
     if found["jwt_env"]:
         if not env.get(found["jwt_env"]):
             raise SecretUnavailableError(f"vault: jwt_env {found['jwt_env']} is not set in this environment")
@@ -114,7 +114,8 @@ def _github_actions(audience: str, env: Mapping[str, str], deadline: float) -> s
     _check_url(url)
     url += ("&" if "?" in url else "?") + "audience=" + urllib.parse.quote(audience, safe="")
     try:
-        status, body = httpjson.call("GET", url, headers={"Authorization": f"bearer {bearer}"}, deadline=deadline)
+        status, body = httpjson.call("GET", url, headers={"Authorization": f"bearer {bearer}"}, deadline=deadline,
+                                     env=env)
     except SecretUnavailableError as exc:
         raise SecretUnavailableError(f"vault: the GitHub Actions OIDC endpoint failed: {exc}") from None
     value = body.get("value") if isinstance(body, dict) else None
@@ -126,25 +127,22 @@ def _github_actions(audience: str, env: Mapping[str, str], deadline: float) -> s
 
 
 def _check_url(url: str) -> None:
-    """The request token goes over https, or plain http to this machine only."""
-    from gatepass.engines.github_app import check_api_url
+    """The request token goes over https, or plain http to this machine only (engines/urls.py's rule)."""
+    from gatepass.engines.urls import problem
 
-    try:
-        check_api_url(url)
-    except SecretUnavailableError:
-        raise SecretUnavailableError(f"vault: {ACTIONS_URL} must start with https:// "
-                                     "(plain http only to 127.0.0.1, ::1 or localhost)") from None
+    wrong = problem(url, base=False)
+    if wrong is not None:
+        raise SecretUnavailableError(f"vault: {ACTIONS_URL} {wrong}")
 
 
 def login(session: Session) -> tuple[str, object]:
     """(client token, the answer's ``auth`` block) of a jwt login with a freshly read JWT."""
-    from gatepass.engines.vault_auth import server_says
-
     found = session.found
     jwt = read_jwt(found, session.env, session.deadline)
+    session.sent.append(jwt)
     role, mount = found["role"], found["jwt_mount"]
     status, body = session.raw("POST", f"/v1/auth/{mount}/login", None, {"role": role, "jwt": jwt})
-    said = server_says(body)
+    said = session.says(body)
     if jwt in said or any(part in said for part in jwt.split(".") if len(part) > 16):
         said = ""  # a server that echoes the JWT is not quoted
     auth = body.get("auth") if isinstance(body, dict) else None
