@@ -246,8 +246,9 @@ def test_a_warm_get_reads_no_jwt_and_imports_no_http_client(openbao, issuer, tmp
     role = JwtRole(openbao, issuer)
     path = jwt_file(tmp_path, issuer.token(AUDIENCE))
     role.config(isolated_env, f'jwt_file = "{path}"')
+    # vault_auth holds the environment names the warm cache key needs (no HTTP at its top); httpjson must not load
     heavy = ("json", "http.client", "urllib.parse", "ssl", "socket", "threading", "hashlib", "cryptography",
-             "gatepass.engines.vault_auth", "gatepass.engines.httpjson")
+             "gatepass.engines.httpjson", "gatepass.engines.urls")
     probe = ("import io, os, sys\nfrom gatepass.protocol import git\nout = io.BytesIO()\n"
              "git.main(['get'], io.BytesIO(b'protocol=http\\nhost=git.example\\n'), out, io.BytesIO(), os.environ)\n"
              "assert b'password=' in out.getvalue()\n"

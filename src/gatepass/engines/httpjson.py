@@ -140,7 +140,7 @@ def call(method: str, url: str, *, headers: Mapping[str, str] | None = None, bod
         data, kind = urllib.parse.urlencode(form).encode("ascii"), "application/x-www-form-urlencoded"
     sent = {"Accept": "application/json", **(headers or {})}
     if data is not None:
-        sent["Content-Type"] = "application/json"
+        sent["Content-Type"] = kind
     outcome: list[tuple[int, bytes] | BaseException] = []
 
     def work() -> None:
