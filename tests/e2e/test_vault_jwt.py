@@ -22,6 +22,7 @@ from tests.conftest import write_config
 from tests.e2e.test_vault import answer_of, files_holding, helper_get, unique
 from tests.support.actions_oidc import ISSUER, ActionsOIDC, Issuer
 from tests.support.openbao import OpenBao, openbao  # noqa: F401  (the fixture)
+from tests.support.racy import cacheable
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -246,6 +247,7 @@ def test_a_warm_get_reads_no_jwt_and_imports_no_http_client(openbao, issuer, tmp
     role = JwtRole(openbao, issuer)
     path = jwt_file(tmp_path, issuer.token(AUDIENCE))
     role.config(isolated_env, f'jwt_file = "{path}"')
+    cacheable(Path(isolated_env["GATEPASS_USER_CONFIG"]))  # the second run is warm
     # vault_auth holds the environment names the warm cache key needs (no HTTP at its top); httpjson must not load
     heavy = ("json", "http.client", "urllib.parse", "ssl", "socket", "threading", "hashlib", "cryptography",
              "gatepass.engines.httpjson", "gatepass.engines.urls")
