@@ -222,7 +222,7 @@ def parse_docker_server(server: str) -> tuple[str | None, str, int | None, str] 
 
 def docker_hub(host: str, port: int | None) -> str:
     """``docker.io`` for any of Docker Hub's names on the default port, else ``host`` (normalised).
-    The one canonicalisation: docker server strings here, config domains in ``config/schema.py``.
+    The one canonicalisation: docker server strings here, config domains in ``normalize_domain``.
 
     >>> docker_hub("registry-1.docker.io", None), docker_hub("index.docker.io", 8443)
     ('docker.io', 'index.docker.io')
@@ -240,3 +240,32 @@ def docker_display_key(host: str, port: int | None) -> str:
     if host == DOCKER_HUB and port is None:
         return DOCKER_HUB_KEY
     return join_host_port(host, port)
+
+
+def normalize_domain(kind: str, text: str) -> tuple[str, int | None, bool | None]:
+    """(host, port, https or None when no scheme was written) for a ``domain`` value; ValueError if invalid.
+
+    >>> normalize_domain("docker", "http://127.0.0.1:5000/")
+    ('127.0.0.1', 5000, False)
+    >>> normalize_domain("docker", "index.docker.io")
+    ('docker.io', None, None)
+    """
+    if plain_host(text):  # what the checks below would give back unchanged, in a few C calls
+        return (text if kind == "git" else docker_hub(text, None)), None, None
+    scheme = None
+    if kind == "docker":
+        for prefix in ("http://", "https://"):
+            if text.lower().startswith(prefix):
+                scheme, text = prefix[:-3], text[len(prefix):]
+                break  # one scheme only: "http://https://x" is an error below, not x
+        text = text[:-1] if text.endswith("/") else text
+    if "://" in text or "/" in text or "@" in text:
+        raise ValueError("must be host[:port], with no scheme, path or user" +
+                         (" (a registry may start with http://)" if kind == "docker" else ""))
+    parsed = parse_authority(text, scheme, wildcard=True)
+    if parsed is None:
+        raise ValueError("is not a valid host[:port]")
+    host, port = parsed
+    if kind == "docker":
+        host = docker_hub(host, port)
+    return host, port, None if scheme is None else scheme == "https"

@@ -74,7 +74,7 @@ class Account:
         """The line the account starts on (0: none). A config parse leaves a (table, index, position)
         locator, turned into a line only when shown: most helper calls never show one (#14)."""
         if isinstance(self.line, tuple):
-            from gatepass.config.lines import account_line
+            from gatepass.linemap import account_line
 
             self.line = account_line(self.file, *self.line)
         return self.line

@@ -224,20 +224,20 @@ DOMAIN_TEXT = PIECES.map("".join)
 @settings(max_examples=300)
 @given(st.sampled_from(["git", "docker"]), DOMAIN_TEXT)
 def test_plain_domain_shortcut_matches_the_full_checks(kind, text):
-    from gatepass.config import schema
+    from gatepass import hosts
 
     def full(kind: str, value: str):
-        saved = schema.plain_host
-        schema.plain_host = lambda _text: False
+        saved = hosts.plain_host
+        hosts.plain_host = lambda _text: False
         try:
-            return schema.normalize_domain(kind, value)
+            return hosts.normalize_domain(kind, value)
         except ValueError as exc:
             return str(exc)
         finally:
-            schema.plain_host = saved
+            hosts.plain_host = saved
 
     try:
-        fast = schema.normalize_domain(kind, text)
+        fast = hosts.normalize_domain(kind, text)
     except ValueError as exc:
         fast = str(exc)
     assert fast == full(kind, text)

@@ -13,8 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from gatepass.cli.main import cli
-from gatepass.config.schema import normalize_domain
-from gatepass.hosts import normalize_host
+from gatepass.hosts import normalize_domain, normalize_host
 from gatepass.model import Account, Request
 from gatepass.protocol import git
 from gatepass.resolver import rank

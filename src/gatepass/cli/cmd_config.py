@@ -94,7 +94,7 @@ class Report(NamedTuple):
 
 def gather() -> Report:
     """Everything ``config check`` reports, computed now (``doctor`` shows the same)."""
-    from gatepass.cli.config_lint import lint
+    from gatepass.config.lint import lint
 
     parsed = parse_now(layer_files(env()))
     errors, warnings = list(parsed.errors), list[str]()

@@ -217,7 +217,7 @@ def check_config() -> Iterator[Check]:
         yield "config", True, note
     for problem in modes.own_file_problems(env()):
         yield "modes", False, problem
-    from gatepass.config.cache import trust_report  # the caches' trust (issue #12): files it would ignore
+    from gatepass.cli.cache_report import trust_report  # the files the caches would ignore, and why
 
     for ok, line in trust_report(env()):
         yield "cache", ok, line

@@ -12,7 +12,7 @@ from gatepass.errors import GatepassError
 
 def _binding(kind: str, domain: str, scheme: str | None) -> tuple[str, str]:
     """(scheme, normalised domain) the value is bound to; a docker ``http://`` domain means http."""
-    from gatepass.config.schema import normalize_domain
+    from gatepass.hosts import normalize_domain
 
     try:
         host, port, written = normalize_domain(kind, domain)

@@ -72,7 +72,7 @@ class LazyGroup(click.Group):
             try:
                 sys.stdout.flush()
             except BrokenPipeError:
-                from gatepass.pipes import end_quietly
+                from gatepass.protocol.pipes import end_quietly
 
                 end_quietly()
 
@@ -87,7 +87,7 @@ class LazyGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except BrokenPipeError:  # the reader went away: end as other Unix tools do, silently
-            from gatepass.pipes import end_quietly
+            from gatepass.protocol.pipes import end_quietly
 
             end_quietly()
         except KeyboardInterrupt:

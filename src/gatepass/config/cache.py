@@ -22,7 +22,6 @@ import posix
 
 from gatepass import __version__
 from gatepass.errors import GatepassError
-from gatepass.files import private_dir, remove_stale_temps, write_atomic
 from gatepass.model import Account
 from gatepass.paths import absolute, cache_dir, dirname, join
 from gatepass.readback import directory_problem, open_trusted
@@ -41,9 +40,11 @@ if TYPE_CHECKING:
     Decoded = tuple[list[AccountTuple], list[str], dict[str, object], "dict[str, str] | Listing",
                     dict[str, dict[str, object]]]
 
-# Bumped whenever what a parse gives may differ from what an older gatepass cached: 7 is tomli's reading
-# alone (an older cache may hold a parse by the removed hand-written readers, which read some files otherwise).
-FORMAT = 7
+# Bumped whenever what a parse gives may differ from what an older gatepass cached, or the code that shapes
+# it moves (the code stamp names files by path): 7 is tomli's reading alone (the removed hand-written
+# readers read some files otherwise); 8, domains normalised in hosts.py, line lookup and JSON text on the
+# ground floor.
+FORMAT = 8
 MAX_CACHE_BYTES = 256 * 1024 * 1024
 # How close to the parse a layer's mtime/ctime may be and still tell a later edit apart: the kernel
 # stamps files from a coarse clock (one tick, <= 10 ms); whole-second stamps (some filesystems) get 2 s.
@@ -55,13 +56,11 @@ ACCOUNTS_PER_SHARD = 16
 _HERE = absolute(dirname(__file__))
 # The code that shapes a parse: a changed module (a development checkout, an upgrade in place)
 # must not be answered from a parse the old code made.
-_SHAPERS = [join(_HERE, name) for name in ("schema.py", "toml.py", "lines.py", "layers.py", "cache.py")]
-_SHAPERS.append(join(dirname(_HERE), "model.py"))
-_SHAPERS.append(join(dirname(_HERE), "engines", "specs.py"))
-# What else a parse's result holds: the layer's trust verdict, normalised hosts, the presets' accounts,
-# the sealed-value check and the rendered docker listing (tests/unit/test_pins_cache.py finds any missing).
-_SHAPERS += [join(_HERE, "trust.py")] + [join(dirname(_HERE), name) for name in ("hosts.py", "presets.py", "sealing.py",
-                                                                              join("protocol", "docker.py"))]
+_SHAPERS = [join(_HERE, name) for name in ("schema.py", "toml.py", "layers.py", "cache.py", "trust.py")]
+# What else a parse's result holds: normalised hosts, line places, the presets' accounts, the sealed-value
+# check, engine specs and the rendered docker listing (tests/unit/test_pins_cache.py finds any missing).
+_SHAPERS += [join(dirname(_HERE), name) for name in ("model.py", "hosts.py", "linemap.py", "jsontext.py", "presets.py",
+                                                      "sealing.py", join("engines", "specs.py"))]
 
 
 def _code_stamp() -> tuple[object, ...]:
@@ -127,7 +126,7 @@ def shard_of(host: str, count: int) -> int:
 
 class Listing:
     """The docker listing as ``list`` reads it from the cache: ``rendered`` is the whole answer, the
-    JSON object ``protocol.docker.render_list`` makes, written at parse time; ``entries()`` decodes
+    JSON object ``jsontext.render_object`` makes (``protocol.docker.render_list``), written at parse time; ``entries()`` decodes
     the dict only when stored entries must be merged in (#14: rendering 10,000 entries per call
     was a third of ``list``)."""
 
@@ -233,9 +232,9 @@ def encode(key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], s
     del tables
     blobs.append(marshal.dumps(listing))
     if listing:  # the import only for a config that has registries
-        from gatepass.protocol.docker import render_list
+        from gatepass.jsontext import render_object
 
-        blobs.append(marshal.dumps(render_list(listing)))
+        blobs.append(marshal.dumps(render_object(listing)))
     else:
         blobs.append(marshal.dumps("{}\n"))
     offsets, offset = [0], 0
@@ -250,6 +249,8 @@ def encode(key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], s
 def write(path: str, key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], store: dict[str, object],
           listing: dict[str, str], engines: dict[str, dict[str, object]]) -> None:
     """Write the cache atomically (temp file, rename); ``accounts`` are tuples whose [2] is the host key."""
+    from gatepass.files import private_dir, remove_stale_temps, write_atomic  # the cold path's writer
+
     data = encode(key, accounts, errors, store, listing, engines)
     directory = dirname(path)
     try:
@@ -276,7 +277,7 @@ class Parsing:
         self.lock: Lock | None = None
 
     def __enter__(self) -> "Parsing":
-        from gatepass.files import Lock  # noqa: F811 - the cold path's import; the type is TYPE_CHECKING's
+        from gatepass.files import Lock, private_dir  # noqa: F811 - the cold path's; the type is TYPE_CHECKING's
 
         directory = dirname(self.path)
         try:
@@ -291,28 +292,3 @@ class Parsing:
         if self.lock is not None:
             self.lock.__exit__(*exc)
 
-
-def trust_report(env: "Mapping[str, str]") -> list[tuple[bool, str]]:
-    """(ok, line) for ``doctor``: whether the parse cache of these layers is trusted, and each of
-    gatepass's own cache files that would be ignored (and rebuilt), with why."""
-    import os
-
-    from gatepass.config.layers import layer_files
-    from gatepass.readback import IGNORED, trust_problem
-
-    directory = cache_dir(env)
-    why = directory_problem(directory) if os.path.isdir(directory) else None
-    if why:
-        return [(False, f"caches in {directory} are not used: {why}; make each directory yours or root's, "
-                        "not writable by others")]
-    path = path_for([p for _, _, p in layer_files(env)], env)
-    problem = trust_problem(path, MAX_CACHE_BYTES)
-    state = "is trusted" if os.path.exists(path) else "is not written yet"
-    report = [(False, f"ignored, rebuilt on use: {problem}; remove it")] if problem else [(True, f"parse cache {path} {state}")]
-    report += [(False, f"ignored and rebuilt: {why}") for why in IGNORED if why != problem]
-    tokens = os.path.join(directory, "tokens")
-    for name in sorted(os.listdir(tokens)) if os.path.isdir(tokens) else []:
-        problem = trust_problem(os.path.join(tokens, name), MAX_CACHE_BYTES) if "." not in name else None
-        if problem:
-            report.append((False, f"ignored, rebuilt on use: {problem}; remove it"))
-    return report

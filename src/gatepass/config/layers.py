@@ -217,10 +217,10 @@ def _read_fd(path: str, fd: int, st: "posix.stat_result") -> bytes:
 
 def _parse_fd(path: str, fd: int, st: "posix.stat_result", layer: str, rank: int, order: list[int]
               ) -> "tuple[Parsed, str]":
-    from gatepass.config.lines import LineMap
     from gatepass.config.schema import validate
     from gatepass.config.toml import parse_toml
     from gatepass.config.trust import inline_read_problem, layer_problem
+    from gatepass.linemap import LineMap
 
     untrusted = layer_problem(path, fd, st) or ""  # judged on the descriptor: before or after the parse alike
     tree, text = parse_toml(_read_fd(path, fd, st), path)

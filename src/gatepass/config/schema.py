@@ -10,7 +10,7 @@ a value may be a token.
 from __future__ import annotations
 
 from gatepass.errors import ConfigError
-from gatepass.hosts import DOCKER_HUB, docker_hub, parse_authority, plain_host
+from gatepass.hosts import DOCKER_HUB, normalize_domain
 from gatepass.model import Account
 from gatepass.sealing import BEGIN as SEALED_BEGIN
 
@@ -18,7 +18,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from gatepass.config.lines import LineMap
+    from gatepass.linemap import LineMap
 
     Table = dict[str, Any]  # a TOML table as the parser gives it: any TOML value under each key
 
@@ -73,35 +73,6 @@ def _organizations(value: object, where: _Where, key: str) -> tuple[str, ...]:
     # As written: `setup git` writes credential.<url>/ORG keys and git matches paths case-sensitively.
     # Matching is case-insensitive (resolver.py), as GitHub and GitLab treat organization names.
     return tuple(value)
-
-
-def normalize_domain(kind: str, text: str) -> tuple[str, int | None, bool | None]:
-    """(host, port, https or None when no scheme was written) for a ``domain`` value; ValueError if invalid.
-
-    >>> normalize_domain("docker", "http://127.0.0.1:5000/")
-    ('127.0.0.1', 5000, False)
-    >>> normalize_domain("docker", "index.docker.io")
-    ('docker.io', None, None)
-    """
-    if plain_host(text):  # what the checks below would give back unchanged, in a few C calls
-        return (text if kind == "git" else docker_hub(text, None)), None, None
-    scheme = None
-    if kind == "docker":
-        for prefix in ("http://", "https://"):
-            if text.lower().startswith(prefix):
-                scheme, text = prefix[:-3], text[len(prefix):]
-                break  # one scheme only: "http://https://x" is an error below, not x
-        text = text[:-1] if text.endswith("/") else text
-    if "://" in text or "/" in text or "@" in text:
-        raise ValueError("must be host[:port], with no scheme, path or user" +
-                         (" (a registry may start with http://)" if kind == "docker" else ""))
-    parsed = parse_authority(text, scheme, wildcard=True)
-    if parsed is None:
-        raise ValueError("is not a valid host[:port]")
-    host, port = parsed
-    if kind == "docker":
-        host = docker_hub(host, port)
-    return host, port, None if scheme is None else scheme == "https"
 
 
 def _domain(kind: str, value: object, where: _Where) -> tuple[str, int | None, bool | None]:
@@ -230,7 +201,7 @@ def _account(kind: str, domain: str, host: str, port: int | None, secure: bool, 
     order[0] += 1
     return Account(kind=kind, domain=domain, host=host, port=port, secure=secure, username=username,
                    secret_kind=secret_kind, secret_ref=ref, ttl=ttl, organizations=orgs, layer=layer,
-                   rank=rank, file=path, line=(where.table, where.index, position),  # shown lazily: lines.py
+                   rank=rank, file=path, line=(where.table, where.index, position),  # shown lazily: linemap.py
                    order=order[0])
 
 

@@ -12,13 +12,9 @@ in this module only.
 from gatepass import __version__
 from gatepass.errors import GatepassError, InvalidRequestError, NotFoundError
 from gatepass.hosts import join_host_port, parse_docker_server
+from gatepass.jsontext import json_string, render_object
 from gatepass.model import Request
 from gatepass.protocol import CLOSED, STDIN_CLOSED, finish, read_input, reporter, resolve
-
-try:  # the C function json.dumps itself uses (ensure_ascii): escapes lone surrogates, imports no re
-    from _json import encode_basestring_ascii as json_string
-except ImportError:  # pragma: no cover - an interpreter built without _json
-    from json.encoder import py_encode_basestring_ascii as json_string
 
 NOT_FOUND = "credentials not found in native keychain"
 MISSING_URL = "no credentials server URL"
@@ -42,7 +38,7 @@ def render_credentials(server: str, username: str, secret: str) -> str:
 
 def render_list(entries: dict[str, str]) -> str:
     """``list``'s answer, byte for byte what ``json.dumps(entries, separators=(",", ":"))`` gives."""
-    return "{" + ",".join([f"{json_string(k)}:{json_string(v)}" for k, v in entries.items()]) + "}\n"
+    return render_object(entries)
 
 
 def read_server(stdin: "BinaryIO", env: "Mapping[str, str] | None" = None) -> str:
@@ -198,7 +194,7 @@ def main(argv: list[str] | None = None, stdin: "BinaryIO | None" = None, stdout:
             stdout.write(text.encode("utf-8"))
             stdout.flush()
         except BrokenPipeError:  # `docker-credential-gatepass list | head`: end quietly, as Unix tools do
-            from gatepass.pipes import end_quietly
+            from gatepass.protocol.pipes import end_quietly
 
             end_quietly()
         return code

@@ -12,11 +12,11 @@ from __future__ import annotations
 import difflib
 import os
 
-from gatepass.config.lines import LineMap
 from gatepass.config.schema import DOCKER_TABLES, GIT_TABLES
 from gatepass.config.toml import parse_toml
 from gatepass.errors import ConfigError
 from gatepass.hosts import DOCKER_HUB
+from gatepass.linemap import LineMap
 
 KNOWN = (*GIT_TABLES, *DOCKER_TABLES, "store", "vault")
 DEFAULT_DOMAIN = {**{t: "github.com" for t in GIT_TABLES}, **{t: DOCKER_HUB for t in DOCKER_TABLES}}
