@@ -114,7 +114,8 @@ def settings_problem(table_name: str, table: object) -> tuple[str, str] | None:
             continue
         if auth != method:
             return key, f"only applies to auth = \"{method}\""
-        if not all(part and _MOUNT_CHARS.issuperset(part) for part in str(mount).split("/")):
+        # ``..`` and ``.`` are letters of the set, and dot segments: auth/../sys/login is another endpoint
+        if not all(part not in ("", ".", "..") and _MOUNT_CHARS.issuperset(part) for part in str(mount).split("/")):
             return key, (f"is the path the {method} method is enabled at, without auth/ or slashes around it, "
                          f"like \"{method}\" or \"ci/{method}\"")
     address = table.get("address")

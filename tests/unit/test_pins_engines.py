@@ -1,0 +1,301 @@
+"""Engine rules pinned below the end-to-end tests (issue #29): each test fails when its one rule is
+removed, without the real OpenBao, GitHub or AWS. The servers are loopback stand-ins following the
+published APIs (tests/support/vault_api.py, tests/support/github_api.py, a GetAuthorizationToken
+answer below); time is read around each fetch, never waited on."""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import io
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gatepass import engines
+from gatepass.config.layers import load_config
+from gatepass.engines import aws_ecr, github_app, tokencache, vault, vault_auth
+from gatepass.errors import SecretUnavailableError
+from gatepass.model import Account, Request
+from tests.conftest import write_config
+from tests.support.vault_api import VaultAPI
+
+PATH = "secret/data/git"
+REQUEST = Request("git", "https", "git.example", None)
+
+
+@pytest.fixture
+def fake_vault() -> Iterator[VaultAPI]:
+    with VaultAPI() as api:
+        yield api
+
+
+def vault_account(tmp_path: Path, api: VaultAPI, *, ttl: int | None = None, extra: str = "") -> tuple[Account, dict]:
+    secret_id = tmp_path / "secret_id"
+    secret_id.write_text(api.secret_id + "\n")
+    secret_id.chmod(0o600)
+    spec = f'vault = {{ path = "{PATH}", field = "token" }}' + (f", ttl = {ttl}" if ttl else "")
+    path = write_config(tmp_path / "c.toml", f'[vault]\naddress = "{api.url}"\nrole_id = "{api.role_id}"\n'
+                        f'secret_id_file = "{secret_id}"\n{extra}[[git_provider]]\ndomain = "git.example"\n'
+                        f'accounts = [{{ username = "bot", {spec} }}]\n')
+    config = load_config(dict(os.environ, GATEPASS_CONFIG=str(path)))
+    assert not config.errors, config.errors
+    [account] = config.accounts
+    return account, config.engines["vault"]
+
+
+def fetched(account: Account, settings: dict) -> tuple[str, int, int, int]:
+    """(value, expiry, the clock's whole seconds before and after the fetch)."""
+    before = int(time.time())
+    value, expiry = vault.fetch(account, REQUEST, dict(os.environ), settings=settings)
+    return value, expiry, before, int(time.time())
+
+
+# -- cache keys carry every part of the identity ---------------------------------------------------------
+
+
+BASE = {"address": "https://vault.example:8200", "role_id": "role-1", "secret_id_file": "/etc/gatepass/secret_id"}
+
+
+@pytest.mark.parametrize("change", [{"address": "https://other.example:8200"}, {"namespace": "team-a"},
+                                    {"role_id": "role-2"}, {"secret_id_file": "/etc/gatepass/other_id"},
+                                    {"auth": "token", "token_file": "/etc/gatepass/secret_id"},
+                                    {"approle_mount": "ci/approle"}], ids=lambda change: ",".join(change))
+def test_a_vault_cache_key_changes_with_each_part_of_the_identity(tmp_path, fake_vault, change):
+    account, _ = vault_account(tmp_path, fake_vault)
+    base = vault.cache_key(account, REQUEST, env={}, settings=BASE)
+    assert vault.cache_key(account, REQUEST, env={}, settings={**BASE, **change}) != base
+
+
+def test_a_vault_cache_key_takes_the_namespace_from_the_environment_where_the_table_is_silent(tmp_path, fake_vault):
+    account, _ = vault_account(tmp_path, fake_vault)
+    base = vault.cache_key(account, REQUEST, env={}, settings=BASE)
+    assert vault.cache_key(account, REQUEST, env={"VAULT_NAMESPACE": "team-a"}, settings=BASE) != base
+
+
+@pytest.mark.parametrize("change", [{"address": "https://other.example:8200"}, {"namespace": "team-a"},
+                                    {"role_id": "role-2"}, {"secret_id_file": "/etc/gatepass/other_id"}],
+                         ids=lambda change: ",".join(change))
+def test_the_approle_login_is_cached_per_address_namespace_role_and_secret_id_file(change):
+    key = vault_auth.Session(vault.server(BASE, {}), {}, 0).key
+    assert vault_auth.Session(vault.server({**BASE, **change}, {}), {}, 0).key != key
+
+
+def github_account(spec: str) -> Account:
+    [account] = load_config(dict(os.environ, GATEPASS_CONFIG=str(write_config(
+        Path(os.environ["HOME"]) / "gh.toml",
+        f'[[git_provider]]\naccounts = [{{ username = "x-access-token", github_app = {{ {spec} }} }}]\n')))).accounts
+    return account
+
+
+def test_a_github_app_cache_key_names_the_owner_or_the_installation():
+    by_owner = github_account('app_id = 1, private_key_file = "/k.pem"')
+    acme = github_app.cache_key(by_owner, Request("git", "https", "github.com", None, "acme/r.git"))
+    other = github_app.cache_key(by_owner, Request("git", "https", "github.com", None, "other/r.git"))
+    assert acme != other
+    seven = github_app.cache_key(github_account('app_id = 1, private_key_file = "/k.pem", installation_id = 7'), REQUEST)
+    eight = github_app.cache_key(github_account('app_id = 1, private_key_file = "/k.pem", installation_id = 8'), REQUEST)
+    assert seven != eight and acme not in (seven, eight)
+
+
+ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+
+
+def ecr_account(username: str = "AWS") -> Account:
+    [account] = load_config(dict(os.environ, GATEPASS_CONFIG=str(write_config(
+        Path(os.environ["HOME"]) / "ecr.toml",
+        f'[[docker_registry]]\ndomain = "*.dkr.ecr.*.amazonaws.com"\n'
+        f'accounts = [{{ username = "{username}", aws_ecr = {{}} }}]\n')))).accounts
+    return account
+
+
+@pytest.mark.parametrize("env", [{"AWS_PROFILE": "ci"}, {"AWS_ACCESS_KEY_ID": "AKIAOTHER"}], ids=lambda e: ",".join(e))
+def test_an_ecr_cache_key_names_the_registry_and_the_aws_identity(env):
+    account = ecr_account()
+    base = aws_ecr.cache_key(account, Request("docker", "https", ECR, None), {})
+    assert aws_ecr.cache_key(account, Request("docker", "https", ECR.replace("1234", "9999"), None), {}) != base
+    assert aws_ecr.cache_key(account, Request("docker", "https", ECR, None), env) != base
+
+
+# -- expiry arithmetic ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ttl, lease, lives", [(None, 30, 30), (None, 600, 300), (None, None, 300), (20, 30, 20)],
+                         ids=["lease-shorter", "ttl-shorter", "kv-no-lease", "account-ttl"])
+def test_a_vault_value_lives_min_of_ttl_and_lease(tmp_path, fake_vault, ttl, lease, lives):
+    fake_vault.secrets[PATH] = ({"token": "value-1"}, lease)
+    account, settings = vault_account(tmp_path, fake_vault, ttl=ttl)
+    value, expiry, before, after = fetched(account, settings)
+    assert value == "value-1" and before + lives <= expiry <= after + lives
+
+
+@pytest.mark.parametrize("left, renewed", [(30, True), (120, False)], ids=["30s-left", "120s-left"])
+def test_a_cached_login_with_under_a_minute_left_is_renewed_not_replaced(tmp_path, fake_vault, left, renewed):
+    fake_vault.secrets[PATH] = ({"token": "value-1"}, None)
+    account, settings = vault_account(tmp_path, fake_vault)
+    fake_vault.tokens.add("hvs.cached")
+    key = vault_auth.Session(vault.server(settings, os.environ), os.environ, 0).key
+    tokencache.put(dict(os.environ), key, "hvs.cached", int(time.time()) + left)
+    assert fetched(account, settings)[0] == "value-1"
+    assert (fake_vault.renewals(), fake_vault.logins()) == (int(renewed), 0)
+    assert [call[2] for call in fake_vault.calls if call[0] == "GET"] == ["hvs.cached"]
+
+
+def test_a_cached_login_the_server_will_not_renew_is_replaced_by_a_fresh_login(tmp_path, fake_vault):
+    fake_vault.secrets[PATH] = ({"token": "value-1"}, None)
+    account, settings = vault_account(tmp_path, fake_vault)
+    key = vault_auth.Session(vault.server(settings, os.environ), os.environ, 0).key
+    tokencache.put(dict(os.environ), key, "hvs.unknown-to-the-server", int(time.time()) + 30)
+    assert fetched(account, settings)[0] == "value-1"
+    assert (fake_vault.renewals(), fake_vault.logins()) == (1, 1)
+    [read] = [call for call in fake_vault.calls if call[0] == "GET"]  # never tried with the token renewal refused
+    assert read[2] != "hvs.unknown-to-the-server"
+
+
+def test_a_403_with_a_cached_login_drops_it_and_logs_in_once_more(tmp_path, fake_vault):
+    fake_vault.secrets[PATH] = ({"token": "value-1"}, None)
+    account, settings = vault_account(tmp_path, fake_vault)
+    assert fetched(account, settings)[0] == "value-1" and fake_vault.logins() == 1
+    fake_vault.revoke_all()  # the cached login token was revoked (or lapsed early) on the server
+    assert fetched(account, settings)[0] == "value-1" and fake_vault.logins() == 2
+    fake_vault.secrets.pop(PATH)
+    fake_vault.revoke_all()
+    with pytest.raises(SecretUnavailableError, match="not found"):
+        fetched(account, settings)
+
+
+def test_a_403_with_a_fresh_login_is_the_policy_error_without_another_login(tmp_path, fake_vault, monkeypatch):
+    fake_vault.secrets[PATH] = ({"token": "value-1"}, None)
+    account, settings = vault_account(tmp_path, fake_vault)
+    monkeypatch.setattr(fake_vault, "tokens", type("Forgetful", (set,), {"__contains__": lambda self, t: False})())
+    with pytest.raises(SecretUnavailableError, match="permission denied reading secret/data/git"):
+        fetched(account, settings)
+    assert fake_vault.logins() == 1
+
+
+def test_forget_drops_the_cached_value_it_was_told_and_only_that(tmp_path, fake_vault):
+    fake_vault.secrets[PATH] = ({"token": "value-1"}, None)
+    account, settings = vault_account(tmp_path, fake_vault)
+    env, tables = dict(os.environ), {"vault": settings}
+    assert engines.read_engine(account, REQUEST, env, tables).value == "value-1"
+    reads = len([c for c in fake_vault.calls if c[0] == "GET"])
+    assert not engines.forget(account, REQUEST, env, tables, "another-value")
+    assert engines.read_engine(account, REQUEST, env, tables).value == "value-1"
+    assert len([c for c in fake_vault.calls if c[0] == "GET"]) == reads  # still cached
+    fake_vault.secrets[PATH] = ({"token": "value-2"}, None)
+    assert engines.forget(account, REQUEST, env, tables, "value-1")
+    assert engines.read_engine(account, REQUEST, env, tables).value == "value-2"
+
+
+def test_git_gets_the_engine_values_expiry_as_password_expiry_utc(tmp_path, fake_vault):
+    from gatepass.protocol import git
+
+    fake_vault.secrets[PATH] = ({"token": "value-1"}, 90)
+    account, settings = vault_account(tmp_path, fake_vault)
+    out = io.BytesIO()
+    before = int(time.time())
+    git.main(["get"], io.BytesIO(b"protocol=https\nhost=git.example\n"), out, io.BytesIO(),
+             dict(os.environ, GATEPASS_CONFIG=str(tmp_path / "c.toml")))
+    lines = out.getvalue().decode().splitlines()
+    assert lines[:2] == ["username=bot", "password=value-1"]
+    [expiry] = [int(line.partition("=")[2]) for line in lines if line.startswith("password_expiry_utc=")]
+    assert before + 90 <= expiry <= int(time.time()) + 90
+
+
+# -- what an engine refuses ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["\n", "\r", "\0"], ids=["LF", "CR", "NUL"])
+def test_a_vault_field_with_a_line_break_or_nul_is_refused_at_the_engine(tmp_path, fake_vault, bad):
+    fake_vault.secrets[PATH] = ({"token": f"s3cr3t{bad}password=other"}, None)
+    account, settings = vault_account(tmp_path, fake_vault)
+    with pytest.raises(SecretUnavailableError, match="line break or NUL") as caught:
+        fetched(account, settings)
+    assert "s3cr3t" not in str(caught.value)
+
+
+@pytest.mark.parametrize("mount, ok", [("approle", True), ("ci/approle", True), ("ci.prod/app-role_2", True),
+                                       ("../sys", False), ("ci/./approle", False), ("ci//approle", False),
+                                       ("ci/approle?x=1", False), ("a b", False)])
+def test_approle_mount_is_limited_to_safe_path_segments(tmp_path, mount, ok):
+    path = write_config(tmp_path / "c.toml", f'[vault]\naddress = "https://v.example"\nrole_id = "r"\n'
+                        f'secret_id_file = "/s"\napprole_mount = "{mount}"\n')
+    config = load_config(dict(os.environ, GATEPASS_CONFIG=str(path)))
+    assert ("vault" in config.engines) is ok
+    assert ok or any("approle_mount" in e for e in config.errors)
+
+
+def test_a_github_app_api_url_over_plain_http_is_refused_unless_loopback(tmp_path):
+    remote = github_account('app_id = 1, private_key_file = "/nonexistent.pem", api_url = "http://ghe.example/api/v3"')
+    with pytest.raises(SecretUnavailableError, match="https://"):
+        github_app.fetch(remote, REQUEST, {})
+    local = github_account('app_id = 1, private_key_file = "/nonexistent.pem", api_url = "http://127.0.0.1:9"')
+    with pytest.raises(SecretUnavailableError) as caught:  # past the URL rule: the key file is next
+        github_app.fetch(local, REQUEST, {})
+    assert "https://" not in str(caught.value)
+
+
+# -- ECR: the token's user must be the account's ----------------------------------------------------------
+
+
+class _ECR(http.server.BaseHTTPRequestHandler):
+    """``GetAuthorizationToken`` as the ECR API reference gives it (JSON 1.1 protocol): the request
+    names its operation in ``X-Amz-Target`` and is SigV4-signed; the answer's token is base64
+    ``user:password``."""
+
+    protocol_version = "HTTP/1.1"
+    targets: list[str] = []
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.targets.append(self.headers.get("X-Amz-Target", ""))
+        assert self.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 Credential=AKIATEST/")
+        token = base64.b64encode(b"AWS:ecr-password").decode()
+        body = json.dumps({"authorizationData": [{"authorizationToken": token, "expiresAt": time.time() + 3600,
+                                                  "proxyEndpoint": f"https://{ECR}"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def fake_ecr(monkeypatch) -> Iterator[None]:
+    """botocore reads its credentials and files from os.environ, not from the env gatepass passes."""
+    pytest.importorskip("botocore", reason="aws_ecr needs botocore (the aws extra)")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ECR)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        for name, value in {"AWS_ENDPOINT_URL_ECR": f"http://127.0.0.1:{server.server_address[1]}",
+                            "AWS_ACCESS_KEY_ID": "AKIATEST", "AWS_SECRET_ACCESS_KEY": "test-secret",
+                            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+                            "AWS_EC2_METADATA_DISABLED": "true"}.items():
+            monkeypatch.setenv(name, value)
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS"):
+            monkeypatch.delenv(name, raising=False)
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_an_ecr_token_for_another_user_than_the_accounts_is_refused(fake_ecr):
+    request = Request("docker", "https", ECR, None)
+    env = dict(os.environ)
+    password, expiry = aws_ecr.fetch(ecr_account("AWS"), request, env)
+    assert password == "ecr-password" and expiry > time.time()
+    with pytest.raises(SecretUnavailableError, match='ECR tokens are for user AWS; set username = "AWS"'):
+        aws_ecr.fetch(ecr_account("deploy"), request, env)
+    assert _ECR.targets[-1] == "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken"
+
