@@ -58,9 +58,10 @@ _HERE = absolute(dirname(__file__))
 # must not be answered from a parse the old code made.
 _SHAPERS = [join(_HERE, name) for name in ("schema.py", "toml.py", "layers.py", "cache.py", "trust.py")]
 # What else a parse's result holds: normalised hosts, line places, the presets' accounts, the sealed-value
-# check, engine specs and the rendered docker listing (tests/unit/test_pins_cache.py finds any missing).
+# check, engine specs and URL rules (a [vault] address is judged at parse time) and the rendered docker
+# listing (tests/unit/test_pins_cache.py finds any missing).
 _SHAPERS += [join(dirname(_HERE), name) for name in ("model.py", "hosts.py", "linemap.py", "jsontext.py", "presets.py",
-                                                      "sealing.py", join("engines", "specs.py"))]
+                                                      "sealing.py", join("engines", "specs.py"), join("engines", "urls.py"))]
 
 
 def _code_stamp() -> tuple[object, ...]:
