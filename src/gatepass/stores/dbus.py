@@ -75,7 +75,9 @@ class Connection:
     ``timeout`` bounds the whole setup and, separately, each call. The bus must be run by the
     effective user or root (``ForeignBusError`` otherwise, before anything is sent)."""
 
-    def __init__(self, address: str, timeout: float) -> None:
+    def __init__(self, address: str, timeout: float, early: tuple[Call, ...] = ()) -> None:
+        """Connect and authenticate; ``early`` calls go out in the same write as the handshake, and
+        their replies are waited for only by ``collect(self.early)``."""
         # The C module: socket.py would add ~8 ms of imports (enum, selectors) to every helper call,
         # and this needs only connect/sendall/recv/settimeout, which _socket.socket has itself.
         import _socket
@@ -88,6 +90,9 @@ class Connection:
         self.sender = ""  # the unique name that sent the last reply (whom a prompt's signal must come from)
         self._watched: set[str] = set()
         self._signals: list[tuple[dict[int, Any], tuple[Any, ...]]] = []
+        self._pending: set[int] = set()  # serials sent, reply not yet asked for: kept when it arrives
+        self._replies: dict[int, tuple[int, dict[int, Any], tuple[Any, ...]]] = {}
+        self.early: list[int] = []
         self._deadline = time.monotonic() + timeout
         self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
@@ -96,12 +101,13 @@ class Connection:
             self.peer_uid = peer_uid(self.sock)
             if self.peer_uid not in (geteuid(), 0):
                 raise ForeignBusError(self.peer_uid)
-            # SASL, BEGIN and Hello in one write, as sd-bus does: one round trip instead of two
+            # SASL, BEGIN, Hello (and the early calls) in one write, as sd-bus does: one round trip
             sasl = b"\0AUTH EXTERNAL " + str(geteuid()).encode().hex().encode() + b"\r\nBEGIN\r\n"
-            [hello] = self._exchange(sasl, [("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                             "Hello", "", ())], self._deadline)
-            if isinstance(hello, DBusError):
-                raise hello
+            [hello, *self.early] = self._send_calls(sasl, [("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                            "org.freedesktop.DBus", "Hello", "", ()), *early])
+            [reply] = self._collect([hello], self._deadline, sasl=True)
+            if isinstance(reply, DBusError):
+                raise reply
         except BaseException:
             self.close()
             raise
@@ -147,7 +153,13 @@ class Connection:
     def calls(self, *calls: Call) -> list[tuple[Any, ...] | DBusError]:
         """Send every call at once and wait for all their replies (one round trip, one deadline of
         ``timeout``); each reply's values, or the DBusError it answered, in the order of ``calls``."""
-        return self._exchange(b"", calls, time.monotonic() + self.timeout)
+        deadline = time.monotonic() + self.timeout
+        self._deadline = deadline
+        return self._collect(self._send_calls(b"", calls), deadline)
+
+    def collect(self, serials: list[int]) -> list[tuple[Any, ...] | DBusError]:
+        """The replies to calls sent earlier (``early``), waiting for them within ``timeout``."""
+        return self._collect(serials, time.monotonic() + self.timeout)
 
     def _encode(self, dest: str, path: str, iface: str, member: str, signature: str, body: tuple[Any, ...]) -> bytes:
         self.serial += 1
@@ -163,31 +175,32 @@ class Connection:
         pad(message, 8)
         return bytes(message + payload)
 
-    def _exchange(self, sasl: bytes, calls: tuple[Call, ...] | list[Call], deadline: float
-                  ) -> list[tuple[Any, ...] | DBusError]:
-        self._deadline = deadline
+    def _send_calls(self, sasl: bytes, calls: tuple[Call, ...] | list[Call]) -> list[int]:
         data, serials = bytearray(sasl), []
         for call in calls:
             data += self._encode(*call)
             serials.append(self.serial)
-        replies: dict[int, tuple[int, dict[int, Any], tuple[Any, ...]]] = {}
         try:
             self._send(bytes(data))
+        except OSError:
+            self.close()
+            raise
+        self._pending.update(serials)
+        return serials
+
+    def _collect(self, serials: list[int], deadline: float, sasl: bool = False) -> list[tuple[Any, ...] | DBusError]:
+        self._deadline = deadline
+        try:
             if sasl and not self._line().startswith(b"OK "):
                 raise DBusError("gatepass.AuthFailed", "the bus refused EXTERNAL authentication")
-            while len(replies) < len(serials):  # skip signals (but keep watched ones) and other replies
-                kind, headers, order = self._message()
-                serial = headers.get(5)
-                if kind in (METHOD_RETURN, ERROR) and serial in serials and serial not in replies:
-                    replies[serial] = (kind, headers, self._values(str(headers.get(8, "")), order))
-                else:
-                    self._keep(kind, headers, order)
+            while not all(serial in self._replies for serial in serials):
+                self._keep(*self._message())
         except (OSError, DBusError):
             self.close()  # a half-read message leaves the stream out of step: never reuse it
             raise
         results: list[tuple[Any, ...] | DBusError] = []
         for serial in serials:
-            kind, headers, values = replies[serial]
+            kind, headers, values = self._replies.pop(serial)
             self.sender = str(headers.get(7, ""))
             if kind == ERROR:
                 results.append(DBusError(str(headers.get(4, "org.freedesktop.DBus.Error.Failed")),
@@ -201,7 +214,13 @@ class Connection:
         self._watched.add(path)
 
     def _keep(self, kind: int, headers: dict[int, Any], order: Literal["little", "big"]) -> None:
-        if kind == SIGNAL and headers.get(1) in self._watched:
+        """Keep a message that was read: the reply to a call sent and not yet collected, or a signal
+        from a watched path; anything else (other signals, stray replies) is dropped."""
+        serial = headers.get(5)
+        if kind in (METHOD_RETURN, ERROR) and serial in self._pending:
+            self._pending.discard(serial)
+            self._replies[serial] = (kind, headers, self._values(str(headers.get(8, "")), order))
+        elif kind == SIGNAL and headers.get(1) in self._watched:
             self._signals.append((headers, self._values(str(headers.get(8, "")), order)))
 
     def signal(self, sender: str, path: str, iface: str, member: str, timeout: float) -> tuple[Any, ...]:

@@ -40,6 +40,7 @@ ITEM_IFACE = "org.freedesktop.Secret.Item"
 DBUS = ("/org/freedesktop/DBus", "org.freedesktop.DBus")
 PROPERTIES = "org.freedesktop.DBus.Properties"
 OWNER_UID = ("org.freedesktop.DBus", *DBUS, "GetConnectionUnixUser", "s", (BUS_NAME,))
+READ_ALIAS = (BUS_NAME, SERVICE_PATH, SERVICE_IFACE, "ReadAlias", "s", ("default",))
 OPEN_SESSION = (BUS_NAME, SERVICE_PATH, SERVICE_IFACE, "OpenSession", "sv", ("plain", ("s", "")))
 IS_LOCKED = "org.freedesktop.Secret.Error.IsLocked"
 APPLICATION = "Python keyring library"  # keyring.backends.SecretService.Keyring.appid
@@ -112,7 +113,8 @@ class SecretServiceBackend(Backend):
         from gatepass.stores.dbus import Connection, ForeignBusError
 
         try:
-            self.conn = Connection(address, timeout)
+            # the first questions ride with the handshake; _collection reads their answers
+            self.conn = Connection(address, timeout, early=(READ_ALIAS, OWNER_UID, OPEN_SESSION))
         except ForeignBusError as exc:
             raise _fail(f"the session bus at {address} is run by {_user(exc.uid)}, not by you; refusing to send it "
                         f"secrets (is DBUS_SESSION_BUS_ADDRESS from another login?); {USE_FILE}") from None
@@ -143,14 +145,15 @@ class SecretServiceBackend(Backend):
         return self._batch((dest, path, iface, method, signature, body), locked=locked)[0]
 
     def _batch(self, *calls: tuple[str, str, str, str, str, tuple[Any, ...]],
-               locked: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
-        """Several calls in one round trip (``Connection.calls``): every reply's values, or the first
-        failure in call order as ``_call`` words it."""
+               locked: tuple[Any, ...] | None = None, sent: list[int] | None = None) -> list[tuple[Any, ...]]:
+        """Several calls in one round trip (``Connection.calls``), or the replies to ``calls`` already
+        ``sent`` (their serials): every reply's values, or the first failure in call order as ``_call``
+        words it."""
         from gatepass.stores.dbus import PROTOCOL_ERROR, DBusError
 
         method = calls[0][3]
         try:
-            replies = self.conn.calls(*calls)
+            replies = self.conn.calls(*calls) if sent is None else self.conn.collect(sent)
         except UnicodeEncodeError:  # raised while marshaling, before anything was sent
             raise InvalidRequestError("the Secret Service stores only valid Unicode text; a name or secret "
                                       "holds a lone surrogate") from None
@@ -217,12 +220,12 @@ class SecretServiceBackend(Backend):
 
     def _collection(self, search: dict[str, str] | None = None) -> tuple[str, list[str]]:
         """The default collection, checked unlocked on every call (a screen lock may come at any time),
-        and the items matching ``search`` in it. Round trips are few: the first call asks for the alias,
-        the owner's uid and a session at once; each call sends the Locked check and the search together
-        (the search's answer is used only when the collection is unlocked)."""
+        and the items matching ``search`` in it. Round trips are few: the alias, the owner's uid and a
+        session were asked for with the handshake; each call sends the Locked check and the search
+        together (the search's answer is used only when the collection is unlocked)."""
         if self._collection_path is None:
-            alias, owner, session = self._batch((BUS_NAME, SERVICE_PATH, SERVICE_IFACE, "ReadAlias", "s", ("default",)),
-                                                OWNER_UID, OPEN_SESSION)
+            sent, self.conn.early = self.conn.early, []  # asked once; after a failure, ask again
+            alias, owner, session = self._batch(READ_ALIAS, OWNER_UID, OPEN_SESSION, sent=sent or None)
             path = str(alias[0])
             if path == "/":
                 advice = self._advice()
