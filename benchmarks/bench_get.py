@@ -375,6 +375,14 @@ def _store_cases(b: Bench) -> list[Case]:
         subprocess.run([b.launcher(), "store"], input=approve, env=env, check=True, capture_output=True)
         cases.append(b.command(f"gatepass get, store: {label}", "1", [b.launcher(), "get"],
                                b"protocol=https\nhost=stored.example.com\n\n", env, expect=b"username=stored"))
+    # the docker helper on the same keyring: the same protocol and job as the Go peer (issue #26 item 5)
+    denv = b.home(None, GATEPASS_STORE_BACKEND="secret-service", **ss_env)
+    docker = b.launcher("install", "docker")
+    subprocess.run([docker, "store"], input=b'{"ServerURL":"stored.example.com","Username":"stored",'
+                   b'"Secret":"stored-secret"}', env=denv, check=True, capture_output=True)
+    cases.append(b.command("docker-credential-gatepass get, store: Secret Service", "1", [docker, "get"],
+                           b"stored.example.com", denv, expect=b'{"ServerURL":"stored.example.com","Username":'
+                           b'"stored","Secret":"stored-secret"}'))
     keyring = str(b.prefix / "bin" / "keyring")
     kenv = dict(b.env, **ss_env)
     subprocess.run([keyring, "set", "bench-service", "bench-user"], input=b"kr-secret\n", env=kenv, check=True)
@@ -544,6 +552,12 @@ def derived(cases: list[Case]) -> list[str]:
                          f"{ratio:.2f}x of that floor (target <= {target:.2f}x: {'met' if ratio <= target else 'MISSED'})")
             if store is not None:
                 lines.append(f"  git's C credential-store: +{store - alone:.1f} ms")
+        ours_ss = by.get(("docker-credential-gatepass get, store: Secret Service", "1"))
+        go = by.get(("docker-credential-secretservice get (Go)", "1"))
+        if ours_ss is not None and go is not None:
+            lines.append(f"Secret Service store path ({label}): docker-credential-gatepass get {ours_ss:.1f} ms, Go's "
+                         f"docker-credential-secretservice get {go:.1f} ms on the same keyring: {ours_ss / go:.2f}x "
+                         f"(target <= 1.00: {'met' if ours_ss <= go else 'MISSED'})")
         four = by.get(("4 x gatepass get at once, cold", "10,000 tables"))
         one = by.get(("gatepass get, cold", "10,000 tables"))
         if four is not None and one is not None:
