@@ -48,3 +48,9 @@ class NonInteractiveError(GatepassError):
 
 class PrivateFileError(GatepassError):
     """A file or directory gatepass keeps for itself cannot be created, written or locked."""
+
+
+def internal_error(exc: BaseException, debug: str = "GATEPASS_DEBUG=1") -> str:
+    """The one line an unexpected failure becomes in each front end (``debug``: how that one shows the
+    traceback). The type only: the exception's text could carry anything, a token included."""
+    return f"internal error ({type(exc).__name__}); run again with {debug} for the traceback"

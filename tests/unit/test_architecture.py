@@ -153,3 +153,17 @@ def test_the_checker_sees_a_cycle_and_an_arrow_back_up():
     assert cycles(edges) == {frozenset({"gatepass.model", "gatepass.app"})}
     assert floor("gatepass.model") < floor("gatepass.app")
     assert floor("gatepass.engines.specs") < floor("gatepass.config.schema") < floor("gatepass.engines.vault")
+
+
+def test_every_protocol_operation_has_one_signature():
+    """(input, env, report, trace) for each, as docker-credential-helpers' HandleCommand: no operation is a
+    special case of the dispatcher's."""
+    import inspect
+
+    from gatepass.protocol import docker, git
+
+    for operations in (git.OPERATIONS, docker.OPERATIONS):
+        shapes = {name: [p.kind for p in inspect.signature(op).parameters.values()] for name, op in operations.items()}
+        assert all(len(shape) == 4 for shape in shapes.values()), shapes
+        assert all(p.default is inspect.Parameter.empty for op in operations.values()
+                   for p in inspect.signature(op).parameters.values())

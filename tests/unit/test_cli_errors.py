@@ -62,3 +62,25 @@ def test_ctrl_c_in_a_command_that_writes_claims_nothing(monkeypatch):
 def test_usage_errors_stay_click_usage_errors():
     result = CliRunner().invoke(cli, ["list", "--kind", "svn"])
     assert result.exit_code == 2 and "Invalid value for '--kind'" in result.stderr and result.stdout == ""
+
+
+def test_the_three_front_ends_word_an_internal_error_alike(monkeypatch):
+    """git's helper, docker's helper and the gatepass command: one wording, the type only, how to see more."""
+    import io
+    import os
+
+    from gatepass import app
+    from gatepass.protocol import docker, git
+
+    monkeypatch.setattr(app, "answer", raising(ValueError("tok-canary")))
+    monkeypatch.setattr(cmd_list, "load_all", raising(ValueError("tok-canary")))
+    env = dict(os.environ, GATEPASS_CONFIG="/dev/null")
+    said = {}
+    for name, helper, request in (("git", git, b"protocol=https\nhost=example.com\n"), ("docker", docker, b"example.com")):
+        out, err = io.BytesIO(), io.BytesIO()
+        helper.main(["get"], io.BytesIO(request), out, err, env)
+        said[name] = (out.getvalue() + err.getvalue()).decode()
+    said["cli"] = run("list").stderr
+    assert said == {"git": "gatepass: internal error (ValueError); run again with GATEPASS_DEBUG=1 for the traceback\n",
+                    "docker": "gatepass: internal error (ValueError); run again with GATEPASS_DEBUG=1 for the traceback\n",
+                    "cli": "Error: internal error (ValueError); run again with --debug for the traceback\n"}

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from gatepass import __version__
-from gatepass.errors import GatepassError
+from gatepass.errors import GatepassError, internal_error
 
 COMMANDS = {  # name -> "module:attribute", imported lazily
     "list": "gatepass.cli.cmd_list:list_cmd",
@@ -99,9 +99,7 @@ class LazyGroup(click.Group):
         except Exception as exc:
             if debug:
                 raise
-            # The type only: an unexpected exception's text could carry anything, a token included.
-            raise click.ClickException(f"internal error ({type(exc).__name__}); "
-                                       "run with --debug for the traceback") from None
+            raise click.ClickException(internal_error(exc, "--debug")) from None
 
 
 @click.group(name="gatepass", cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,7 +10,7 @@ in this module only.
 
 
 from gatepass import __version__
-from gatepass.errors import GatepassError, InvalidRequestError, NotFoundError
+from gatepass.errors import GatepassError, InvalidRequestError, NotFoundError, internal_error
 from gatepass.hosts import join_host_port, parse_docker_server
 from gatepass.jsontext import json_string, render_object
 from gatepass.model import Request
@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
     from gatepass.stores.index import Entry
     from gatepass.trace import Trace
+
+    # Every operation, as docker-credential-helpers' HandleCommand has it: stdin, the environment, where to
+    # say things, the trace (None when off); the text to print.
+    Operation = Callable[[BinaryIO, Mapping[str, str], Callable[[str], None], "Trace | None"], str]
 
 
 def render_credentials(server: str, username: str, secret: str) -> str:
@@ -67,18 +71,20 @@ def to_request(server: str) -> "Request":
     return Request("docker", scheme, host, port, exact, None, exact)
 
 
-def _get(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], None]", trace: "Trace | None" = None) -> str:
+def _get(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], None]", trace: "Trace | None") -> str:
     from gatepass import app
 
     server = read_server(stdin, env)
     found = app.answer(to_request(server), env, report, trace=trace)
     if found is None:
         raise NotFoundError(NOT_FOUND)
+    if trace is not None:
+        trace.outcome = "answered"
     account, secret = found
     return render_credentials(server, account.username, secret.value)
 
 
-def _list(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], None]") -> str:
+def _list(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], None]", trace: "Trace | None") -> str:
     from gatepass import app
 
     only = app.restriction(env)  # GATEPASS_ACCOUNT: list what get would answer, that user's keys only
@@ -120,7 +126,7 @@ def _entry(request: "Request", username: str) -> "Entry":
     return Entry("docker", "", host, request.exact_key or "", username)
 
 
-def _store(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], None]") -> str:
+def _store(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], None]", trace: "Trace | None") -> str:
     """Save into the store layer, one credential per server key (a new username replaces the old one).
 
     Skipped when a config layer already gives the same pair. ``<token>`` (an identity token) and
@@ -141,7 +147,7 @@ def to_request_for_store(server: str) -> "Request":
         raise InvalidRequestError("ServerURL is not a registry host[:port] or URL") from None
 
 
-def _erase(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], None]") -> str:
+def _erase(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], None]", trace: "Trace | None") -> str:
     """Remove the stored credential for the server key; erasing something absent succeeds (skopeo relies on it)."""
     from gatepass import app
 
@@ -174,12 +180,14 @@ def _refuse_config_erase(request: "Request", env: "Mapping[str, str]") -> None:
                             "remove the account there to log out")
 
 
-def _version(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], None]") -> str:
+def _version(stdin: "BinaryIO", env: "Mapping[str, str]", report: "Callable[[str], None]", trace: "Trace | None") -> str:
     return f"docker-credential-gatepass (gatepass) {__version__}\n"
 
 
-OPERATIONS = {"get": _get, "list": _list, "store": _store, "erase": _erase, "version": _version,
-              "-v": _version, "--version": _version}
+OPERATIONS: "dict[str, Operation]" = {"get": _get, "list": _list, "store": _store, "erase": _erase,
+                                      "version": _version, "-v": _version, "--version": _version}
+READS_STDIN = frozenset({"get", "store", "erase"})  # list never reads it (docker-py leaves the caller's attached)
+TRACED = READS_STDIN | {"list"}
 
 
 def main(argv: list[str] | None = None, stdin: "BinaryIO | None" = None, stdout: "BinaryIO | None" = None,
@@ -206,17 +214,17 @@ def main(argv: list[str] | None = None, stdin: "BinaryIO | None" = None, stdout:
     operation = OPERATIONS.get(argv[0])
     if operation is None:
         return reply(f"Unknown credential action `{argv[0]}`\n", 1)
-    if 0 in CLOSED and operation in (_get, _store, _erase):
+    if 0 in CLOSED and argv[0] in READS_STDIN:
         return reply(STDIN_CLOSED + "\n", 1)
     trace = None
-    if env.get("GATEPASS_TRACE") and operation is not _version:  # tracing off imports nothing
+    if env.get("GATEPASS_TRACE") and argv[0] in TRACED:  # tracing off imports nothing
         import time
 
         from gatepass import trace as tracing
 
         trace = tracing.start(env, "docker", argv[0], time.time())
     try:
-        output = operation(stdin, env, report, trace) if operation is _get else operation(stdin, env, report)
+        output = operation(stdin, env, report, trace)
     except GatepassError as exc:
         if trace is not None:
             trace.outcome = "not found" if isinstance(exc, NotFoundError) else f"refused: {exc}"
@@ -226,10 +234,10 @@ def main(argv: list[str] | None = None, stdin: "BinaryIO | None" = None, stdout:
             trace.outcome = f"internal error ({type(exc).__name__})"
         if env.get("GATEPASS_DEBUG"):
             raise
-        return reply(f"gatepass internal error ({type(exc).__name__}); run with GATEPASS_DEBUG=1\n", 1)
+        return reply(f"gatepass: {internal_error(exc)}\n", 1)  # docker shows our stdout as it is: say who
     finally:
         if trace is not None:
-            trace.outcome = trace.outcome or ("answered" if operation is _get else "done")
+            trace.outcome = trace.outcome or "done"  # get says what it answered
             trace.write(report)
     return reply(output, 0)
 

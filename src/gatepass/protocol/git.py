@@ -11,7 +11,7 @@ asks the next helper or the user), with one ``gatepass:`` line on stderr when th
 
 import time
 
-from gatepass.errors import GatepassError, InvalidRequestError
+from gatepass.errors import GatepassError, InvalidRequestError, internal_error
 from gatepass.hosts import join_host_port, parse_authority
 from gatepass.model import Request
 from gatepass.protocol import CLOSED, STDIN_CLOSED, finish, read_input, reporter, resolve
@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 
     from gatepass.stores.index import Entry
     from gatepass.trace import Trace
+
+    # Every operation, as docker-credential-helpers' HandleCommand has it: the request, the environment,
+    # where to say things, the trace (None when off); the bytes to print.
+    Operation = Callable[[dict[str, str], Mapping[str, str], Callable[[str], None], "Trace | None"], bytes]
 
 
 def read_request(stream: "BinaryIO", env: "Mapping[str, str] | None" = None) -> bytes:
@@ -111,11 +115,13 @@ def render(username: str, password: str, expiry: int | None, refresh: str | None
 
 
 def _get(attrs: dict[str, str], env: "Mapping[str, str]", report: "Callable[[str], None]",
-         trace: "Trace | None" = None) -> bytes:
+         trace: "Trace | None") -> bytes:
     from gatepass import app
 
     request = to_request(attrs)
     found = app.answer(request, env, report, trace=trace)
+    if trace is not None:
+        trace.outcome = "answered" if found is not None else "no answer"
     if found is None:
         _say_why_not(request, env, report)
         return b""
@@ -158,7 +164,8 @@ def _entry(attrs: dict[str, str], request: "Request") -> "Entry":
                  expiry=_expiry(attrs))
 
 
-def _store(attrs: dict[str, str], env: "Mapping[str, str]", report: "Callable[[str], None]") -> bytes:
+def _store(attrs: dict[str, str], env: "Mapping[str, str]", report: "Callable[[str], None]",
+           trace: "Trace | None") -> bytes:
     """Remember what git approved, into the store layer only.
 
     Like git's credential-store: a credential without protocol, host, username or password is not
@@ -183,7 +190,8 @@ def request_for_user(request: "Request", username: str) -> "Request":
     return Request(request.kind, request.scheme, request.host, request.port, request.path, username)
 
 
-def _erase(attrs: dict[str, str], env: "Mapping[str, str]", report: "Callable[[str], None]") -> bytes:
+def _erase(attrs: dict[str, str], env: "Mapping[str, str]", report: "Callable[[str], None]",
+           trace: "Trace | None") -> bytes:
     """Forget what git rejected: every stored entry matching the given fields (git's credential_match).
 
     Config files are never touched. An empty pattern erases nothing; when a password is given,
@@ -230,7 +238,7 @@ def _say_config_rejected(request: "Request", username: str, password: str, env: 
                "(gatepass does not edit config files)")
 
 
-OPERATIONS = {"get": _get, "store": _store, "erase": _erase}
+OPERATIONS: "dict[str, Operation]" = {"get": _get, "store": _store, "erase": _erase}
 
 
 def main(argv: list[str] | None = None, stdin: "BinaryIO | None" = None, stdout: "BinaryIO | None" = None,
@@ -256,12 +264,12 @@ def main(argv: list[str] | None = None, stdin: "BinaryIO | None" = None, stdout:
             trace.write(report)
 
 
-def _run(operation: "Callable[..., bytes]", stdin: "BinaryIO", stdout: "BinaryIO", env: "Mapping[str, str]",
+def _run(operation: "Operation", stdin: "BinaryIO", stdout: "BinaryIO", env: "Mapping[str, str]",
          report: "Callable[[str], None]", trace: "Trace | None") -> int:
     attrs: dict[str, str] = {}
     try:
         attrs = parse_request(read_request(stdin, env))
-        output = operation(attrs, env, report, trace) if operation is _get else operation(attrs, env, report)
+        output = operation(attrs, env, report, trace)
     except GatepassError as exc:
         report(str(exc))
         _note(trace, attrs, f"refused: {exc}")
@@ -270,9 +278,9 @@ def _run(operation: "Callable[..., bytes]", stdin: "BinaryIO", stdout: "BinaryIO
         _note(trace, attrs, f"internal error ({type(exc).__name__})")
         if env.get("GATEPASS_DEBUG"):
             raise
-        report(f"internal error ({type(exc).__name__}); run with GATEPASS_DEBUG=1 for details")
+        report(internal_error(exc))
         return 1
-    _note(trace, attrs, ("answered" if output else "no answer") if operation is _get else "done")
+    _note(trace, attrs, (trace.outcome if trace is not None else None) or "done")  # get says what it answered
     stdout.write(output)
     stdout.flush()
     return 0
