@@ -10,6 +10,7 @@ import http.server
 import io
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -299,3 +300,79 @@ def test_an_ecr_token_for_another_user_than_the_accounts_is_refused(fake_ecr):
         aws_ecr.fetch(ecr_account("deploy"), request, env)
     assert _ECR.targets[-1] == "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken"
 
+
+
+# -- every engine URL: https, or plain http to this machine only ------------------------------------------
+# httpjson refuses such a URL too, in its own words ("the engine URL ..."): each engine's check is pinned by
+# the words naming its own setting, and nothing may be connected to.
+
+HTTP_RULE = "must start with https:// (plain http only to 127.0.0.1, ::1 or localhost)"
+
+
+@pytest.fixture
+def no_connection(monkeypatch):
+    from gatepass.engines import httpjson
+
+    def connect(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an engine connected to a plain-http address that is not loopback")
+
+    monkeypatch.setattr(httpjson, "_connection", connect)
+
+
+@pytest.mark.parametrize("where", ["table", "VAULT_ADDR", "BAO_ADDR"])
+def test_a_vault_address_over_plain_http_is_refused_unless_loopback(tmp_path, fake_vault, no_connection, where):
+    account, settings = vault_account(tmp_path, fake_vault)
+    address = "http://vault.invalid:8200"
+    env = dict(os.environ, **({} if where == "table" else {where: address}))
+    table = {**settings, "address": address} if where == "table" else {k: v for k, v in settings.items() if k != "address"}
+    with pytest.raises(SecretUnavailableError) as caught:
+        vault.fetch(account, REQUEST, env, settings=table)
+    assert str(caught.value) == f"vault: the address {HTTP_RULE}"
+    for lookalike in ("http://127.0.0.1.vault.invalid:8200", "http://localhost.vault.invalid", "http://127.1:8200"):
+        assert vault.address_problem(lookalike) == f"the address {HTTP_RULE}"
+    assert vault.address_problem("http://127.0.0.1:8200") is None and vault.address_problem("http://[::1]:8200") is None
+
+
+def test_a_vault_table_with_a_plain_http_address_is_a_config_error(tmp_path):
+    path = write_config(tmp_path / "c.toml", '[vault]\naddress = "http://vault.invalid:8200"\nauth = "token"\n')
+    config = load_config(dict(os.environ, GATEPASS_CONFIG=str(path)))
+    assert "vault" not in config.engines and any("vault.address" in e and HTTP_RULE in e for e in config.errors)
+
+
+def test_a_github_app_api_url_names_its_setting_when_refused(no_connection):
+    remote = github_account('app_id = 1, private_key_file = "/nonexistent.pem", api_url = "http://ghe.invalid/api/v3"')
+    with pytest.raises(SecretUnavailableError, match="^api_url must start with https://"):
+        github_app.fetch(remote, REQUEST, {})
+
+
+def test_a_google_token_uri_over_plain_http_is_refused_unless_loopback(tmp_path, no_connection):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from gatepass.engines import gcp_service_account as gcp
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    key = tmp_path / "key.json"
+
+    def keyed(uri: str) -> Path:
+        key.write_text(json.dumps({"type": "service_account", "client_email": "ci@p.iam.gserviceaccount.com",
+                                   "private_key": pem, "private_key_id": "k1", "token_uri": uri}))
+        key.chmod(0o600)
+        return key
+
+    with pytest.raises(SecretUnavailableError, match="^key_file: token_uri " + re.escape(HTTP_RULE)):
+        gcp.read_key(str(keyed("http://oauth.invalid/token")))
+    assert gcp.read_key(str(keyed("http://127.0.0.1:9/token"))).token_uri == "http://127.0.0.1:9/token"
+
+
+def test_the_actions_oidc_url_over_plain_http_is_refused_unless_loopback(no_connection):
+    from gatepass.engines import vault_jwt
+
+    found = vault.server({"address": "https://vault.example", "auth": "jwt", "role": "ci",
+                          "jwt_source": "github-actions", "audience": "vault"}, {})
+    env = {"ACTIONS_ID_TOKEN_REQUEST_URL": "http://actions.invalid/token?api-version=2.0",
+           "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "request-token"}
+    with pytest.raises(SecretUnavailableError) as caught:
+        vault_jwt.read_jwt(found, env, time.monotonic() + 5)
+    assert str(caught.value) == f"vault: ACTIONS_ID_TOKEN_REQUEST_URL {HTTP_RULE}"
