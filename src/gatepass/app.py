@@ -26,9 +26,14 @@ def load(env: "Mapping[str, str]", report: "Callable[[str], None]", hosts: list[
     config = load_config(env, hosts)
     for error in config.errors:
         report(error)
-    if env.get("GATEPASS_PRESET") or env.get("GITHUB_ACTIONS") == "true" or env.get("GITLAB_CI") == "true":
-        _add_preset(config, env, report, hosts)  # presets.DETECT, tested without importing it
+    if _preset_wanted(env):
+        _add_preset(config, env, report, hosts)
     return config
+
+
+def _preset_wanted(env: "Mapping[str, str]") -> bool:
+    """Whether a CI preset may be in effect (gatepass.presets.active), tested without importing it."""
+    return bool(env.get("GATEPASS_PRESET")) or env.get("GITHUB_ACTIONS") == "true" or env.get("GITLAB_CI") == "true"
 
 
 def _add_preset(config: "Config", env: "Mapping[str, str]", report: "Callable[[str], None]", hosts: list[str] | None
@@ -256,10 +261,17 @@ def docker_list(env: "Mapping[str, str]", report: "Callable[[str], None]") -> tu
             listed.setdefault(account.entry.path or docker_display_key(account.host, account.port), account.username)
     except StoreUnavailableError as exc:
         report(str(exc))
-    if not listed and config.rendered is not None:
+    preset: "list[Account]" = []
+    if _preset_wanted(env):  # the CI's registry (ghcr.io, $CI_REGISTRY), below every config layer
+        from gatepass.presets import environment_accounts
+
+        preset = [a for a in environment_accounts(env)[0] if a.kind == "docker"]
+    if not listed and not preset and config.rendered is not None:
         return {}, config.rendered
     for key, username in config.listing.items():
         listed.setdefault(key, username)
+    for registry in preset:
+        listed.setdefault(docker_display_key(registry.host, registry.port), registry.username)
     return listed, None
 
 

@@ -89,6 +89,9 @@ def test_actions_answers_ghcr_with_the_actor_and_the_job_token(isolated_env):
     got = helper_get("ghcr.io", env)
     assert json.loads(got.stdout) == {"ServerURL": "ghcr.io", "Username": "octo-bot", "Secret": JOB_TOKEN}
     assert got.stderr == ""
+    listed = subprocess.run(["docker-credential-gatepass", "list"], input="", env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert json.loads(listed.stdout) == {"ghcr.io": "octo-bot"}, listed.stderr
     assert helper_get("docker.io", env).stdout == "credentials not found in native keychain\n"
     del env["GITHUB_ACTIONS"]  # the same token outside Actions: nothing
     assert helper_get("ghcr.io", env).stdout == "credentials not found in native keychain\n"
