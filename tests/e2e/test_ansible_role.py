@@ -209,3 +209,31 @@ def test_as_root_the_role_installs_what_it_ships_links_the_helpers_and_a_wired_u
             assert foreign.read_text() == "# written by hand on this host\n"
         finally:
             subprocess.run(["groupdel", group], capture_output=True)
+
+
+def test_the_shipped_wheel_is_reinstalled_when_its_sources_change_and_only_then(tmp_path, isolated_env):
+    """The default install from a checkout (here a copy of this one, gatepass_source): a second run changes
+    nothing; an edited source file makes a new wheel (same version), which the role copies and reinstalls."""
+    source = tmp_path / "checkout"
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, source / name)
+    env = ansible_env(tmp_path, isolated_env)
+    more = {"gatepass_bin": "", "gatepass_source": str(source), "gatepass_python": sys.executable,
+            "gatepass_wheel_cache": str(tmp_path / "wheel-cache")}
+    first = play(tmp_path, env, TOKEN, **more)
+    venv = tmp_path / "root" / "opt" / "gatepass" / "venv"
+    assert helper_get(tmp_path / "root", env, venv / "bin") == f"username=deploy\npassword={TOKEN}\n", first[-3000:]
+    assert not (source / "build").exists()  # the wheel is built from a copy: the checkout stays clean
+    assert recap(play(tmp_path, env, TOKEN, **more))["changed"] == 0
+
+    marker = "# edited after the first install\n"
+    with open(source / "src" / "gatepass" / "__init__.py", "a") as handle:
+        handle.write(marker)
+    changed = play(tmp_path, env, TOKEN, **more)
+    assert recap(changed)["changed"] == 2, changed[-3000:]  # the wheel copied, gatepass reinstalled
+    [init] = venv.glob("lib/python*/site-packages/gatepass/__init__.py")
+    assert init.read_text().endswith(marker)
+    assert [p.name for p in (tmp_path / "root" / "opt" / "gatepass" / "dist").iterdir()] == \
+        [f"gatepass-{__import__('gatepass').__version__}-py3-none-any.whl"]
+    assert recap(play(tmp_path, env, TOKEN, **more))["changed"] == 0
