@@ -9,8 +9,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
-# Layers, lowest precedence first (docs/design.md §1).
-LAYER_RANK = {"global": 0, "host": 1, "user": 2, "config": 2, "store": 9}
+# The layers an account comes from, lowest precedence first (docs/design.md §1), written once:
+# config.layers.layer_files reads the file layers in this order, an account's rank is its layer's place
+# here, and the resolver (explain, list and setup too) puts a higher rank first. "environment" is a CI
+# preset's account; "config" is GATEPASS_CONFIG's files, which replace global, host and user.
+LAYERS = ("environment", "global", "host", "user", "config", "store")
+# Room between two layers' ranks: GATEPASS_CONFIG's files rank one above another (the last wins), all
+# still below the store's.
+RANK_STEP = 1 << 16
+LAYER_RANK = {name: place * RANK_STEP for place, name in enumerate(LAYERS)}
 
 # Where an account's secret comes from. Only the kind and a reference (a path, a variable name,
 # an argv) live here; "inline" is the one kind whose reference is the token itself.

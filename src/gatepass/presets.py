@@ -24,7 +24,7 @@ but not set another one or another secret; a registry account whose variables ar
 reported only when that registry is asked for.
 """
 
-from gatepass.model import Account
+from gatepass.model import LAYER_RANK, Account
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,7 +35,8 @@ PRESETS = {"github-actions": ("x-access-token", "GITHUB_TOKEN"),
            "gitlab-ci": ("gitlab-ci-token", "CI_JOB_TOKEN")}
 DETECT = (("github-actions", "GITHUB_ACTIONS"), ("gitlab-ci", "GITLAB_CI"))  # "true" in every job (app.load tests them too)
 SOURCE = "GATEPASS_PRESET"
-LAYER, RANK = "environment", -1
+LAYER = "environment"
+RANK = LAYER_RANK[LAYER]
 GHCR = "ghcr.io"
 # How a job gets each variable into its environment: said when it is missing.
 EXPORTS = {

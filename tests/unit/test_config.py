@@ -36,8 +36,35 @@ def test_default_paths_follow_xdg(tmp_path):
 
 
 def test_gatepass_config_replaces_the_file_layers(tmp_path):
+    from gatepass.model import LAYER_RANK
+
     files = layer_files({"GATEPASS_CONFIG": f"{tmp_path}/a.toml:{tmp_path}/b.toml"})
-    assert [(layer, rank) for layer, rank, _ in files] == [("config", 0), ("config", 1)]
+    base = LAYER_RANK["config"]
+    assert [(layer, rank) for layer, rank, _ in files] == [("config", base), ("config", base + 1)]
+
+
+def test_the_file_layers_come_in_the_one_layer_order_and_rank_by_it(tmp_path):
+    from gatepass.model import LAYER_RANK, LAYERS
+
+    (tmp_path / "host.d").mkdir()
+    (tmp_path / "host.d" / "10-a.toml").write_text("")
+    env = {"GATEPASS_GLOBAL_CONFIG": "/g.toml", "GATEPASS_HOST_CONFIG": f"{tmp_path}/host.toml",
+           "GATEPASS_USER_CONFIG": "/u.toml"}
+    files = layer_files(env)
+    assert [layer for layer, _, _ in files] == ["global", "host", "host", "user"]
+    assert [rank for _, rank, _ in files] == sorted(rank for _, rank, _ in files)
+    assert [LAYERS.index(layer) for layer, _, _ in files] == sorted(LAYERS.index(layer) for layer, _, _ in files)
+    assert all(rank == LAYER_RANK[layer] for layer, rank, _ in files)
+    assert LAYER_RANK["environment"] < LAYER_RANK["global"] < LAYER_RANK["user"] < LAYER_RANK["store"]
+
+
+def test_the_last_of_many_gatepass_config_files_still_ranks_below_the_store(tmp_path):
+    """Each GATEPASS_CONFIG file ranks above the one before it; an eleventh one once outranked stored entries."""
+    from gatepass.model import LAYER_RANK
+
+    files = layer_files({"GATEPASS_CONFIG": ":".join(f"{tmp_path}/{i}.toml" for i in range(12))})
+    ranks = [rank for _, rank, _ in files]
+    assert ranks == sorted(set(ranks)) and ranks[-1] < LAYER_RANK["store"]
 
 
 def test_missing_files_are_not_errors():

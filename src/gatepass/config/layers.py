@@ -18,7 +18,7 @@ import time
 
 from gatepass.config import cache
 from gatepass.errors import ConfigError
-from gatepass.model import LAYER_RANK, Account
+from gatepass.model import LAYER_RANK, LAYERS, RANK_STEP, Account
 from gatepass.ownership import S_IFMT, S_IFREG
 from gatepass.paths import config_dir, join
 
@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from gatepass.config.schema import Parsed
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
+# The file layers: the variable naming each one's file, and its default (None: the user's XDG config file).
+FILE_LAYERS = {"global": ("GATEPASS_GLOBAL_CONFIG", "/etc/gatepass/global.toml"),
+               "host": ("GATEPASS_HOST_CONFIG", "/etc/gatepass/host.toml"),
+               "user": ("GATEPASS_USER_CONFIG", None)}
 
 
 class Config:
@@ -77,18 +81,22 @@ def layer_files(env: "Mapping[str, str]") -> list[tuple[str, int, str]]:
     override = env.get("GATEPASS_CONFIG")
     if override is not None:
         paths = [p for p in override.split(":") if p and p != "/dev/null"]  # /dev/null: no files
-        return [("config", rank, path) for rank, path in enumerate(paths)]
-    host = env.get("GATEPASS_HOST_CONFIG") or "/etc/gatepass/host.toml"
-    dropins = (host[:-5] if host.endswith(".toml") else host) + ".d"
-    try:
-        names = sorted(n for n in posix.listdir(dropins) if n.endswith(".toml") and not n.startswith("."))
-    except OSError:
-        names = []
-    user = env.get("GATEPASS_USER_CONFIG") or join(config_dir(env), "config.toml")
-    files = [("global", LAYER_RANK["global"], env.get("GATEPASS_GLOBAL_CONFIG") or "/etc/gatepass/global.toml"),
-             ("host", LAYER_RANK["host"], host)]
-    files += [("host", LAYER_RANK["host"], join(dropins, name)) for name in names]
-    files.append(("user", LAYER_RANK["user"], user))
+        base = LAYER_RANK["config"]
+        return [("config", base + min(index, RANK_STEP - 1), path) for index, path in enumerate(paths)]
+    files: list[tuple[str, int, str]] = []
+    for layer in LAYERS:  # their order, lowest precedence first
+        if layer not in FILE_LAYERS:
+            continue
+        variable, default = FILE_LAYERS[layer]
+        path = env.get(variable) or default or join(config_dir(env), "config.toml")
+        files.append((layer, LAYER_RANK[layer], path))
+        if layer == "host":  # then its drop-ins, in name order
+            dropins = (path[:-5] if path.endswith(".toml") else path) + ".d"
+            try:
+                names = sorted(n for n in posix.listdir(dropins) if n.endswith(".toml") and not n.startswith("."))
+            except OSError:
+                names = []
+            files += [(layer, LAYER_RANK[layer], join(dropins, name)) for name in names]
     # A layer variable set to /dev/null means "no file", as GIT_CONFIG_GLOBAL=/dev/null does for git.
     return [entry for entry in files if entry[2] != "/dev/null"]
 
