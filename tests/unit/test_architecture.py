@@ -16,7 +16,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "gatepass"
 # Floors, lowest first. A module is on the floor of the longest name here that is it or a package above it.
 FLOORS: list[tuple[str, tuple[str, ...]]] = [
     ("ground", ("gatepass", "gatepass.errors", "gatepass.paths", "gatepass.hosts", "gatepass.model",
-                "gatepass.linemap", "gatepass.jsontext")),
+                "gatepass.linemap", "gatepass.jsontext", "gatepass.envvars")),
     ("files", ("gatepass.ownership", "gatepass.readback", "gatepass.files")),
     ("values", ("gatepass.hostkey", "gatepass.sealing", "gatepass.presets", "gatepass.resolver", "gatepass.trace",
                 "gatepass.engines.specs", "gatepass.engines.urls")),
