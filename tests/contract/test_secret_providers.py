@@ -176,3 +176,47 @@ def test_keepassxc_confirm_access_is_a_clear_timeout_naming_the_setting():
         backend = SecretServiceBackend(env, timeout=2)  # store and erase of one's own item need no approval
         backend.set("own", "u", "v")
         assert backend.get("own", "u") == "v" and backend.delete("own", "u") is True
+
+
+def _without_alias_objects(conn, record, victim_uid):  # type: ignore[no-untyped-def]
+    """fake_bus's Secret Service, but with no object at /org/freedesktop/secrets/aliases/*, as the spec
+    allows: every call there is UnknownObject (the paths asked for are recorded)."""
+    from jeepney import new_error
+    from jeepney.low_level import HeaderFields, MessageType, Parser
+
+    from tests.support.fake_bus import _reply, accept_sasl
+
+    first = accept_sasl(conn, record)
+    if first is None:
+        return
+    parser, serial = Parser(), 1000
+    parser.add_data(first)
+    while True:
+        message = parser.get_next_message()
+        while message is not None:
+            if message.header.message_type == MessageType.method_call:
+                path = message.header.fields.get(HeaderFields.path, "")
+                record(f"{message.header.fields.get(HeaderFields.member)} {path}\n".encode())
+                answer = (new_error(message, "org.freedesktop.DBus.Error.UnknownObject") if "/aliases/" in path
+                          else _reply(message, victim_uid))
+                serial += 1
+                conn.sendall(answer.serialise(serial))
+            message = parser.get_next_message()
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        parser.add_data(chunk)
+
+
+def test_a_provider_without_the_alias_object_is_asked_on_the_collections_path():
+    from tests.support.fake_bus import ATTACKER_SECRET, fake_bus
+
+    with fake_bus(_without_alias_objects) as bus:
+        backend = SecretServiceBackend({"DBUS_SESSION_BUS_ADDRESS": bus.address}, timeout=2)
+        assert backend.get("s", "u") == ATTACKER_SECRET  # the fake's one secret: found through the fallback
+        asked = [line for line in bus.received().decode("utf-8", "replace").split("\n") if line.startswith("Search")]
+        assert asked == ["SearchItems /org/freedesktop/secrets/aliases/default",
+                         "SearchItems /org/freedesktop/secrets/collection/login"]
+        assert backend.get("s", "u") == ATTACKER_SECRET  # the next call goes to the collection's path at once
+        asked = [line for line in bus.received().decode("utf-8", "replace").split("\n") if line.startswith("Search")]
+        assert asked[2:] == ["SearchItems /org/freedesktop/secrets/collection/login"]

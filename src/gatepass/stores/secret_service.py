@@ -40,6 +40,7 @@ ITEM_IFACE = "org.freedesktop.Secret.Item"
 DBUS = ("/org/freedesktop/DBus", "org.freedesktop.DBus")
 PROPERTIES = "org.freedesktop.DBus.Properties"
 OWNER_UID = ("org.freedesktop.DBus", *DBUS, "GetConnectionUnixUser", "s", (BUS_NAME,))
+ALIAS_PATH = "/org/freedesktop/secrets/aliases/default"  # the spec's object path for the default alias
 READ_ALIAS = (BUS_NAME, SERVICE_PATH, SERVICE_IFACE, "ReadAlias", "s", ("default",))
 OPEN_SESSION = (BUS_NAME, SERVICE_PATH, SERVICE_IFACE, "OpenSession", "sv", ("plain", ("s", "")))
 IS_LOCKED = "org.freedesktop.Secret.Error.IsLocked"
@@ -113,8 +114,8 @@ class SecretServiceBackend(Backend):
         from gatepass.stores.dbus import Connection, ForeignBusError
 
         try:
-            # the first questions ride with the handshake; _collection reads their answers
-            self.conn = Connection(address, timeout, early=(READ_ALIAS, OWNER_UID, OPEN_SESSION))
+            # the bus answers who owns the name in the same round trip as the handshake (_collection reads it)
+            self.conn = Connection(address, timeout, early=(OWNER_UID,))
         except ForeignBusError as exc:
             raise _fail(f"the session bus at {address} is run by {_user(exc.uid)}, not by you; refusing to send it "
                         f"secrets (is DBUS_SESSION_BUS_ADDRESS from another login?); {USE_FILE}") from None
@@ -145,10 +146,11 @@ class SecretServiceBackend(Backend):
         return self._batch((dest, path, iface, method, signature, body), locked=locked)[0]
 
     def _batch(self, *calls: tuple[str, str, str, str, str, tuple[Any, ...]],
-               locked: tuple[Any, ...] | None = None, sent: list[int] | None = None) -> list[tuple[Any, ...]]:
+               locked: tuple[Any, ...] | None = None, sent: list[int] | None = None,
+               instead: Mapping[int, tuple[Any, ...]] | None = None) -> list[tuple[Any, ...]]:
         """Several calls in one round trip (``Connection.calls``), or the replies to ``calls`` already
         ``sent`` (their serials): every reply's values, or the first failure in call order as ``_call``
-        words it."""
+        words it. ``instead``: for the call at that index, the values to take when it failed."""
         from gatepass.stores.dbus import PROTOCOL_ERROR, DBusError
 
         method = calls[0][3]
@@ -168,9 +170,11 @@ class SecretServiceBackend(Backend):
         except OSError as exc:
             raise _fail(f"the bus connection failed during {method} ({exc.strerror or type(exc).__name__})") from None
         values = []
-        for call, reply in zip(calls, replies, strict=True):
+        for at, (call, reply) in enumerate(zip(calls, replies, strict=True)):
             if not isinstance(reply, DBusError):
                 values.append(reply)
+            elif instead is not None and at in instead:
+                values.append(instead[at])
             elif reply.name == IS_LOCKED and locked is not None:
                 values.append(locked)
             elif reply.name == IS_LOCKED:
@@ -220,24 +224,36 @@ class SecretServiceBackend(Backend):
 
     def _collection(self, search: dict[str, str] | None = None) -> tuple[str, list[str]]:
         """The default collection, checked unlocked on every call (a screen lock may come at any time),
-        and the items matching ``search`` in it. Round trips are few: the alias, the owner's uid and a
-        session were asked for with the handshake; each call sends the Locked check and the search
-        together (the search's answer is used only when the collection is unlocked)."""
+        and the items matching ``search`` in it, in few round trips: the bus says who owns the name in
+        the handshake's round trip; once that is us (or root), one batch asks the alias, a session, and
+        Locked and the search on the alias's own object path (the spec's /aliases/default; a provider
+        without that object is asked again on the collection's path). The search's answer counts only
+        when the collection is unlocked."""
+        calls: list[tuple[str, str, str, str, str, tuple[Any, ...]]] = []
         if self._collection_path is None:
             sent, self.conn.early = self.conn.early, []  # asked once; after a failure, ask again
-            alias, owner, session = self._batch(READ_ALIAS, OWNER_UID, OPEN_SESSION, sent=sent or None)
-            path = str(alias[0])
-            if path == "/":
-                advice = self._advice()
-                raise _fail(f"{advice.name} has no default collection; {advice.create}, {USE_FILE}")
-            self._check_owner(int(owner[0]))
-            self._collection_path, self._session = path, str(session[1])
-        path = self._collection_path
-        calls: list[tuple[str, str, str, str, str, tuple[Any, ...]]] = [
-            (BUS_NAME, path, PROPERTIES, "Get", "ss", (COLLECTION_IFACE, "Locked"))]
+            owner = self._batch(OWNER_UID, sent=sent or None, instead={0: (None,)})[0][0]
+            if owner is None:  # no owner yet: ReadAlias starts an activatable service, then ask again
+                self._call(*READ_ALIAS[1:])
+                owner = self._call(*OWNER_UID[1:], dest=OWNER_UID[0])[0]
+            self._check_owner(int(owner))
+            calls += [READ_ALIAS, OPEN_SESSION]
+        path = self._collection_path or ALIAS_PATH
+        calls.append((BUS_NAME, path, PROPERTIES, "Get", "ss", (COLLECTION_IFACE, "Locked")))
         if search is not None:
             calls.append((BUS_NAME, path, COLLECTION_IFACE, "SearchItems", "a{ss}", (search,)))
-        replies = self._batch(*calls)
+        tail = len(calls) - (2 if search is not None else 1)
+        replies = self._batch(*calls, instead={at: (None,) for at in range(tail, len(calls))} if tail else None)
+        if self._collection_path is None:
+            alias, session = replies[0], replies[1]
+            replies = replies[2:]
+            if str(alias[0]) == "/":
+                advice = self._advice()
+                raise _fail(f"{advice.name} has no default collection; {advice.create}, {USE_FILE}")
+            self._collection_path, self._session = str(alias[0]), str(session[1])
+            if any(reply == (None,) for reply in replies):  # no /aliases/default object: the real path
+                return self._collection(search)
+        path = self._collection_path
         if replies[0][0][1]:
             self._unlock_open_wallet(path)
             if search is not None:
