@@ -104,3 +104,21 @@ def test_a_broken_file_is_refused_and_left_alone(containers):
     result = invoke(code=1)
     assert path.read_text() == "[[registry]\n" and result.stderr.count("\n") == 1
     assert "nothing was changed" in result.stderr
+
+
+@pytest.mark.parametrize("target", ["containers", "docker"])
+def test_setup_refuses_to_name_a_helper_that_is_not_on_path(isolated_env, monkeypatch, target):
+    """docker, podman and skopeo fail every registry, public pulls included, when the named helper is missing."""
+    import sys
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("DOCKER_CONFIG", str(Path(isolated_env["HOME"]) / ".docker"))
+    result = CliRunner().invoke(cli, ["setup", target])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "docker-credential-gatepass is not on PATH" in result.stderr
+    assert f"put {os.path.dirname(sys.executable)} on PATH (it is there)" in result.stderr
+    assert not (Path(isolated_env["HOME"]) / ".config" / "containers").exists()
+    assert not (Path(isolated_env["HOME"]) / ".docker").exists()
+    forced = CliRunner().invoke(cli, ["setup", target, "--force"])
+    assert forced.exit_code == 0, forced.stderr
+    assert (Path(isolated_env["HOME"]) / (".docker" if target == "docker" else ".config/containers")).exists()

@@ -30,6 +30,22 @@ BACKUP_SUFFIX = ".gatepass-backup"
 Data = dict[str, object]
 
 
+def require_helper_on_path(env: Mapping[str, str], force: bool) -> None:
+    """Refuse (unless ``force``) to name gatepass in a client's config while docker-credential-gatepass
+    is not on PATH: docker, podman and skopeo then fail every registry, public pulls included."""
+    import shutil
+    import sys
+
+    name = "docker-credential-" + HELPER
+    if force or shutil.which(name, path=env.get("PATH", "")):
+        return
+    beside = os.path.dirname(sys.executable)
+    where = (f"put {beside} on PATH (it is there)" if os.access(os.path.join(beside, name), os.X_OK)
+             else "install gatepass so that it is on PATH")
+    raise GatepassError(f"{name} is not on PATH, and docker, podman and skopeo would then fail every registry, "
+                        f"public pulls included; {where}, or write it anyway with --force; nothing was changed")
+
+
 def config_path(env: Mapping[str, str], explicit: str | None = None) -> str:
     """``--config``, else ``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json`` (docker's own rule)."""
     if explicit:

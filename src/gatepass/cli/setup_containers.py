@@ -83,7 +83,8 @@ def unwire(path: str) -> bool:
 @click.command("containers")
 @click.option("--system", is_flag=True, help="/etc/containers/registries.conf, for every user (needs root).")
 @click.option("--undo", is_flag=True, help="Put the file back as it was (or take gatepass out of credential-helpers).")
-def setup_containers(system: bool, undo: bool) -> None:
+@click.option("--force", is_flag=True, help="Write it even though docker-credential-gatepass is not on PATH.")
+def setup_containers(system: bool, undo: bool, force: bool) -> None:
     """Write credential-helpers = ["gatepass"] into containers' registries.conf, so podman, buildah
     and skopeo ask gatepass for every registry and their login/logout store and erase through it
     instead of writing base64 passwords to auth.json. Every other line is kept as written; an
@@ -97,6 +98,8 @@ def setup_containers(system: bool, undo: bool) -> None:
       gatepass setup containers --undo
     """
     path = registriesconf.config_path(env(), system)
+    if not undo:
+        dockerconfig.require_helper_on_path(env(), force)
     changed = unwire(path) if undo else wire(path)
     if not undo and not system:
         rootrecord.record_quietly(env())

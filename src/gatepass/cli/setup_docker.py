@@ -22,7 +22,8 @@ from gatepass.cli.setup_git import say
                    "another helper holds it.")
 @click.option("--undo", is_flag=True, help="Take gatepass's entries out again, putting back the values they replaced.")
 @click.option("--config", "path", type=click.Path(dir_okay=False), help="config.json (default: $DOCKER_CONFIG or ~/.docker).")
-def setup_docker(creds_store: bool | None, undo: bool, path: str | None) -> None:
+@click.option("--force", is_flag=True, help="Write it even though docker-credential-gatepass is not on PATH.")
+def setup_docker(creds_store: bool | None, undo: bool, path: str | None, force: bool) -> None:
     """Name gatepass in config.json's credHelpers for every registry gatepass has an account for
     (its server string; an insecure http:// registry as host:port; Docker Hub under both
     https://index.docker.io/v1/ and docker.io), and in credsStore, so `docker login` to any other
@@ -36,6 +37,8 @@ def setup_docker(creds_store: bool | None, undo: bool, path: str | None) -> None
       gatepass setup docker --creds-store --config /srv/ci/.docker/config.json
       gatepass setup docker --undo
     """
+    if not undo:
+        dockerconfig.require_helper_on_path(env(), force)
     wire_docker(dockerconfig.config_path(env(), path), creds_store, undo)
     if not undo:
         rootrecord.record_quietly(env())  # podman reads credHelpers too
