@@ -405,6 +405,20 @@ def test_setup_uninstall_leaves_nothing_naming_gatepass_and_no_empty_gitconfig(c
     assert not gitconfig.exists() and not (docker_dir / "config.json").exists()
 
 
+def test_gatepass_uninstall_for_pip_and_pipx_users_undoes_every_setup(config, isolated_env, docker_dir):
+    """pip and pipx have no ./install --uninstall: `gatepass uninstall` before `pipx uninstall` leaves git,
+    docker and the containers tools naming no helper that is about to disappear."""
+    gitconfig = Path(isolated_env["GIT_CONFIG_GLOBAL"])
+    for target in ("git", "docker", "containers"):
+        invoke(target)
+    drop_in = Path(isolated_env["HOME"]) / ".config" / "containers" / "registries.conf.d" / "50-gatepass.conf"
+    assert drop_in.exists()
+    result = CliRunner().invoke(cli, ["uninstall"], catch_exceptions=False)
+    assert result.exit_code == 0 and "pipx uninstall gatepass" in result.stderr
+    assert not gitconfig.exists() and not (docker_dir / "config.json").exists() and not drop_in.exists()
+    assert "uninstall" in CliRunner().invoke(cli, ["--help"]).stdout
+
+
 def test_setup_uninstall_refuses_on_wiring_it_did_not_make_unless_forced(config, isolated_env):
     subprocess.run(["git", "config", "--global", "credential.https://ghe.corp.helper", "gatepass"], check=True)
     result = CliRunner().invoke(cli, ["setup", "uninstall"], catch_exceptions=False)

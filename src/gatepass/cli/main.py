@@ -29,6 +29,7 @@ COMMANDS = {  # name -> "module:attribute", imported lazily
     "host-key": "gatepass.cli.cmd_hostkey:host_key",
     "seal": "gatepass.cli.cmd_seal:seal",
     "exec": "gatepass.cli.cmd_exec:exec_cmd",
+    "uninstall": "gatepass.cli.cmd_setup:uninstall",
 }
 READ_ONLY = frozenset({"list", "explain", "config", "doctor"})  # they never write a file
 
@@ -45,6 +46,7 @@ SHORT_HELP = {  # what `gatepass --help` lists, so it imports no command module
     "host-key": "Print (or create) this host's key for sealed tokens.",
     "seal": "Seal a token read on stdin for one or more hosts.",
     "exec": "Run one command with GATEPASS_ACCOUNT set (pick the account by username).",
+    "uninstall": "Undo every wiring (git, docker, containers) before pip/pipx uninstall.",
 }
 
 
