@@ -78,7 +78,7 @@ def test_world_readable_inline_tokens_are_an_error_group_readable_is_fine(user):
     user.chmod(0o640)
     check()
     user.chmod(0o644)
-    assert f"run: chmod 640 {user}" in check(code=1).stderr
+    assert f"run: chmod 600 {user} (or 640 to share it with its group)" in check(code=1).stderr
 
 
 def test_token_file_readable_by_others_is_a_warning_and_a_config_writable_by_others_an_error(user):

@@ -133,3 +133,15 @@ def test_list_readability_check_never_keeps_or_shows_the_secret(layers, monkeypa
 def test_list_with_nothing_configured_says_how_to_start(isolated_env):
     assert "gatepass login" in invoke("list").stdout
     assert json.loads(invoke("list", "--json").stdout) == []
+
+
+def test_list_shows_the_accounts_of_a_config_refused_for_its_mode_with_the_reason(isolated_env):
+    """A 0644 config holding a token: its accounts are listed as unreadable, with the chmod README asks for
+    (0600), not "no accounts"."""
+    path = write_config(isolated_env["GATEPASS_USER_CONFIG"], '[[git_provider]]\ndomain = "github.com"\n'
+                        'accounts = [{ username = "bot", token = "tok-inline" }]\n', 0o644)
+    result = invoke("list")
+    assert "no accounts" not in result.stdout
+    [row] = [line.split() for line in result.stdout.splitlines()[1:]]
+    assert row[:4] == ["git", "https", "github.com", "bot"] and "UNREADABLE" in row
+    assert f"holds tokens and other users can read it; run: chmod 600 {path}" in result.stderr

@@ -132,9 +132,10 @@ def test_bad_account_is_skipped_and_its_neighbours_kept(tmp_path):
 def test_world_readable_file_with_tokens_is_refused_with_the_chmod_to_run(tmp_path):
     path = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts=[{username="a", token="t"}]\n', 0o644)
     config = load(GATEPASS_CONFIG=str(path))
-    assert config.accounts == [] and f"chmod 640 {path}" in config.errors[0]
+    assert f"chmod 600 {path} (or 640 to share it with its group)" in config.errors[0]
+    assert [(a.username, bool(a.untrusted)) for a in config.accounts] == [("a", True)]  # listed, gives no secret
     path.chmod(0o640)  # group-readable is fine for a fleet file shared through a group
-    assert [a.username for a in load(GATEPASS_CONFIG=str(path)).accounts] == ["a"]
+    assert [(a.username, a.untrusted) for a in load(GATEPASS_CONFIG=str(path)).accounts] == [("a", "")]
 
 
 def test_world_readable_file_without_inline_tokens_is_fine(tmp_path):

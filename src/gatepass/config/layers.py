@@ -235,6 +235,6 @@ def _parse_fd(path: str, fd: int, st: "posix.stat_result", layer: str, rank: int
     parsed = validate(tree, path, LineMap(text), layer, rank, order)
     del tree
     problem = inline_read_problem(path, fd, st) if parsed.inline_tokens else None
-    if problem:
-        raise ConfigError(problem, path=path)
+    if problem:  # its accounts are still listed, marked; none gives a secret
+        untrusted = f"{untrusted}; it also {problem}" if untrusted else problem
     return parsed, untrusted

@@ -64,8 +64,7 @@ def layer_problem(path: str, fd: int, st: os.stat_result) -> str | None:
 def inline_read_problem(path: str, fd: int, st: os.stat_result) -> str | None:
     """Why a layer holding inline tokens is readable by other users, with the fix; else None."""
     if st.st_mode & stat.S_IROTH:
-        tight = stat.S_IMODE(st.st_mode) & 0o770
-        return f"holds tokens and other users can read it; run: chmod {tight:o} {path}"
+        return f"holds tokens and other users can read it; run: chmod 600 {path} (or 640 to share it with its group)"
     if acl_grants(acl_entries(fd), ACL_READ):
         return f"holds tokens and an ACL lets other users read it; run: setfacl -b {path}"
     return None
