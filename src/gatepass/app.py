@@ -188,8 +188,10 @@ def answer(request: "Request", env: "Mapping[str, str]", report: "Callable[[str]
     if found is None and store_errors:
         raise store_errors[0]
     if found is None and request.account is not None:
-        report(f"GATEPASS_ACCOUNT={request.account}: no account of that username answers {request.host}; "
-               "unset it or name another")
+        from gatepass.hosts import join_host_port
+
+        report(f"GATEPASS_ACCOUNT={request.account}: no account of that username answers "
+               f"{join_host_port(request.host, request.port)}; unset it or name another")
     for message in dict.fromkeys(str(exc) for exc in store_errors):
         report(message)
     return found

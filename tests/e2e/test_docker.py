@@ -148,3 +148,24 @@ print(open("out/artifact.txt").read().strip())
         assert done.returncode == 0 and done.stdout.strip().endswith("payload"), done.stdout + done.stderr
     else:
         assert done.returncode != 0
+
+
+def test_docker_logout_of_a_config_account_is_refused_for_every_spelling_docker_erases(registry, docker_env, isolated_env):
+    """docker logout HOST erases HOST, http://HOST and https://HOST and calls it done if any one
+    works: a login that lives in the config file is refused for each. (docker 28 lists HOST twice,
+    so its "could not erase" warning never shows for a registry other than Docker Hub; podman's does.)"""
+    configure(isolated_env, registry, "alice", "pw-alice")
+    for server in (registry.host, f"http://{registry.host}", f"https://{registry.host}"):
+        done = helper("erase", server, docker_env)
+        assert done.returncode == 1, (server, done.stdout)
+        assert f"comes from {isolated_env['GATEPASS_USER_CONFIG']}:3" in done.stdout
+    assert json.loads(helper("get", registry.host, docker_env).stdout)["Username"] == "alice"
+
+
+def test_docker_logout_of_a_docker_hub_config_account_warns(docker_env, isolated_env):
+    write_config(isolated_env["GATEPASS_USER_CONFIG"], '[[docker_registry]]\ndomain = "docker.io"\n'
+                 'accounts = [{ username = "hubbot", token = "pw-hub" }]\n')
+    config_json = Path(docker_env["DOCKER_CONFIG"]) / "config.json"
+    config_json.write_text(json.dumps({"credsStore": "gatepass"}))
+    done = run("docker", "logout", env=docker_env)
+    assert "WARNING: could not erase credentials" in done.stderr and "comes from" in done.stderr, done.stderr

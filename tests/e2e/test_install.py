@@ -241,7 +241,8 @@ def test_uninstall_removes_only_what_install_made(setup):
     docker = s.home / ".docker" / "config.json"
     write_config(s.home / ".config" / "gatepass" / "config.toml",
                  '[[git_provider]]\naccounts=[]\n[[docker_registry]]\ndomain = "ghcr.io"\naccounts = [{ username = "u" }]\n')
-    subprocess.run([str(s.bin / "gatepass"), "setup", "docker"], env=s.env, check=True, capture_output=True)
+    on_path = dict(s.env, PATH=f"{s.bin}:{s.env.get('PATH', '/usr/bin:/bin')}")  # setup docker names no helper off PATH
+    subprocess.run([str(s.bin / "gatepass"), "setup", "docker"], env=on_path, check=True, capture_output=True)
     assert json.loads(docker.read_text())["credHelpers"] == {"ghcr.io": "gatepass"}
     # Wiring setup did not record (an old install, a hand edit) is listed, and nothing is removed.
     subprocess.run(["git", "config", "--global", "credential.https://example.com.helper", "gatepass"], env=s.env, check=True)
@@ -259,5 +260,7 @@ def test_uninstall_removes_only_what_install_made(setup):
     listed = subprocess.run(["git", "config", "--global", "--list"], env=s.env, capture_output=True, text=True).stdout
     assert "gatepass" not in listed
     assert config.exists() and str(config.parent) in done.stdout
+    if not os.path.exists("/etc/gatepass"):  # "kept" names only what is there
+        assert "/etc/gatepass" not in done.stdout + done.stderr
     again = s.install("--uninstall")
     assert "no gatepass in" in again.stdout

@@ -226,3 +226,10 @@ def test_root_does_not_trace_through_another_users_symlink():
         code, out, err = run_git(GIT_GET, GATEPASS_TRACE=target)
         assert out.startswith(b"username=one") and f"{shared}/x is a symlink".encode() in err
         assert os.listdir(rootonly) == []
+
+
+def test_gatepass_account_with_no_answer_names_the_port_asked_for(monkeypatch, tmp_path):
+    monkeypatch.setenv("GATEPASS_CONFIG", str(write_config(tmp_path / "p.toml", '[[docker_registry]]\n'
+                       'domain = "http://127.0.0.1:5000"\naccounts = [{ username = "ci", token = "tok-r1-3b3b" }]\n')))
+    code, out, err = run_docker("get", b"127.0.0.1:5000", GATEPASS_ACCOUNT="nobody")
+    assert code == 1 and b"no account of that username answers 127.0.0.1:5000;" in err, err

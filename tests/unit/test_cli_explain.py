@@ -139,13 +139,15 @@ def test_scoped_match_first_and_unreadable_secret_named(config, monkeypatch):
 def test_without_use_http_path_no_path_is_sent_and_scoped_accounts_come_after(config):
     result = invoke("https://github.com/acme/app.git", "--no-use-http-path")
     assert "no path no username" in result.stdout.splitlines()[0]
-    assert "path: not sent, as git does without credential.useHttpPath" in result.stdout
+    assert ("path: not sent, as --no-use-http-path asks; git config here has credential.useHttpPath true for this URL, "
+            "so git sends the path") in result.stdout
     data = explain_json("https://github.com/acme/app.git", "--no-use-http-path")
     assert data["request"]["path"] is None and data["chosen"]["username"] == "me"
     assert dict(verdicts(data))["acme-two"] == "precedence"
     assert "no path sent, so unscoped accounts first" in data["candidates"][-1]["reason"] or any(
         "no path sent, so unscoped accounts first" in c["reason"] for c in data["candidates"])
-    assert "path: sent, as git does with credential.useHttpPath=true" in invoke("https://github.com/acme/app.git").stdout
+    assert ("path: sent: git config here has credential.useHttpPath true for this URL, so git sends the path "
+            "(--no-use-http-path shows the other case)") in invoke("https://github.com/acme/app.git").stdout
 
 
 def test_git_config_username_is_applied_as_git_would(config):
@@ -219,3 +221,11 @@ def test_many_accounts_on_other_hosts_are_summarised_in_text(isolated_env):
     assert "(30 accounts on other hosts not shown; --json lists them)" in result.stdout
     assert "u7@" not in result.stdout
     assert len(explain_json("https://other.example/x")["candidates"]) == 30
+
+
+def test_the_path_line_says_what_git_config_here_makes_git_do(config):
+    subprocess.run(["git", "config", "--global", "--unset-all", "credential.useHttpPath"], check=True)
+    assert ("path: not sent: git config here has no credential.useHttpPath for this URL, so git sends no path "
+            "(--use-http-path shows the other case)") in invoke("https://github.com/acme/app.git").stdout
+    assert ("path: sent, as --use-http-path asks; git config here has no credential.useHttpPath for this URL, "
+            "so git sends no path") in invoke("https://github.com/acme/app.git", "--use-http-path").stdout

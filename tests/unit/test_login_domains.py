@@ -57,3 +57,12 @@ def test_list_shows_the_protocol(isolated_env):
                  '[[git_provider]]\ndomain = "git.corp"\nhttps = false\naccounts = [{ username = "me", token = "tok-b" }]\n')
     lines = invoke("list").stdout.splitlines()
     assert [line.split()[:3] for line in lines[1:]] == [["git", "https", "git.corp"], ["git", "http", "git.corp"]]
+
+
+def test_a_git_login_without_a_scheme_says_it_saved_for_https(isolated_env):
+    result = invoke("login", "git", "git.corp:8080", "-u", "me", "--token-stdin", stdin="tok-1\n")
+    assert ("saved git token for me on https://git.corp:8080 in " in result.stderr
+            and "(https, as no scheme was written; for plain http: gatepass login git http://git.corp:8080)" in result.stderr)
+    result = invoke("login", "git", "http://git.corp:8080", "-u", "me", "--token-stdin", stdin="tok-1\n")
+    assert "on http://git.corp:8080 in " in result.stderr and "no scheme was written" not in result.stderr
+    assert "removed 1 stored token(s) for https://git.corp:8080" in invoke("logout", "git", "git.corp:8080").stderr

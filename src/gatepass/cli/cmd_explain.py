@@ -41,14 +41,16 @@ def git_request(target: str, use_http_path: bool | None) -> tuple[Request, list[
             configured = config.urlmatch("credential.useHttpPath", url.url(), boolean=True)
         except GatepassError as exc:
             notes.append(f"git config could not be read, so none of it is applied: {exc}")
-    here = f"git config here: credential.useHttpPath {configured or 'not set'}"
-    if use_http_path is None:  # as git will do with this config (issue 13: never assume the path is sent)
-        use_http_path = configured == "true"
-        here += ", applied"
-    if use_http_path:
-        notes.append(f"path: sent, as git does with credential.useHttpPath=true; {here} (--no-use-http-path: the other case)")
+    setting = f"credential.useHttpPath {configured}" if configured else "no credential.useHttpPath"
+    git_sends = configured == "true"
+    git_does = f"git config here has {setting} for this URL, so git {'sends the' if git_sends else 'sends no'} path"
+    if use_http_path is None:  # as git will do with this config (never assume the path is sent)
+        use_http_path = git_sends
+        other = "--no-use-http-path" if use_http_path else "--use-http-path"
+        notes.append(f"path: {'sent' if use_http_path else 'not sent'}: {git_does} ({other} shows the other case)")
     else:
-        notes.append(f"path: not sent, as git does without credential.useHttpPath; {here} (--use-http-path: the other case)")
+        asked = "--use-http-path" if use_http_path else "--no-use-http-path"
+        notes.append(f"path: {'sent' if use_http_path else 'not sent'}, as {asked} asks; {git_does}")
     path = url.path if use_http_path else None
     return Request("git", url.scheme, url.host, url.port, path, username), notes
 

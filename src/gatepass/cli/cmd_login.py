@@ -68,11 +68,15 @@ def login(kind: str, domain: str, username: str | None, token_stdin: bool) -> No
             raise GatepassError("--token-stdin needs --username")
         username = click.prompt("Username")
     assert username is not None
-    entry = entry_for(kind, plain_http_if_configured(kind, domain), username)
+    domain = plain_http_if_configured(kind, domain)
+    entry = entry_for(kind, domain, username)
     token = read_token(token_stdin)
     store = app.store_for((split_host_port(entry.host) or (entry.host, None))[0], env(), warn)
     store.save(entry, token)
-    click.echo(f"saved {kind} token for {username} on {entry.host} in {entry.backend}", err=True)
+    where = f"{entry.protocol}://{entry.host}" if kind == "git" else entry.host
+    assumed = (f" (https, as no scheme was written; for plain http: gatepass login git http://{domain})"
+               if kind == "git" and "://" not in domain else "")
+    click.echo(f"saved {kind} token for {username} on {where} in {entry.backend}{assumed}", err=True)
 
 
 @click.command()
@@ -90,4 +94,5 @@ def logout(kind: str, domain: str, username: str | None) -> None:
     store = app.open_store(env(), app.load(env(), warn))
     removed = store.erase(lambda e: e.kind == kind and e.host == want.host and e.protocol == want.protocol
                           and (username is None or e.username == username))
-    click.echo(f"removed {len(removed)} stored token(s) for {want.host}", err=True)
+    where = f"{want.protocol}://{want.host}" if kind == "git" else want.host
+    click.echo(f"removed {len(removed)} stored token(s) for {where}", err=True)
