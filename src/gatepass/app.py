@@ -217,6 +217,12 @@ def _first_readable(request: "Request", accounts: "list[Account]", store: "Defer
         else:
             if trace is not None:
                 trace.chose(candidate.account)
+            if request.path is None and request.kind == "git" and any(c.account.organizations for c in eligible):
+                from gatepass.scoped_hint import hint
+
+                line = hint(request, candidate.account, [c.account for c in eligible], store.env)
+                if line:
+                    report(line)
             return candidate.account, secret
     return None
 

@@ -84,6 +84,17 @@ def config(isolated_env):
 
 # --- git ----------------------------------------------------------------------------------------
 
+def test_setup_git_writes_the_global_use_http_path_when_asked_and_keeps_it_until_undo(config):
+    """libgit2 clients (cargo) ignore credential.<url>.username and host-scoped useHttpPath: the global one is their fix."""
+    invoke("git")
+    assert git("--get", "credential.useHttpPath") == ""  # not unless asked
+    assert "credential.useHttpPath true" in invoke("git", "--use-http-path").stderr
+    invoke("git")  # a later run without the flag keeps what was asked for
+    assert git("--get", "credential.useHttpPath").strip() == "true"
+    invoke("git", "--undo")
+    assert git("--get", "credential.useHttpPath") == ""
+
+
 def test_setup_git_makes_gatepass_the_only_helper_by_absolute_path(config):
     """A plaintext `store` after gatepass would be told every token gatepass answers (issue 11 item 2)."""
     subprocess.run(["git", "config", "--global", "--add", "credential.helper", "store"], check=True)

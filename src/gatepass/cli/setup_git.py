@@ -68,6 +68,9 @@ def helper_path(environ: Mapping[str, str]) -> str | None:
     return os.path.abspath(found) if found else None
 
 
+USE_HTTP_PATH = "credential.useHttpPath"
+
+
 def username_keys(accounts: list[Account], report: Callable[[str], None] = warn) -> dict[str, str]:
     """``credential.<scheme>://HOST[:PORT]/ORG.username`` -> username for each organization-scoped git account.
 
@@ -202,15 +205,20 @@ def remove_leftovers(git: GitConfig) -> None:
               help="Keep the helpers already there, after gatepass (they are then told every token it answers).")
 @click.option("--helper", "helper", metavar="PATH", help="The git-credential-gatepass to write (default: the one beside gatepass).")
 @click.option("--undo", is_flag=True, help="Remove exactly what setup added (and put the helper list back).")
-def setup_git(scope: str, keep_helpers: bool, helper: str | None, undo: bool) -> None:
+@click.option("--use-http-path", is_flag=True,
+              help="Also set credential.useHttpPath true: git, and libgit2 clients such as cargo, send the repository path.")
+def setup_git(scope: str, keep_helpers: bool, helper: str | None, undo: bool, use_http_path: bool) -> None:
     """Make gatepass git's only credential helper (a reset, then the absolute path of
     git-credential-gatepass), and write credential.https://HOST/ORG.username for each
     organization-scoped account, so git sends the right user even without useHttpPath.
-    Running it again changes nothing; keys you set yourself are left alone.
+    libgit2 clients (cargo's default fetcher) read neither those keys nor a host-scoped
+    useHttpPath: --use-http-path sets the global credential.useHttpPath true for them (--undo
+    removes it). Running it again changes nothing; keys you set yourself are left alone.
 
     \b
     Examples:
       gatepass setup git
+      gatepass setup git --use-http-path
       gatepass setup git --keep-helpers
       sudo gatepass setup git --system
       gatepass setup git --undo
@@ -227,7 +235,10 @@ def setup_git(scope: str, keep_helpers: bool, helper: str | None, undo: bool) ->
             warn(f"no {EXECUTABLE} found beside gatepass or on PATH; writing the name gatepass, which git looks up on PATH")
         _, _, accounts = load_all("git")
         changed = wire_helper(git, found or gitconfig.HELPER, keep_helpers)
-        changed = wire_usernames(git, username_keys(accounts)) or changed
+        wanted = username_keys(accounts)
+        if use_http_path or USE_HTTP_PATH in git.get_all(MARK_USERNAME):  # once asked, kept until --undo
+            wanted[USE_HTTP_PATH] = "true"
+        changed = wire_usernames(git, wanted) or changed
     say(f"git config {scope}: " + ("gatepass is wired" if changed else "already wired; nothing changed"))
     if scope == "--global" and not env().get("GIT_CONFIG_NOSYSTEM"):
         try:
