@@ -220,3 +220,33 @@ def test_a_provider_without_the_alias_object_is_asked_on_the_collections_path():
         assert backend.get("s", "u") == ATTACKER_SECRET  # the next call goes to the collection's path at once
         asked = [line for line in bus.received().decode("utf-8", "replace").split("\n") if line.startswith("Search")]
         assert asked[2:] == ["SearchItems /org/freedesktop/secrets/collection/login"]
+
+
+@pytest.mark.parametrize("name", ["gnome-keyring", "kwallet", "keepassxc"])
+def test_each_provider_as_an_unprivileged_user(name):
+    """The same helpers' round trip with the bus, the provider, the helpers and the tools all run by a
+    user the test creates (no root anywhere in the conversation)."""
+    from tests.support.local_user import local_user, python_for
+
+    why = {"gnome-keyring": lambda: missing_tools() and f"needs {', '.join(missing_tools())}",
+           "kwallet": missing_kwallet, "keepassxc": missing_keepassxc}[name]()
+    if why:
+        pytest.skip(why)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with local_user() as user:
+        argv = python_for(user, f"import json, sys\nsys.path.insert(0, {root!r})\n"
+                                "from tests.support.secret_providers import scenario\n"
+                                f"print(json.dumps(scenario({name!r})))")
+        done = user.run(argv, env={"LANG": "C.UTF-8", "TMPDIR": "/tmp"}, check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+        out = json.loads(done.stdout)
+    assert out["uid"] == user.uid != 0
+    assert out["git store"][0] == 0, out
+    assert "password=typed" in out["git get"][1].splitlines(), out
+    assert out["secret-tool lookup"][1] == "typed", out
+    assert json.loads(out["docker get"][1]) == {"ServerURL": "registry.example.com", "Username": "ci", "Secret": "pushed"}
+    assert json.loads(out["docker list"][1]).get("registry.example.com") == "ci", out
+    assert out["keyring get"][1] == "pushed\n", out
+    assert out["git erase"][0] == 0 and out["docker erase"][0] == 0, out
+    assert "password=" not in out["git get after erase"][1]
+    assert out["docker get after erase"][1].strip() == "credentials not found in native keychain"

@@ -213,3 +213,46 @@ def private_keepassxc(confirm_access: bool = False, confirm_delete: bool = False
                 _stop(proc)
         finally:
             shutil.rmtree(home, ignore_errors=True)
+
+
+def scenario(provider: str) -> dict[str, object]:
+    """Start ``provider`` (gnome-keyring, kwallet, keepassxc) on a private bus and use it as a user would:
+    git's and docker's helpers store, get and erase (run as ``python -I -S`` with this interpreter and
+    sys.path, as tests/support/local_user.py runs them for another user), secret-tool and keyring read
+    what they stored. Returns what each step printed; meant to run as an unprivileged user (the test
+    starts it with local_user.python_for), so every daemon here runs as that user too."""
+    import json
+    import sys
+
+    from tests.support.local_user import ENTRY_POINTS
+    from tests.support.secret_service import private_secret_service
+
+    def helper(name: str) -> list[str]:
+        return [sys.executable, "-I", "-S", "-c", f"import sys\nsys.path[:0] = {sys.path!r}\n{ENTRY_POINTS[name]}"]
+
+    start = {"gnome-keyring": private_secret_service, "kwallet": private_kwallet, "keepassxc": private_keepassxc}
+    out: dict[str, object] = {"uid": os.geteuid()}
+    with start[provider]() as extra:
+        env = dict(os.environ, **extra, GATEPASS_STORE_BACKEND="secret-service", GATEPASS_CONFIG="/dev/null")
+
+        def run(key: str, argv: list[str], stdin: str = "") -> None:
+            done = subprocess.run(argv, input=stdin, env=env, capture_output=True, text=True, timeout=60)
+            out[key] = [done.returncode, done.stdout, done.stderr[-500:]]
+
+        git, docker = helper("git-credential-gatepass"), helper("docker-credential-gatepass")
+        run("git store", [*git, "store"], "protocol=https\nhost=git.example.com\nusername=dev\npassword=typed\n\n")
+        run("git get", [*git, "get"], "protocol=https\nhost=git.example.com\n\n")
+        run("secret-tool lookup", ["secret-tool", "lookup", "service", "gatepass:git:https://git.example.com",
+                                   "username", "dev"])
+        run("docker store", [*docker, "store"], json.dumps({"ServerURL": "registry.example.com", "Username": "ci",
+                                                            "Secret": "pushed"}))
+        run("docker get", [*docker, "get"], "registry.example.com")
+        run("docker list", [*docker, "list"])
+        run("keyring get", [sys.executable, "-I", "-S", "-c", f"import sys\nsys.path[:0] = {sys.path!r}\n"
+                            "import keyring.cli\nsys.exit(keyring.cli.main())", "get",
+                            "gatepass:docker:registry.example.com", "ci"])
+        run("git erase", [*git, "erase"], "protocol=https\nhost=git.example.com\nusername=dev\npassword=typed\n\n")
+        run("docker erase", [*docker, "erase"], "registry.example.com")
+        run("git get after erase", [*git, "get"], "protocol=https\nhost=git.example.com\n\n")
+        run("docker get after erase", [*docker, "get"], "registry.example.com")
+    return out
