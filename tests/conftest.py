@@ -22,6 +22,17 @@ settings.load_profile("gatepass")
 VENV_BIN = str(Path(sys.executable).parent)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # pytest then tears every fixture down: no server a test started outlives a kill
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A SIGTERM to the suite (a CI timeout, ``kill``, an IDE's stop button) ends it as Ctrl-C does, so
+    every registry, bus, keyring and OpenBao the tests started is stopped by its fixture."""
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     home = tmp_path / "home"
