@@ -6,8 +6,9 @@ or a test's dict) and a ``report`` callback for diagnostics; nothing here writes
 
 from gatepass.config.layers import Config, load_config
 from gatepass.errors import SecretUnavailableError, StoreUnavailableError
+from gatepass.model import Secret
 from gatepass.resolver import rank
-from gatepass.secret_sources import Secret, read_secret
+from gatepass.secret_sources import read_secret
 
 TYPE_CHECKING = False  # typing costs ~10 ms to import; mypy reads this the same way
 if TYPE_CHECKING:

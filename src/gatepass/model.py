@@ -228,3 +228,15 @@ class Candidate:
 
     def __repr__(self) -> str:
         return f"<Candidate {self.account!r} ok={self.ok} {self.rule}: {self.reason}>"
+
+
+class Secret:
+    """A secret and, when known, when it expires (unix seconds)."""
+
+    __slots__ = ("value", "expiry", "refresh")
+
+    def __init__(self, value: str, expiry: "int | None" = None, refresh: "str | None" = None) -> None:
+        self.value, self.expiry, self.refresh = value, expiry, refresh  # refresh: git's oauth_refresh_token
+
+    def __repr__(self) -> str:
+        return "<Secret ***>"

@@ -31,6 +31,12 @@ def dirname(path: str) -> str:
     return head
 
 
+def token_file_path(config_file: str, ref: str) -> str:
+    """A file an account names (``token_file``, a key file) as the helpers open it: a relative path
+    is relative to the config file it is written in."""
+    return ref if ref.startswith("/") else join(dirname(config_file), ref)
+
+
 def absolute(path: str) -> str:
     """``os.path.abspath``: returned as it is when already absolute and normal (the usual case),
     else normalised by ``os.path`` itself."""

@@ -9,8 +9,8 @@ their own modules, imported only when such an account is tried; keyring-held one
 """
 
 from gatepass.errors import GatepassError, SecretUnavailableError
-from gatepass.model import Account
-from gatepass.paths import dirname, join
+from gatepass.model import Account, Secret
+from gatepass.paths import token_file_path
 from gatepass.readback import UnreadableFile, read_user_file
 
 TYPE_CHECKING = False
@@ -23,25 +23,8 @@ if TYPE_CHECKING:
 MAX_TOKEN_FILE_BYTES = 64 * 1024
 
 
-class Secret:
-    """A secret and, when known, when it expires (unix seconds)."""
-
-    __slots__ = ("value", "expiry", "refresh")
-
-    def __init__(self, value: str, expiry: int | None = None, refresh: str | None = None) -> None:
-        self.value, self.expiry, self.refresh = value, expiry, refresh  # refresh: git's oauth_refresh_token
-
-    def __repr__(self) -> str:
-        return "<Secret ***>"
-
-
 def _fail(account: "Account", why: str) -> "SecretUnavailableError":
     return SecretUnavailableError(f"{account.where}: account {account.label()}: {why}")
-
-
-def token_file_path(config_file: str, ref: str) -> str:
-    """A ``token_file`` as the helpers open it: relative paths are relative to the config file."""
-    return ref if ref.startswith("/") else join(dirname(config_file), ref)
 
 
 def _read_token_file(account: "Account", path: str) -> str:

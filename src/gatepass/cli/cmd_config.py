@@ -16,7 +16,8 @@ from gatepass.cli.common import env, print_json
 from gatepass.config.layers import Config, layer_files, parse_files
 from gatepass.errors import GatepassError, SecretUnavailableError
 from gatepass.model import Account
-from gatepass.secret_sources import read_secret, token_file_path
+from gatepass.paths import token_file_path
+from gatepass.secret_sources import read_secret
 
 
 @click.group()

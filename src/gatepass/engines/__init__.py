@@ -31,8 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import TypeVar
 
-    from gatepass.model import Account, Request
-    from gatepass.secret_sources import Secret
+    from gatepass.model import Account, Request, Secret
 
     T = TypeVar("T")
 
@@ -108,7 +107,7 @@ def read_engine(account: Account, request: Request | None, env: Mapping[str, str
     import sys
 
     from gatepass.engines import tokencache
-    from gatepass.secret_sources import Secret
+    from gatepass.model import Secret
 
     kind = account.secret_kind
     if kind not in ENGINE_KINDS:

@@ -61,7 +61,7 @@ def spec_of(account: Account) -> dict[str, object]:
 
 
 def key_path(account: Account) -> str:
-    from gatepass.secret_sources import token_file_path
+    from gatepass.paths import token_file_path
 
     return token_file_path(account.file, str(spec_of(account)["key_file"]))
 

@@ -111,7 +111,7 @@ def read_private_key(path: str) -> bytes:
 
 def offline_problem(account: Account) -> str | None:
     """What ``config check`` can say without calling GitHub: api_url, and the key file's trust and format."""
-    from gatepass.secret_sources import token_file_path
+    from gatepass.paths import token_file_path
 
     spec = spec_of(account)
     path = token_file_path(account.file, str(spec["private_key_file"]))
@@ -165,7 +165,7 @@ def fetch(account: Account, request: Request, env: Mapping[str, str],
     """(installation token, unix time to stop using it: 5 minutes before ``expires_at``)."""
     from gatepass.engines import github_http as http
     from gatepass.engines.httpjson import deadline_in
-    from gatepass.secret_sources import token_file_path
+    from gatepass.paths import token_file_path
 
     deadline = deadline_in(TOTAL_TIMEOUT)
     spec = spec_of(account)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import time
 
+from gatepass.engines import vault_auth
 from gatepass.engines.vault_auth import env_value, read_file
 from gatepass.errors import SecretUnavailableError
 
@@ -111,11 +112,9 @@ def _checked(found: Mapping[str, str]) -> None:
 
 def login_report(settings: Mapping[str, object], env: Mapping[str, str]) -> str:
     """Log in once (never from the cache) and say the token's ttl and policies (``gatepass doctor``)."""
-    from gatepass.engines import vault_auth
-
     found = server(settings, env)
     _checked(found)
-    session = vault_auth.Session(found, env, time.monotonic() + TOTAL_TIMEOUT)
+    session = _session(found, env, time.monotonic() + TOTAL_TIMEOUT)
     session.token = session.fresh_login() if found["auth"] in ("approle", "jwt") else session.login()
     data = session.lookup_self()
     listed = data.get("policies")
@@ -124,6 +123,15 @@ def login_report(settings: Mapping[str, object], env: Mapping[str, str]) -> str:
     life = f"ttl {ttl}s" if isinstance(ttl, int) and ttl > 0 else "no expiry (a root or periodic token?)"
     return (f"vault: logged in to {found['address']} with {found['auth']}: token {life}, "
             f"policies {', '.join(str(p) for p in policies) or 'none'}")
+
+
+def _session(found: Mapping[str, str], env: Mapping[str, str], deadline: float) -> vault_auth.Session:
+    """A Session logging in as ``auth`` says (the jwt method is a module of its own, above vault_auth)."""
+    if found["auth"] == "jwt":
+        from gatepass.engines import vault_jwt
+
+        return vault_auth.Session(found, env, deadline, vault_jwt)
+    return vault_auth.Session(found, env, deadline)
 
 
 def _identity(found: Mapping[str, str], env: Mapping[str, str]) -> tuple[str, ...]:
@@ -150,15 +158,13 @@ def cache_key(account: Account, request: Request, *, env: Mapping[str, str], set
 def fetch(account: Account, request: Request, env: Mapping[str, str], *, settings: Mapping[str, object]
           ) -> tuple[str, int]:
     """(value, expiry): read ``path`` with a cached or fresh engine token; SecretUnavailableError why not."""
-    from gatepass.engines import vault_auth
-
     spec = account.secret_ref
     assert isinstance(spec, dict)
     found = server(settings, env)
     _checked(found)
     deadline = time.monotonic() + TOTAL_TIMEOUT
     path, field = str(spec["path"]), str(spec["field"])
-    session = vault_auth.Session(found, env, deadline)
+    session = _session(found, env, deadline)
     status, body = session.call("GET", f"/v1/{path}")
     if status == 403 and session.cached:  # the cached token was revoked or has lapsed early: log in once more
         session.forget()

@@ -20,6 +20,14 @@ from gatepass.errors import SecretUnavailableError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from typing import Protocol
+
+    class LoginMethod(Protocol):
+        """A login other than AppRole or a given token (engines/vault_jwt.py), chosen by engines/vault.py."""
+
+        def identity(self, found: Mapping[str, str], env: Mapping[str, str]) -> tuple[str, ...]: ...
+
+        def login(self, session: Session) -> tuple[str, object]: ...
 
 RENEW_FLOOR = 60
 ENV_NAMES = {"address": ("VAULT_ADDR", "BAO_ADDR"), "namespace": ("VAULT_NAMESPACE", "BAO_NAMESPACE"),
@@ -63,17 +71,16 @@ def server_says(body: object, secrets: Iterable[str] = ()) -> str:
 class Session:
     """Calls to one server with one identity, logging in (or renewing) when needed."""
 
-    def __init__(self, found: Mapping[str, str], env: Mapping[str, str], deadline: float) -> None:
-        self.found, self.env, self.deadline = found, env, deadline
+    def __init__(self, found: Mapping[str, str], env: Mapping[str, str], deadline: float,
+                 method: LoginMethod | None = None) -> None:
+        self.found, self.env, self.deadline, self.method = found, env, deadline, method
         self.cached = False  # whether the token in use came from the cache (a 403 may mean it is stale)
         self.token: str | None = None
         self.sent: list[str] = []  # every token, secret_id and JWT sent: never quoted back from the server
         self.key: tuple[str, ...] = ("vault-token", found["address"], found["namespace"], found["role_id"],
                                      found["secret_id_file"])
-        if found["auth"] == "jwt":  # one login token per JWT: a runner's next job holds another identity
-            from gatepass.engines.vault_jwt import identity
-
-            self.key = ("vault-token", *identity(found, env))
+        if method is not None:  # one login token per identity the method names (a runner's next job holds another)
+            self.key = ("vault-token", *method.identity(found, env))
 
     def _headers(self, token: str | None) -> dict[str, str]:
         headers = {"X-Vault-Request": "true"}
@@ -128,10 +135,8 @@ class Session:
 
     def fresh_login(self) -> str:
         """A new token from the configured method (AppRole or JWT), cached until its lease ends."""
-        if self.found["auth"] == "jwt":
-            from gatepass.engines import vault_jwt
-
-            token, auth = vault_jwt.login(self)
+        if self.method is not None:
+            token, auth = self.method.login(self)
             self._remember(token, auth)
             return token
         return self._approle()

@@ -7,10 +7,9 @@ never returned. Empty usernames and passwords round-trip, as git's own tests req
 
 from gatepass.errors import SecretUnavailableError, StoreUnavailableError
 from gatepass.hosts import split_host_port
-from gatepass.model import LAYER_RANK, Account
+from gatepass.model import LAYER_RANK, Account, Secret
 from gatepass.paths import index_path
 from gatepass.readback import exists
-from gatepass.secret_sources import Secret
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
