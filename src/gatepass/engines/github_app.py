@@ -6,7 +6,7 @@ Implements GitHub's REST API (version 2022-11-28) as documented in github/rest-a
 ``POST /app/installations/{installation_id}/access_tokens`` (201: an ``installation-token``
 with ``token`` and ``expires_at``). All three authenticate with a JWT (RS256, ``iat`` 60 s in
 the past against clock drift, ``exp`` 9 minutes ahead so the span stays within GitHub's 10,
-``iss`` the app id), signed here with ``cryptography``.
+``iss`` the app id), signed with ``cryptography`` by engines/jws.py.
 
 Decisions where docs/design.md is silent:
 - The installation is looked up for the request's owner: ``/repos/{owner}/{repo}/installation``
@@ -137,27 +137,12 @@ def _signing_key(pem: bytes, path: str) -> object:
     return key
 
 
-def _b64url(data: bytes) -> str:
-    import base64
-
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def app_jwt(app_id: str, pem: bytes, path: str, now: float) -> str:
     """An RS256 JWT for the app: iat 60 s back (clock drift), exp 9 minutes ahead, iss the app id."""
-    import json
+    from gatepass.engines.jws import sign_rs256
 
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
-    key = _signing_key(pem, path)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT"}, separators=(",", ":")).encode())
     claims = {"iat": int(now) - JWT_BACKDATE, "exp": int(now) + JWT_LIFETIME, "iss": app_id}
-    payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
-    signing_input = f"{header}.{payload}".encode("ascii")
-    signature = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
-    return f"{header}.{payload}.{_b64url(signature)}"
+    return sign_rs256(claims, _signing_key(pem, path))
 
 
 def fetch(account: Account, request: Request, env: Mapping[str, str],
