@@ -17,7 +17,7 @@ REGISTRY_PATHS = frozenset({"", "/", "/v1", "/v1/", "/v2", "/v2/"})
 
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
 # The one domain with two wildcards: every Amazon ECR registry (account id, region) may share an
-# account whose aws_ecr engine mints per registry (issue #18). No other shape gets a second "*".
+# account whose aws_ecr engine mints per registry. No other shape gets a second "*".
 ECR_PATTERN = "*.dkr.ecr.*.amazonaws.com"
 # Google Artifact Registry's docker hosts are REGION-docker.pkg.dev (or a multi-region: europe-,
 # us-, asia-): one service account's token serves them all, so one account may name them all. The

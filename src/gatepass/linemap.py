@@ -3,8 +3,8 @@
 A light scan of the raw text: good enough to point a person at the right line, never used to
 decide what a file means (the parser does that). Lazy, because most parses report nothing: the
 scan runs on the first error of a file, and an account's own line only when something shows it
-(``Account.line_number``: explain, list, an unreadable secret). Scanning every file on every cold
-parse cost 10-13% of it, and 65 MiB at 100,000 provider tables (#14).
+(``Account.line_number``: explain, list, an unreadable secret): scanning every file on every cold
+parse would cost time and memory in proportion to the file for lines nobody looks at.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class LineMap:
         self._scanned = False
 
     def _scan(self) -> None:
-        import re  # here, not above: a cold parse that reports nothing needs no re (#14)
+        import re  # here, not above: a cold parse that reports nothing needs no re
 
         header = re.compile(_HEADER)
         self._scanned = True
@@ -95,7 +95,7 @@ def account_line(path: str, table: str, index: int, position: int) -> int:
     """
     lines = _FILES.get(path)
     if lines is None:
-        import os  # here: every cold parse imports this module, few show a line (#14)
+        import os  # here: every cold parse imports this module, few show a line
         import stat
 
         try:

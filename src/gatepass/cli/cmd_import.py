@@ -102,7 +102,7 @@ def docker_config(file: str | None, dry_run: bool, remove: bool) -> None:
 
 def _scrub_backup(path: str, servers: list[str]) -> int:
     """Empty the imported servers' ``auths`` in the ``setup docker`` backup, if there is one: a
-    plaintext copy the user did not ask for (issue #12 item 6). Its other keys stay for --undo."""
+    plaintext copy the user did not ask for. Its other keys stay for --undo."""
     from gatepass.cli import dockerconfig
 
     backup_path = path + dockerconfig.BACKUP_SUFFIX

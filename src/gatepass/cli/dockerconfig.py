@@ -193,7 +193,7 @@ def write_file(path: str, content: bytes, mode: int | None = None) -> None:
 
 def back_up(path: str) -> tuple[str, bool]:
     """Copy ``path`` as it is now to its 0600 backup beside it; returns the backup's path and whether
-    it replaced an earlier backup (the caller says so: never silently; issue #12 item 6)."""
+    it replaced an earlier backup (the caller says so: never silently)."""
     backup = path + BACKUP_SUFFIX
     replaced = os.path.lexists(backup)
     with open(path, "rb") as handle:

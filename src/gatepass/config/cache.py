@@ -6,15 +6,8 @@ from). Layout: see ``encode``; a ``get`` reads a header, two offsets and the one
 host can live in, ``list`` the ready listing, so neither grows with the number of provider tables.
 Helpers that miss together parse once (``Parsing``).
 
-Trust (docs/design.md "Trust boundaries"; issue #12): the cache names commands to run and files to
-read, so it is read back only through ``gatepass.readback.open_trusted`` (ours, not writable by
-others, in a directory chain no one else can write) and written only with its O_EXCL writer into
-such a directory; anything else is a miss. The identity of each layer file (``identity``: device,
-inode, owner, mode, size, mtime and ctime in ns) is the one ``fstat`` gave on the descriptor that
-was parsed; ctime catches ``touch -r``, ``cp -p`` and same-length edits that keep size, inode and
-mtime. A file changed too close to the parse to tell apart (``racy``, git's racy-git rule) is not
-cached. Any change, a new gatepass or an edited parsing module makes a miss; a cache that cannot
-be read or written is simply not used.
+What makes a cache trusted, what makes it a miss, and why: docs/design.md "Trust boundaries". A cache
+that cannot be read or written is simply not used.
 """
 
 import marshal
@@ -47,11 +40,11 @@ if TYPE_CHECKING:
 FORMAT = 9
 MAX_CACHE_BYTES = 256 * 1024 * 1024
 # How close to the parse a layer's mtime/ctime may be and still tell a later edit apart: the kernel
-# stamps files from a coarse clock (one tick, <= 10 ms); whole-second stamps (some filesystems) get 2 s.
+# stamps files from a coarse clock (one tick); whole-second stamps (some filesystems) get 2 s.
 RACY_NS = 20_000_000
 RACY_WHOLE_SECOND_NS = 2_000_000_000
-# Small shards: unmarshalling is most of a warm get's own work (a first ``marshal.loads`` of 330
-# accounts took 0.3-0.8 ms, of 16 about 0.05 ms); the offset table grows instead, of which a get reads 16 bytes.
+# Small shards: unmarshalling is most of a warm get's own work and grows with the shard; the offset
+# table grows instead, of which a get reads 16 bytes (benchmarks/bench_get.py measures both).
 ACCOUNTS_PER_SHARD = 16
 _HERE = absolute(dirname(__file__))
 # The code that shapes a parse: a changed module (a development checkout, an upgrade in place)
@@ -84,7 +77,7 @@ def fnv1a(text: str) -> int:
 
 def path_for(paths: list[str], env: "Mapping[str, str]") -> str:
     """One cache file per set of layer paths and per installed gatepass: two installs sharing a
-    cache directory must not overwrite each other's cache on every call (issue #12 item 7)."""
+    cache directory must not overwrite each other's cache on every call."""
     code = f"{_HERE}\0{__version__}\0{FORMAT}"
     return join(cache_dir(env), "config-%016x.cache" % fnv1a("\0".join([code, *paths])))
 
@@ -121,15 +114,15 @@ def racy(key: list[tuple[str, str, tuple[int, ...] | None]], started_ns: int) ->
 def shard_of(host: str, count: int) -> int:
     """The shard a host key lives in: its UTF-8 bytes as one integer, modulo an odd ``count`` (every
     byte counts then). Stable across processes (``hash()`` is salted) and a C-speed call: the writer
-    runs it once per provider table, where a per-byte hash in Python took a third of the write (#14)."""
+    runs it once per provider table, so a per-byte hash in Python would weigh on the write."""
     return int.from_bytes(host.encode("utf-8", "surrogateescape"), "little") % count
 
 
 class Listing:
     """The docker listing as ``list`` reads it from the cache: ``rendered`` is the whole answer, the
     JSON object ``jsontext.render_object`` makes (``protocol.docker.render_list``), written at parse time; ``entries()`` decodes
-    the dict only when stored entries must be merged in (#14: rendering 10,000 entries per call
-    was a third of ``list``)."""
+    the dict only when stored entries must be merged in (rendering every entry on every call would
+    be most of ``list``'s own work)."""
 
     __slots__ = ("_raw", "rendered")
 
@@ -224,7 +217,7 @@ def encode(key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], s
     last, same = None, []
     for account in accounts:  # tuples whose [2] is the host key; a table's accounts come together
         host = account[2]
-        if host != last:  # shard_of, inline: a call per account was a third of this loop (#14)
+        if host != last:  # shard_of, inline: a call per account would be most of this loop
             shard = tables[int.from_bytes(host.encode("utf-8", "surrogateescape"), "little") % count]
             same = shard.setdefault(host, [])
             last = host
@@ -269,7 +262,7 @@ PARSE_WAIT = 10.0  # seconds a helper waits for another one's parse before parsi
 
 class Parsing:
     """Held while one helper parses a layer set: helpers started together on a cold cache (a CI job's
-    parallel clones) wait for that parse and read its cache instead of each parsing (#14). Any trouble
+    parallel clones) wait for that parse and read its cache instead of each parsing. Any trouble
     with the lock (another user's file, an untrusted directory, a slow parse) means parsing without
     it: never worse than before, and the lock file holds nothing."""
 

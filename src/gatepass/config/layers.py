@@ -1,13 +1,6 @@
 """Finding the config layers, loading them with provenance, and reusing a fresh parse from the cache.
 
-Layers, lowest precedence first (docs/design.md §1): global ``/etc/gatepass/global.toml``
-(``GATEPASS_GLOBAL_CONFIG``); host ``/etc/gatepass/host.toml`` then ``host.d/*.toml`` in name
-order (``GATEPASS_HOST_CONFIG`` names the host file; its drop-in directory is always the file's
-name with ``.toml`` replaced by ``.d``); user ``$XDG_CONFIG_HOME/gatepass/config.toml``
-(``GATEPASS_USER_CONFIG``). ``GATEPASS_CONFIG=a.toml:b.toml`` replaces all three with exactly
-those files, listed lowest precedence first (the last one wins), shown as layer ``config``;
-``GATEPASS_CONFIG=/dev/null`` (or empty) means no config files at all; any one layer's variable
-set to ``/dev/null`` means no file for that layer.
+The layers, their files and their order: docs/design.md §1 (``model.LAYERS``, ``FILE_LAYERS``).
 
 A missing file is not an error. A file that cannot be read or parsed is reported and skipped:
 the other layers still answer, so a typo in one host.d file cannot lock a fleet out.

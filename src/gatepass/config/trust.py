@@ -1,22 +1,10 @@
 """Whether a config layer may contribute secrets: who could have written it, and who can read it.
 
-docs/design.md "Trust boundaries": a layer that anyone but root or the effective user can write,
-through its mode bits, a POSIX ACL or any directory above it, contributes no secret of any kind
-(inline token, token_file, token_env, token_command, sealed value, engine or keyring lookup): whoever
-can write it could point ``token_env``/``token_file`` at the victim's variables and files, or run
-commands as the victim, and send the result to a host of their choosing. Its accounts still show
-in ``list`` and ``explain``, marked with the reason and the fix.
-
-Decision where the design is silent: "its owner" must be root or the effective user, as
-``token_command`` always required; a file another user owns is a file that user can rewrite.
-Every check is made on the descriptor that was parsed (``fstat``), never on a fresh look at the
-path, and the directories are those of the path as written and as resolved. Group write access
-through a user private group (its only member is the owner, no ACL behind the bits: umask 002 on
-Debian and Ubuntu) is no one else's: ``gatepass.ownership.others_can_write``.
-
-An inline token must not be readable by other users: world-readable mode bits, or an ACL entry
-naming another user or group, is refused (group-readable through the owning group stays fine,
-for a fleet file shared through a group).
+The rules, and why: docs/design.md "Trust boundaries". A layer that anyone but root or the effective
+user can write (mode bits, a POSIX ACL, any directory above it; a user private group is no one
+else's: ``gatepass.ownership.others_can_write``) contributes no secret, nor does a file holding inline
+tokens that other users can read (group-readable through its owning group is fine). Judged on the
+descriptor that was parsed.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The two wire protocols (``git``: git's credential helper protocol, ``docker``: docker's), and what
 both helper front ends share: their injected streams, the stdin deadline and the stderr diagnostics line.
 
-Kept in the package itself, not a module of its own: each module a warm ``get`` imports costs ~0.25 ms
-under ``python -S`` on a small machine (#14). The warm path imports no ``os`` (~2.5 ms with
-``_collections_abc`` and ``posixpath``), ``select`` or ``__future__``: ``posix`` is the same system
-calls. Annotations naming types only mypy imports are strings.
+Kept in the package itself, not a module of its own: each module a warm ``get`` imports is a cost
+paid on every git fetch. The warm path imports no ``os`` (which brings ``_collections_abc`` and
+``posixpath``), ``select`` or ``__future__``: ``posix`` is the same system calls (tests/unit/test_startup.py
+pins the set; benchmarks/bench_get.py measures it). Annotations naming types only mypy imports are strings.
 """
 
 import posix
@@ -154,8 +154,8 @@ def finish(code: int) -> "NoReturn":
     """End a helper process with ``main``'s ``code``: stdout and stderr flushed, then ``posix._exit``
     when nothing is left for the interpreter's own exit to do, else ``sys.exit``.
 
-    CPython's finalization tears down every module and object: ~3.6 ms of a ~25 ms warm ``get`` on a
-    2-core machine (#14), for a process whose files are all written through descriptors already
+    CPython's finalization tears down every module and object, a measurable part of a warm ``get``
+    (benchmarks/bench_get.py), for a process whose files are all written through descriptors already
     closed and fsynced (gatepass.files). It is kept whenever it has work: an ``atexit`` handler
     (logging, a library's cleanup), another live thread (the normal exit waits for it), or a keyring
     backend loaded (``keyring:<module.Class>`` runs code gatepass does not know). The launchers call

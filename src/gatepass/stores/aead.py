@@ -1,9 +1,9 @@
-"""AES-256-GCM from ``cryptography`` without the ~20 ms its public ``ciphers`` package costs to import.
+"""AES-256-GCM from ``cryptography`` without importing its public ``ciphers`` package (and typing, enum...).
 
 ``cryptography.hazmat.primitives.ciphers.aead.AESGCM`` is, in every cryptography since 42, the
 very object ``cryptography.hazmat.bindings._rust.openssl.aead.AESGCM`` (the public module
 re-exports it), but importing it drags in the whole ``ciphers`` package (``typing``, ``enum``,
-``cryptography.utils``). The helpers take the same class from the binding (~5 ms) and fall back
+``cryptography.utils``). The helpers take the same class from the binding and fall back
 to the public import if a future cryptography moves it; a test checks both are one class.
 """
 

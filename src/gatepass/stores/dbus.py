@@ -1,7 +1,7 @@
 """A minimal D-Bus client: the unix socket, SASL EXTERNAL and method calls, for the Secret Service.
 
-Written because jeepney costs ~20 ms to import (typing, enum, its whole package) on every helper
-call; this costs the C ``_socket`` module alone (~0.5 ms). The unit tests check the wire format
+Written because jeepney imports typing, enum and its whole package on every helper call; this
+imports the C ``_socket`` module alone. The unit tests check the wire format
 against jeepney, byte for byte, in both directions.
 
 Spec: D-Bus Specification, "Message Protocol" (header fields; the marshaling is in
@@ -78,7 +78,7 @@ class Connection:
     def __init__(self, address: str, timeout: float, early: tuple[Call, ...] = ()) -> None:
         """Connect and authenticate; ``early`` calls go out in the same write as the handshake, and
         their replies are waited for only by ``collect(self.early)``."""
-        # The C module: socket.py would add ~8 ms of imports (enum, selectors) to every helper call,
+        # The C module: socket.py would add its imports (enum, selectors) to every helper call,
         # and this needs only connect/sendall/recv/settimeout, which _socket.socket has itself.
         import _socket
 

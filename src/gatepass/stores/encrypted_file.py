@@ -7,13 +7,13 @@ File ``$XDG_DATA_HOME/gatepass/secrets.enc`` (0600 in a 0700 directory)::
 The first 34 bytes are the GCM associated data, so the header is authenticated with the content.
 The plaintext is one ``records`` line per secret: service, username, secret. The key is either
 a random 32-byte machine key, ``$XDG_CONFIG_HOME/gatepass/machine.key`` (0600, created on first
-use, kept apart from the file it opens), or scrypt (n=2**14, r=8, p=1, ~44 ms per process, not
+use, kept apart from the file it opens), or scrypt (n=2**14, r=8, p=1, once per process, not
 cached) over a passphrase from ``GATEPASS_STORE_PASSPHRASE``, ``[store] passphrase_env`` or
 ``[store] passphrase_file`` (0600), or a 32-byte key the caller passes. A wrong passphrase or a
 tampered file is a clear error and the file is left as it was. Every write is a locked
 read-modify-write, fsynced and renamed.
 
-Cost: scrypt at n=2**14 takes ~30-45 ms of CPU (and 16 MiB) each time a process opens a
+Cost: scrypt at n=2**14 takes CPU time (the README's Speed table) and 16 MiB each time a process opens a
 passphrase file (derived once per backend object, then cached in it); a machine key costs one
 32-byte read. That is the price of a passphrase on every helper call; n=2**15 doubles it.
 
@@ -73,7 +73,7 @@ class EncryptedFileBackend(Backend):
             raise StoreUnavailableError(f"cannot read machine key {key_file} ({exc.strerror})") from None
         try:
             st = os.fstat(fd)
-            why = file_problem(st, 64)  # a FIFO, another user's file, one others can write (#12)
+            why = file_problem(st, 64)  # a FIFO, another user's file, one others can write
             if why:
                 raise StoreUnavailableError(f"machine key {key_file} {why}; restore it from backup")
             if stat.S_IMODE(st.st_mode) & 0o077:
@@ -126,7 +126,7 @@ class EncryptedFileBackend(Backend):
     # -- the file ----------------------------------------------------------------------------
     def _load(self) -> tuple[dict[tuple[str, str], str], int, bytes]:
         """(secrets, kdf, salt); an absent file is empty."""
-        blob = read_private(self.path, MAX_FILE_BYTES, StoreUnavailableError)  # a FIFO never blocks (#12)
+        blob = read_private(self.path, MAX_FILE_BYTES, StoreUnavailableError)  # a FIFO never blocks
         if blob is None:
             return {}, (KDF_SCRYPT if self.passphrase is not None else KDF_MACHINE), os.urandom(16)
         if len(blob) < HEADER_LEN + 16 or blob[:4] != MAGIC:
@@ -170,7 +170,7 @@ class EncryptedFileBackend(Backend):
 
     def _warm(self) -> None:
         """Pay the CPU a write needs before taking the lock: the AES-GCM import and a passphrase's
-        scrypt (~45 ms alone, far more under load; once per process). Inside the lock that time
+        scrypt (once per process, and slower under load). Inside the lock that time
         would hold back every parallel writer. A file replaced meanwhile with a new salt is derived
         again under the lock, as before."""
         from gatepass.stores.aead import aesgcm

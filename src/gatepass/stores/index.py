@@ -2,8 +2,8 @@
 
 One text file, ``$XDG_DATA_HOME/gatepass/index`` (0600 in a 0700 directory): the header line
 ``gatepass-index 1`` and one ``records`` line per entry with the fields of ``FIELDS``. Chosen
-over JSON because it is read on every helper ``get`` and json costs ~10 ms to import cold here
-(it pulls in ``re``); this module and ``records`` cost ~2 ms.
+over JSON because it is read on every helper ``get`` and json pulls in ``re`` and its decoder, many
+times what this module and ``records`` cost to import.
 
 Every change is a read-modify-write under an exclusive ``flock`` (``index.lock``), written to a
 temp file, fsynced and renamed, so parallel ``store`` calls lose nothing and a process killed at
@@ -27,7 +27,7 @@ The username is the entry's username, verbatim (it may be empty: git's tests sto
 from __future__ import annotations
 
 import time
-from posix import fspath  # os.fspath itself; os costs ~1.3 ms to import on the store path
+from posix import fspath  # os.fspath itself, without importing os on the store path
 
 from gatepass.errors import StoreUnavailableError
 from gatepass.files import Lock, remove_stale_temps, write_atomic
@@ -111,9 +111,9 @@ class Index:
 
     def entries(self, hosts: Collection[str] | None = None) -> list[Entry]:
         """Every entry (only lines that can hold one of ``hosts``, when given: a ``get`` parses the lines
-        of its own host, not the whole store, #14); an absent index is empty, a damaged one is a clear
+        of its own host, not the whole store); an absent index is empty, a damaged one is a clear
         error (never "not found")."""
-        data = read_private(self.path, MAX_INDEX_BYTES, StoreUnavailableError)  # a FIFO never blocks (#12)
+        data = read_private(self.path, MAX_INDEX_BYTES, StoreUnavailableError)  # a FIFO never blocks
         if data is None:
             return []
         try:

@@ -2,7 +2,7 @@
 encrypted file as a keyring backend for other keyring users.
 
 The only module in ``stores/`` that imports keyring. ``keyring:<module.Class>`` pins a backend
-with ``keyring.core.load_keyring`` (no priority probe, which costs ~70-110 ms here). keyring's
+with ``keyring.core.load_keyring`` (no priority probe, which imports and probes every backend). keyring's
 API has no timeouts, so every call runs in a daemon thread that is abandoned after the
 timeout: the helper reports the backend as unavailable and exits instead of hanging.
 

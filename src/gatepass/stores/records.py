@@ -1,6 +1,6 @@
 """A tiny line format for the index and the encrypted file: tab-separated, percent-escaped fields.
 
-Chosen over JSON so the helpers' hot path imports nothing (json pulls in re: ~10 ms cold).
+Chosen over JSON so the helpers' hot path imports nothing (json pulls in re).
 Fields may hold any text; ``%``, TAB, LF, CR and NUL are escaped, so a record is one line.
 
 >>> join(["a\\tb", "", "x%y\\n"])

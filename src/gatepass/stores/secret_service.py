@@ -7,8 +7,8 @@ collection behind the ``default`` alias, attributes ``service``, ``username`` an
 So ``keyring get SERVICE USER`` and ``secret-tool lookup service S username U`` see what
 gatepass stored, and the other way round.
 
-keyring's backend opens a new connection and a DH session on every call (~190 ms per fresh
-process) and jeepney alone costs ~20 ms to import; this speaks D-Bus through ``stores/dbus.py``
+keyring's backend opens a new connection and a DH session on every call, and jeepney is a package
+of imports of its own (typing, enum); this speaks D-Bus through ``stores/dbus.py``
 (the socket module only), one connection per backend, and a ``plain`` session. secretstorage and
 libsecret negotiate ``dh-ietf1024-sha256-aes128-cbc-pkcs7`` first; that encryption only hides
 the secret from processes that can already read the session bus, and the default bus policy
