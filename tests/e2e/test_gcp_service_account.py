@@ -250,3 +250,21 @@ def test_one_account_answers_every_artifact_registry_location_and_gcr(account, t
             assert done.returncode == 1 and done.stdout == "credentials not found in native keychain\n", host
         assert len(google.requests) == 1
         assert json.loads(docker_helper("list").stdout) == {"gcr.io": "oauth2accesstoken"}  # patterns name no registry
+
+
+def test_a_token_endpoint_redirect_never_carries_the_assertion_elsewhere(account, tmp_path, isolated_env):
+    """307 keeps a POST's body: a client that followed it would hand the signed assertion (an hour of
+    tokens) to the Location. gatepass follows no redirect and says so in one line."""
+    from tests.support.hostile_http import Recorder, read_head, reply, serve
+
+    with Recorder() as elsewhere:
+        def redirect(conn) -> None:  # type: ignore[no-untyped-def]
+            read_head(conn)
+            conn.sendall(reply("307 Temporary Redirect", headers=f"Location: {elsewhere.url}/token\r\n".encode()))
+
+        with serve(redirect) as endpoint:
+            configure(isolated_env, account.write_key(tmp_path / "key.json", f"{endpoint}/token"))
+            done = docker_helper("get", REGISTRY)
+        assert elsewhere.heads == [], "the assertion went to the redirect's target"
+    [line] = done.stderr.splitlines()
+    assert done.returncode == 1 and "307" in line and "redirect" in line

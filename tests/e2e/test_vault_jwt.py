@@ -302,3 +302,26 @@ def test_git_clones_with_a_projected_token_and_nothing_long_lived_on_disk(openba
         assert server.users_seen() == {"deploy"}
         assert role.canary not in done.stderr and token not in done.stderr
         assert files_holding(tmp_path, token) == [str(path)]  # the JWT only where the kubelet put it
+
+
+def test_an_actions_endpoint_redirect_never_carries_the_request_token_elsewhere(issuer, tmp_path, isolated_env):
+    from tests.support.hostile_http import Recorder, read_head, reply, serve
+    from tests.support.openbao import free_port
+
+    write_config(isolated_env["GATEPASS_USER_CONFIG"],
+                 f'[vault]\naddress = "http://127.0.0.1:{free_port()}"\nauth = "jwt"\nrole = "ci"\n'
+                 f'jwt_source = "github-actions"\naudience = "{AUDIENCE}"\n'
+                 '[[git_provider]]\ndomain = "git.example"\nhttps = false\n'
+                 'accounts = [{ username = "deploy", vault = { path = "secret/data/x", field = "t" } }]\n')
+    with Recorder() as elsewhere:
+        def redirect(conn) -> None:  # type: ignore[no-untyped-def]
+            read_head(conn)
+            conn.sendall(reply("302 Found", headers=f"Location: {elsewhere.url}/idtoken\r\n".encode()))
+
+        with serve(redirect) as endpoint:
+            env = dict(os.environ, ACTIONS_ID_TOKEN_REQUEST_URL=f"{endpoint}/idtoken?api-version=2.0",
+                       ACTIONS_ID_TOKEN_REQUEST_TOKEN="job-request-token")
+            done = helper_get("git.example", env)
+        assert elsewhere.heads == []
+    [line] = done.stderr.splitlines()
+    assert "302" in line and "redirect" in line and "job-request-token" not in line
