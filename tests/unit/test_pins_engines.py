@@ -376,3 +376,30 @@ def test_the_actions_oidc_url_over_plain_http_is_refused_unless_loopback(no_conn
     with pytest.raises(SecretUnavailableError) as caught:
         vault_jwt.read_jwt(found, env, time.monotonic() + 5)
     assert str(caught.value) == f"vault: ACTIONS_ID_TOKEN_REQUEST_URL {HTTP_RULE}"
+
+
+# -- GitHub App: an installation token is handed out until 5 minutes before expires_at ----------------------
+
+
+@pytest.mark.parametrize("lifetime, early", [(3600, 300), (120, 0)], ids=["an-hour", "shorter-than-5-minutes"])
+def test_a_github_app_token_is_used_until_5_minutes_before_it_expires(tmp_path, monkeypatch, lifetime, early):
+    """Shorter-lived than the margin (a clock off by an hour, a test server): used until expires_at itself."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from gatepass.engines import github_http
+    from tests.support.github_api import GitHubAPI
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path / "app.pem"
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                      serialization.NoEncryption()))
+    pem.chmod(0o600)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    parsed: list[int] = []
+    real = github_http.parse_time
+    monkeypatch.setattr(github_http, "parse_time", lambda text: parsed.append(real(text)) or parsed[-1])
+    with GitHubAPI("1234", public, {"acme": 7}, lifetime=lifetime) as api:
+        account = github_account(f'app_id = 1234, private_key_file = "{pem}", api_url = "{api.url.rstrip("/")}"')
+        token, expiry = github_app.fetch(account, Request("git", "https", "github.com", None, "acme/r.git"), {})
+    assert token.startswith("ghs_") and parsed and expiry == parsed[-1] - early
