@@ -187,3 +187,21 @@ def test_store_round_trip_failure_is_reported(config, monkeypatch):
     monkeypatch.setattr(Store, "backend", broken)
     lines, _ = doctor(code=1)
     assert "FIX  store backend: the keyring is locked; unlock it" in lines
+
+
+def test_after_the_readmes_steps_doctor_has_nothing_to_fix_on_a_machine_with_podman(isolated_env, tmp_path, monkeypatch):
+    """Install, the README's minimal config (its token file in place), gatepass setup git: podman on PATH
+    adds a note, not a FIX (it used to tell every podman user to run the very setup that broke rootless podman)."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    config = re.search(r"A minimal config.*?```toml\n(.*?)```", readme, re.S).group(1)
+    secret = tmp_path / "acme"
+    secret.write_text("tok-acme\n")
+    secret.chmod(0o600)
+    write_config(isolated_env["GATEPASS_USER_CONFIG"], config.replace("/run/secrets/acme", str(secret)))
+    on_path(tmp_path / "tools" / "podman", "", monkeypatch)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    assert CliRunner().invoke(cli, ["setup", "git"], catch_exceptions=False).exit_code == 0
+    lines, _ = doctor(code=0)
+    assert line_with(lines, "would log in to auth.json").startswith("OK   note: podman")
