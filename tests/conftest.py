@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -24,6 +26,24 @@ VENV_BIN = str(Path(sys.executable).parent)
 
 def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # pytest then tears every fixture down: no server a test started outlives a kill
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    """A test (or fixture) that fails only because a program it runs is not installed is a skip naming
+    it: an ordinary user without sudo runs ./test without the Debian packages it could not install."""
+    import shutil
+
+    outcome = yield
+    report = outcome.get_result()
+    error = call.excinfo.value if call.excinfo is not None else None
+    name = getattr(error, "filename", None)
+    if (report.failed and isinstance(error, FileNotFoundError) and isinstance(name, str) and "/" not in name
+            and shutil.which(name) is None):
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0,
+                           f"Skipped: needs {name}, which is not installed; ./test installs the Debian packages "
+                           "as root or with sudo")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -37,3 +37,25 @@ def test_without_root_or_sudo_missing_packages_are_named_and_the_suite_still_run
     assert done.stdout == "pytest ran: -m pytest tests/unit -q\n"
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("test: missing Debian packages: docker-registry ")
     assert "the tests that need them will be skipped; to run them too: sudo apt-get install -y" in done.stderr
+
+
+CHILD = "GATEPASS_TEST_MISSING_TOOL_CHILD"
+
+
+def test_child_running_a_program_that_is_not_installed():
+    """Run only by the test below."""
+    import pytest
+
+    if not os.environ.get(CHILD):
+        pytest.skip("the child of test_a_test_needing_a_program_not_installed_is_a_skip_naming_it; runs only there")
+    subprocess.run(["gp-no-such-tool-7f3a", "--version"], check=True)
+
+
+def test_a_test_needing_a_program_not_installed_is_a_skip_naming_it():
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                           f"{__file__}::test_child_running_a_program_that_is_not_installed"],
+                          env=dict(os.environ, **{CHILD: "1"}), capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0 and "1 skipped" in done.stdout, done.stdout
+    assert "needs gp-no-such-tool-7f3a, which is not installed" in done.stdout
