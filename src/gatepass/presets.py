@@ -9,7 +9,8 @@ preset is on, as ``GATEPASS_PRESET=NAME`` forces it anywhere; ``GATEPASS_PRESET=
 detection off. Its accounts, provenance ``GATEPASS_PRESET``:
 
 - github-actions: git on ``GITHUB_SERVER_URL`` (https://github.com when unset) as
-  ``x-access-token`` + ``$GITHUB_TOKEN``; the registry ``ghcr.io`` as ``$GITHUB_ACTOR`` + ``$GITHUB_TOKEN``.
+  ``x-access-token`` + ``$GITHUB_TOKEN``; the registry ``ghcr.io`` as ``$GITHUB_ACTOR`` + ``$GITHUB_TOKEN``,
+  only when the server is github.com (an Enterprise Server's job token is that server's alone).
 - gitlab-ci: git on ``CI_SERVER_PROTOCOL://CI_SERVER_HOST:CI_SERVER_PORT`` as ``gitlab-ci-token`` +
   ``$CI_JOB_TOKEN``; the registry ``$CI_REGISTRY`` (when the project has one) as ``$CI_REGISTRY_USER``
   + ``$CI_REGISTRY_PASSWORD``.
@@ -38,6 +39,7 @@ SOURCE = "GATEPASS_PRESET"
 LAYER = "environment"
 RANK = LAYER_RANK[LAYER]
 GHCR = "ghcr.io"
+GITHUB = "https://github.com"  # ghcr.io takes the job token of github.com's jobs only
 # How a job gets each variable into its environment: said when it is missing.
 EXPORTS = {
     "GITHUB_TOKEN": "export it from the workflow: env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}",
@@ -76,7 +78,7 @@ def _server(name: str, env: "Mapping[str, str]") -> tuple[str, int | None, bool]
     from gatepass.hosts import parse_authority
 
     if name == "github-actions":
-        scheme, _, rest = (env.get("GITHUB_SERVER_URL") or "https://github.com").partition("://")
+        scheme, _, rest = (env.get("GITHUB_SERVER_URL") or GITHUB).partition("://")
         authority, where = rest.partition("/")[0], "GITHUB_SERVER_URL"
     else:
         host, port = env.get("CI_SERVER_HOST") or "", env.get("CI_SERVER_PORT") or ""
@@ -97,6 +99,8 @@ def _registry(name: str, env: "Mapping[str, str]") -> tuple[str, tuple[str, int 
     from gatepass.hosts import parse_docker_server
 
     if name == "github-actions":
+        if (env.get("GITHUB_SERVER_URL") or GITHUB).rstrip("/").lower() != GITHUB:
+            return None  # GitHub Enterprise Server: its job token is that server's, never ghcr.io's
         server, user_variable, token_variable = GHCR, "GITHUB_ACTOR", "GITHUB_TOKEN"
     else:
         server, user_variable, token_variable = env.get("CI_REGISTRY") or "", "CI_REGISTRY_USER", "CI_REGISTRY_PASSWORD"

@@ -102,6 +102,17 @@ def test_github_actions_is_detected_for_git_and_ghcr_without_gatepass_preset(iso
     assert ask(ACTIONS, "git", "gitlab.example") == (None, [])
 
 
+@pytest.mark.parametrize("server", ["https://ghe.example.com", "https://github.com.evil.test", "http://github.com"])
+def test_an_enterprise_servers_job_token_never_goes_to_ghcr_io(isolated_env, server):
+    """On GitHub Enterprise Server the job's GITHUB_TOKEN belongs to that server: git on it gets the token,
+    github.com's ghcr.io gets nothing (a token goes only to the host it was issued for)."""
+    env = dict(ACTIONS, GITHUB_SERVER_URL=server)
+    assert ask(env, "docker", "ghcr.io") == (None, [])
+    host = server.partition("://")[2]
+    scheme = server.partition("://")[0]
+    assert ask(env, "git", host, scheme=scheme)[0] == ("x-access-token", "ghs_job", "GATEPASS_PRESET")
+
+
 def test_gitlab_ci_is_detected_for_its_server_and_its_registry(isolated_env):
     assert ask(GITLAB, "git", "gitlab.example") == (("gitlab-ci-token", "glcbt-job", "GATEPASS_PRESET"), [])
     assert ask(GITLAB, "docker", "registry.gitlab.example", 5050) == (("gitlab-ci-token", "glcbt-job", "GATEPASS_PRESET"), [])
