@@ -133,3 +133,21 @@ def test_an_attacker_directory_seen_as_the_overflow_uid_is_refused():
         shutil.move(os.path.join(box + ".old", "victim"), mine)
         done = store_in_namespace(user, env)
         assert done.returncode != 0 and f"{box} belongs to uid 65534" in done.stdout + done.stderr
+
+
+def test_a_root_owned_system_layer_still_gives_secrets_inside_the_namespace(user):
+    """/etc/gatepass-style layer, root's, seen as 65534 inside the namespace: trusted as recorded, not refused."""
+    with shared_dir() as shared:
+        layer = os.path.join(shared, "global.toml")
+        with open(layer, "w") as handle:
+            handle.write('[[git_provider]]\ndomain = "git.example"\naccounts = [{ username = "ci", token_env = "GP_TOK" }]\n')
+        os.chmod(layer, 0o644)
+        env = {"GATEPASS_GLOBAL_CONFIG": layer, "GP_TOK": "pw-layer"}
+        ok(user.run("gatepass", "setup", "containers", env=env))
+        done = user.run("podman", "unshare", "git-credential-gatepass", "get", stdin="protocol=https\nhost=git.example\n",
+                        env=env)
+        assert done.stdout == "username=ci\npassword=pw-layer\n", done.stderr
+        os.unlink(os.path.join(user.home, ".local", "share", "gatepass", "root-owned"))  # no record: refused, the fix named
+        done = user.run("podman", "unshare", "git-credential-gatepass", "get", stdin="protocol=https\nhost=git.example\n",
+                        env=env)
+        assert done.stdout == "" and "run gatepass setup containers outside them" in done.stderr, done.stderr

@@ -66,3 +66,11 @@ def test_a_git_login_without_a_scheme_says_it_saved_for_https(isolated_env):
     result = invoke("login", "git", "http://git.corp:8080", "-u", "me", "--token-stdin", stdin="tok-1\n")
     assert "on http://git.corp:8080 in " in result.stderr and "no scheme was written" not in result.stderr
     assert "removed 1 stored token(s) for https://git.corp:8080" in invoke("logout", "git", "git.corp:8080").stderr
+
+
+def test_logout_of_a_config_account_says_where_it_lives(isolated_env):
+    config = write_config(isolated_env["GATEPASS_USER_CONFIG"],
+                          '[[docker_registry]]\ndomain = "ghcr.io"\naccounts = [{ username = "bot", token = "tok-x" }]\n')
+    result = invoke("logout", "docker", "ghcr.io")
+    assert "removed 0 stored token(s) for ghcr.io" in result.stderr
+    assert f"the login for bot@ghcr.io comes from {config}:3, which gatepass does not edit" in result.stderr

@@ -96,3 +96,13 @@ def logout(kind: str, domain: str, username: str | None) -> None:
                           and (username is None or e.username == username))
     where = f"{want.protocol}://{want.host}" if kind == "git" else want.host
     click.echo(f"removed {len(removed)} stored token(s) for {where}", err=True)
+    if not removed:
+        from gatepass.hosts import split_host_port
+
+        host, port = split_host_port(want.host) or (want.host, None)
+        configured = [a for a in app.load(env(), lambda message: None).accounts
+                      if a.kind == kind and (a.host, a.port) == (host, port) and a.layer != "store"
+                      and (username is None or a.username == username)]
+        for account in configured[:1]:
+            warn(f"the login for {account.label()} comes from {account.where}, which gatepass does not edit; "
+                 "remove the account there to log out")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 
-from gatepass.ownership import ACL_READ, ACL_WRITE, acl_entries, acl_grants, others_can_write
+from gatepass.ownership import ACL_READ, ACL_WRITE, acl_entries, acl_grants, others_can_write, unmapped_hint
 from gatepass.readback import directory_problem, seen_as_root
 
 
@@ -32,6 +32,8 @@ def layer_problem(path: str, fd: int, st: os.stat_result) -> str | None:
     as one line with the fix; None when only root and the effective user can change it."""
     euid = os.geteuid()
     if st.st_uid not in (0, euid) and not seen_as_root(os.path.abspath(path), st):
+        if unmapped_hint(st):  # inside rootless podman's user namespace: chown is not the fix
+            return f"{path} belongs to uid {st.st_uid}{unmapped_hint(st)}"
         return f"{path} belongs to uid {st.st_uid}, who could rewrite it; run: chown {euid} {path}"
     if others_can_write(st, fd):
         if acl_grants(acl_entries(fd), ACL_WRITE):
