@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 import click
 
 from gatepass import __version__
-from gatepass.cli import dockerconfig, gitconfig, modes
+from gatepass.cli import dockerconfig, doctor_containers, gitconfig, modes
 from gatepass.cli.common import env, load_all, print_json
 from gatepass.errors import GatepassError
 from gatepass.model import Account
@@ -130,76 +130,6 @@ def check_docker(environ: Mapping[str, str], accounts: list[Account]) -> Iterato
         yield "docker-wiring", True, "no docker registry configured; nothing to wire"
 
 
-CONTAINER_TOOLS = ("podman", "buildah", "skopeo")
-
-
-def check_containers(environ: Mapping[str, str]) -> Iterator[Check]:
-    """Where podman, buildah or skopeo is installed, whether their logins go to gatepass (not auth.json)."""
-    from gatepass.cli import registriesconf
-    from gatepass.cli.setup_containers import read_text
-
-    tools = [t for t in CONTAINER_TOOLS if shutil.which(t, path=environ.get("PATH"))]
-    if not tools:
-        return
-    path = registriesconf.config_path(environ, system=False)
-    system = registriesconf.config_path(environ, system=True)
-    try:
-        wired = [p for p in dict.fromkeys((path, system))
-                 if registriesconf.HELPER in (registriesconf.helpers(read_text(p) or "", p) or [])]
-    except GatepassError as exc:
-        yield "containers-wiring", False, str(exc)
-        return
-    if wired:
-        yield "containers-wiring", True, f"{', '.join(tools)} ask gatepass ({wired[0]})"
-        yield from check_root_record(environ)
-        return
-    holding = [(file, count) for file, count in ((f, auth_file_credentials(f)) for f in auth_files(environ)) if count]
-    for file, count in holding:
-        yield ("containers-wiring", False, f"{file} holds {count} base64 password(s) of {', '.join(tools)}; run: "
-               f"gatepass setup containers, then gatepass import docker-config {file} --remove")
-    if not holding:
-        yield ("containers-wiring", True, f"note: {', '.join(tools)} would log in to auth.json (base64 passwords); "
-               "none is there; to send their logins to gatepass: gatepass setup containers")
-
-
-def auth_files(environ: Mapping[str, str]) -> list[str]:
-    """Where podman, buildah and skopeo keep logins (containers-auth.json(5)), in their order."""
-    home = environ.get("HOME") or os.path.expanduser("~")
-    found = [environ.get("REGISTRY_AUTH_FILE", "")]
-    if environ.get("XDG_RUNTIME_DIR"):
-        found.append(os.path.join(environ["XDG_RUNTIME_DIR"], "containers", "auth.json"))
-    found.append(os.path.join(environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "containers", "auth.json"))
-    return [path for path in dict.fromkeys(found) if path]
-
-
-def auth_file_credentials(path: str) -> int:
-    """How many ``auths`` entries of ``path`` hold a password or identity token (0: none, or no such file)."""
-    import json
-
-    try:
-        with open(path, "rb") as handle:
-            data = json.loads(handle.read(1024 * 1024))
-    except (OSError, ValueError):
-        return 0
-    auths = data.get("auths") if isinstance(data, dict) else None
-    if not isinstance(auths, dict):
-        return 0
-    return sum(1 for item in auths.values() if isinstance(item, dict) and (item.get("auth") or item.get("identitytoken")))
-
-
-def check_root_record(environ: Mapping[str, str]) -> Iterator[Check]:
-    """Rootless podman and buildah need the record of root's directories (``cli/rootrecord.py``) to be current."""
-    from gatepass import ownership
-    from gatepass.cli import rootrecord
-
-    if os.geteuid() == 0 or ownership.root_unmapped():
-        return
-    recorded = ownership.read_record(ownership.root_record_path(environ))
-    if not set(rootrecord.root_owned(environ)) <= recorded:
-        yield ("containers-wiring", False, "rootless podman and buildah will not trust root's directories (no current "
-               "record of them); run: gatepass setup containers")
-
-
 def check_config() -> Iterator[Check]:
     """What ``gatepass config check`` reports, computed the same way: its errors and warnings are FIX lines."""
     from gatepass.cli.cmd_config import gather
@@ -291,7 +221,7 @@ def checks() -> Iterator[Check]:
     yield from check_store(store)
     yield from check_git(environ, accounts)
     yield from check_docker(environ, accounts)
-    yield from check_containers(environ)
+    yield from doctor_containers.check_containers(environ)
     yield from check_vault(config.engines, accounts)
 
 
