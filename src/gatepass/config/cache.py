@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 # it moves (the code stamp names files by path): 7 is tomli's reading alone (the removed hand-written
 # readers read some files otherwise); 8, domains normalised in hosts.py, line lookup and JSON text on the
 # ground floor; 9, ranks from model.LAYERS (an account's rank is part of its cached tuple).
-FORMAT = 9
+# 10: a top-level engine table with an error is kept as its error line (engines/specs.TABLE_ERROR).
+FORMAT = 10
 MAX_CACHE_BYTES = 256 * 1024 * 1024
 # How close to the parse a layer's mtime/ctime may be and still tell a later edit apart: the kernel
 # stamps files from a coarse clock (one tick); whole-second stamps (some filesystems) get 2 s.

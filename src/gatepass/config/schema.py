@@ -248,21 +248,27 @@ def validate(tree: Table, path: str, lines: LineMap, layer: str, rank: int, orde
 
 
 def _engine_tables(tree: Table, path: str, parsed: Parsed) -> None:
-    from gatepass.engines.specs import SETTINGS_KEYS, settings_problem
+    """Each valid engine table as it is; one with an error as ``{TABLE_ERROR: line}``, so its accounts
+    report the error instead of reading the engine with the environment's settings alone."""
+    from gatepass.engines.specs import SETTINGS_KEYS, TABLE_ERROR, settings_problem
 
     for name in SETTINGS_KEYS:
         if name not in tree:
             continue
         problem = settings_problem(name, tree[name])
-        if problem is None:
-            problem = _writers_problem(path)
-        if problem is None:
+        ignored = None if problem is not None else _writers_problem(path)
+        if problem is None and ignored is None:
             parsed.engines[name] = dict(tree[name])
-        else:
-            sub, message = problem
-            if not sub and not message.startswith("is ignored"):
-                message = f"must be a table: write [{name}]"
-            parsed.errors.append(ConfigError(message, path=path, key=f"{name}.{sub}".rstrip(".")))
+            continue
+        sub, message = problem or ignored or ("", "")
+        if problem is not None and not sub:
+            message = f"must be a table: write [{name}]"
+        error = ConfigError(message, path=path, key=f"{name}.{sub}".rstrip("."))
+        parsed.errors.append(error)
+        if problem is not None:  # an ignored table (others can write the file) is as if absent
+            key = f"{name}.{sub}".rstrip(".")
+            parsed.engines[name] = {TABLE_ERROR: f"[{name}] in {path} has an error ({key}: {message}); its accounts "
+                                                 "are not read until it is fixed (gatepass config check)"}
 
 
 def _writers_problem(path: str) -> tuple[str, str] | None:

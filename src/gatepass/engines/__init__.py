@@ -29,7 +29,7 @@ from gatepass.errors import GatepassError, SecretUnavailableError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from typing import TypeVar
+    from typing import Any, TypeVar
 
     from gatepass.model import Account, Request, Secret
 
@@ -74,21 +74,41 @@ def request_for(account: Account) -> Request:
     return Request(account.kind, "https" if account.secure else "http", account.host, account.port)
 
 
+def _engine(account: Account, settings: Mapping[str, Mapping[str, object]] | None) -> tuple[Any, dict[str, object]]:
+    """(the engine module of ``account``, its settings table); a table with an error is that error."""
+    import sys
+
+    kind = account.secret_kind
+    if kind not in ENGINE_KINDS:
+        raise SecretUnavailableError(f"{kind} is not an engine gatepass knows")
+    name = f"gatepass.engines.{kind}"
+    __import__(name)  # not importlib.import_module: importing importlib costs a warm get ~1 ms
+    module = sys.modules[name]
+    table_name = getattr(module, "SETTINGS_TABLE", None)
+    table = dict((settings or {}).get(table_name, {})) if table_name else {}
+    if table:
+        from gatepass.engines.specs import TABLE_ERROR
+
+        if TABLE_ERROR in table:  # never the environment's settings instead (VAULT_TOKEN): the config meant others
+            raise SecretUnavailableError(str(table[TABLE_ERROR]))
+    return module, table
+
+
 def forget(account: Account, request: Request | None, env: Mapping[str, str],
            settings: Mapping[str, Mapping[str, object]] | None, value: str) -> bool:
     """Drop the cached value of an engine account when it is ``value`` (a server rejected it: git's
     ``erase``), so the next request reads the engine again instead of waiting out the ttl."""
-    import sys
-
     from gatepass.engines import tokencache
 
-    name = f"gatepass.engines.{account.secret_kind}"
-    __import__(name)
-    module = sys.modules[name]
+    try:
+        module, table = _engine(account, settings)
+    except SecretUnavailableError:
+        return False
     request = request if request is not None else request_for(account)
-    table_name = getattr(module, "SETTINGS_TABLE", None)
-    table = dict((settings or {}).get(table_name, {})) if table_name else {}
-    key = (account.secret_kind, *module.cache_key(account, request, env=env, settings=table))
+    tail = module.cache_key(account, request, env=env, settings=table)
+    if tail is None:
+        return False
+    key = (account.secret_kind, *tail)
     hit = tokencache.get(env, key)
     if hit is None or hit[0] != value:
         return False
@@ -104,32 +124,38 @@ def read_engine(account: Account, request: Request | None, env: Mapping[str, str
     ``settings`` maps table names (``vault``) to the config's merged tables. Errors are
     ``SecretUnavailableError`` with the engine's one line (the caller adds the account's place).
     """
-    import sys
-
     from gatepass.engines import tokencache
     from gatepass.model import Secret
 
+    module, table = _engine(account, settings)
     kind = account.secret_kind
-    if kind not in ENGINE_KINDS:
-        raise SecretUnavailableError(f"{kind} is not an engine gatepass knows")
-    name = f"gatepass.engines.{kind}"
-    __import__(name)  # not importlib.import_module: importing importlib costs a warm get ~1 ms
-    module = sys.modules[name]
     request = request if request is not None else request_for(account)
-    table_name = getattr(module, "SETTINGS_TABLE", None)
-    table = dict((settings or {}).get(table_name, {})) if table_name else {}
+    admit = getattr(module, "admit", None)
+    if admit is not None:  # before any cached value is used: the config must still be one we trust
+        admit(account, env)
     # env too for engines without a table: aws_ecr's identity includes AWS_PROFILE / AWS_ACCESS_KEY_ID.
-    key = (kind, *module.cache_key(account, request, env=env, settings=table))
+    tail = module.cache_key(account, request, env=env, settings=table)
+    if tail is None:  # this account's value is never cached (token_command without ttl)
+        return Secret(*_fetch(module, account, request, env, table))
+    key = (kind, *tail)
     hit = tokencache.get(env, key, now)
     if hit is not None:
         return Secret(hit[0], hit[1])
-    with tokencache.lock(env, key, LOCK_WAIT):
+    wait = getattr(module, "lock_wait", None)
+    with tokencache.lock(env, key, wait(env) if wait is not None else LOCK_WAIT):
         hit = tokencache.get(env, key, now)  # a parallel helper may have fetched it while we waited
         if hit is not None:
             return Secret(hit[0], hit[1])
-        try:
-            value, expiry = module.fetch(account, request, env, settings=table)
-        except GatepassError as exc:
-            raise SecretUnavailableError(str(exc)) from None
-        tokencache.put(env, key, value, expiry, now)
+        value, expiry = _fetch(module, account, request, env, table)
+        if expiry is not None:
+            tokencache.put(env, key, value, expiry, now)
         return Secret(value, expiry)
+
+
+def _fetch(module: Any, account: Account, request: Request, env: Mapping[str, str], table: dict[str, object]
+           ) -> tuple[str, int | None]:
+    try:
+        value, expiry = module.fetch(account, request, env, settings=table)
+    except GatepassError as exc:
+        raise SecretUnavailableError(str(exc)) from None
+    return value, expiry

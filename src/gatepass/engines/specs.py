@@ -26,6 +26,10 @@ SETTINGS_KEYS: dict[str, dict[str, tuple[type, bool]]] = {
               "ca_file": (str, False), "approle_mount": (str, False), "role": (str, False), "jwt_mount": (str, False),
               "jwt_file": (str, False), "jwt_env": (str, False), "jwt_source": (str, False), "audience": (str, False)},
 }
+# The one key of what stands in for a top-level table with an error (config/schema.py): its value is the
+# error line. It replaces lower layers' tables like any table, and an engine that finds it refuses its
+# accounts with that line, never falling back to its environment variables (VAULT_TOKEN) for them.
+TABLE_ERROR = "!error"
 VAULT_AUTH = ("approle", "token", "jwt")
 JWT_SOURCES = ("jwt_file", "jwt_env", "jwt_source")
 JWT_KEYS = ("role", "jwt_mount", *JWT_SOURCES, "audience")

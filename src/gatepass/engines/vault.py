@@ -66,8 +66,10 @@ def server(settings: Mapping[str, object], env: Mapping[str, str]) -> dict[str, 
 
 def settings_problems(settings: Mapping[str, object], env: Mapping[str, str]) -> list[str]:
     """What keeps the engine from logging in, found without a network call (``config check``)."""
-    from gatepass.engines.specs import settings_problem
+    from gatepass.engines.specs import TABLE_ERROR, settings_problem
 
+    if TABLE_ERROR in settings:  # the parse reported it; nothing else is judged until it is fixed
+        return []
     problem = settings_problem("vault", dict(settings))
     if problem is not None:
         return [f"{problem[0]}: {problem[1]}"]
@@ -112,6 +114,10 @@ def _checked(found: Mapping[str, str]) -> None:
 
 def login_report(settings: Mapping[str, object], env: Mapping[str, str]) -> str:
     """Log in once (never from the cache) and say the token's ttl and policies (``gatepass doctor``)."""
+    from gatepass.engines.specs import TABLE_ERROR
+
+    if TABLE_ERROR in settings:
+        raise SecretUnavailableError(f"vault: {settings[TABLE_ERROR]}")
     found = server(settings, env)
     _checked(found)
     session = _session(found, env, time.monotonic() + TOTAL_TIMEOUT)
@@ -170,6 +176,9 @@ def fetch(account: Account, request: Request, env: Mapping[str, str], *, setting
         session.forget()
         status, body = session.call("GET", f"/v1/{path}")
     moment = time.time()
+    if status == 403 and found["auth"] == "token" and not session.valid():
+        raise SecretUnavailableError(f"vault: the token from {vault_auth.token_source(found, env)} is invalid or expired "
+                                     "(the server refuses it, even to look itself up); give a current one")
     if status == 403:
         raise SecretUnavailableError(f"vault: permission denied reading {path}: the token's policies do not "
                                      "allow read on it; grant it in the policy of this role")

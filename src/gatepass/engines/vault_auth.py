@@ -56,6 +56,13 @@ def read_file(path: str, what: str, limit: int = 64 * 1024) -> str:
     return text
 
 
+def token_source(found: Mapping[str, str], env: Mapping[str, str]) -> str:
+    """Where an ``auth = "token"`` token comes from, for messages: the file, or the variable's name."""
+    if found["token_file"]:
+        return f"token_file {found['token_file']}"
+    return next((name for name in ENV_NAMES["token"] if env.get(name)), "VAULT_TOKEN")
+
+
 def server_says(body: object, secrets: Iterable[str] = ()) -> str:
     """``: server says '<its first error>'`` for messages: escaped, on one line, shortened, and
     without any piece of ``secrets`` (the token or secret_id sent: a server may echo them)."""
@@ -174,10 +181,23 @@ class Session:
         self._remember(token, auth)
         return token
 
+    def valid(self) -> bool:
+        """Whether the server knows the token in use: ``lookup-self`` (the default policy grants it to
+        every token) answers 200. A 403 there means an unknown, revoked or expired token, or one made
+        without the default policy; Vault's bare "permission denied" does not tell policy from token."""
+        try:
+            status, _ = self.call("GET", "/v1/auth/token/lookup-self")
+        except SecretUnavailableError:
+            return True  # no verdict (the deadline): say what the read said
+        return status != 403
+
     def lookup_self(self) -> dict[str, object]:
         """``auth/token/lookup-self`` data (ttl, policies) of the token in use, for ``gatepass doctor``."""
         status, body = self.call("GET", "/v1/auth/token/lookup-self")
         data = body.get("data") if isinstance(body, dict) else None
+        if status == 403 and self.found["auth"] == "token":
+            raise SecretUnavailableError(f"vault: the token from {token_source(self.found, self.env)} is invalid "
+                                         "or expired (the server refuses it, even to look itself up); give a current one")
         if status != 200 or not isinstance(data, dict):
             raise SecretUnavailableError(f"vault: token lookup failed with HTTP {status}{self.says(body)}")
         return data
