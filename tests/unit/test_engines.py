@@ -133,8 +133,12 @@ def test_engine_specs_are_validated_strictly_without_quoting_values(tmp_path, is
     ('vault = 3\n', "vault: must be a table"),
 ])
 def test_the_vault_table_is_validated(tmp_path, isolated_env, table, message):
+    """An invalid table is an error, and stands as that error for its accounts (never as no table)."""
+    from gatepass.engines.specs import TABLE_ERROR
+
     config = load_config(dict(os.environ, GATEPASS_CONFIG=engine_config(tmp_path, 'token_env = "X"', table)))
-    assert "vault" not in config.engines and any(message in e for e in config.errors), config.errors
+    assert any(message in e for e in config.errors), config.errors
+    assert list(config.engines["vault"]) == [TABLE_ERROR] and message in str(config.engines["vault"][TABLE_ERROR])
 
 
 class FakeEngine:
