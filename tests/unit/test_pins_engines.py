@@ -21,6 +21,7 @@ import pytest
 from gatepass import engines
 from gatepass.config.layers import load_config
 from gatepass.engines import aws_ecr, github_app, tokencache, vault, vault_auth
+from gatepass.engines.specs import TABLE_ERROR
 from gatepass.errors import SecretUnavailableError
 from gatepass.model import Account, Request
 from tests.conftest import write_config
@@ -227,7 +228,7 @@ def test_approle_mount_is_limited_to_safe_path_segments(tmp_path, mount, ok):
     path = write_config(tmp_path / "c.toml", f'[vault]\naddress = "https://v.example"\nrole_id = "r"\n'
                         f'secret_id_file = "/s"\napprole_mount = "{mount}"\n')
     config = load_config(dict(os.environ, GATEPASS_CONFIG=str(path)))
-    assert ("vault" in config.engines) is ok
+    assert (TABLE_ERROR not in config.engines["vault"]) is ok  # an invalid table stands as its error
     assert ok or any("approle_mount" in e for e in config.errors)
 
 
@@ -336,7 +337,8 @@ def test_a_vault_address_over_plain_http_is_refused_unless_loopback(tmp_path, fa
 def test_a_vault_table_with_a_plain_http_address_is_a_config_error(tmp_path):
     path = write_config(tmp_path / "c.toml", '[vault]\naddress = "http://vault.invalid:8200"\nauth = "token"\n')
     config = load_config(dict(os.environ, GATEPASS_CONFIG=str(path)))
-    assert "vault" not in config.engines and any("vault.address" in e and HTTP_RULE in e for e in config.errors)
+    assert list(config.engines["vault"]) == [TABLE_ERROR]  # its accounts get this error, never VAULT_ADDR's server
+    assert any("vault.address" in e and HTTP_RULE in e for e in config.errors)
 
 
 def test_a_github_app_api_url_names_its_setting_when_refused(no_connection):
