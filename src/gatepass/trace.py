@@ -15,8 +15,8 @@ name no value.
 The file is appended to with ``O_APPEND`` (one ``write`` per line, so parallel helpers interleave
 whole lines), created 0600, opened ``O_NOFOLLOW`` and used only when it is a regular file of the
 effective user that no one else can write (:func:`gatepass.ownership.file_problem`), under directories
-that are neither symlinks nor writable by others (root must not write through another user's
-link). A query string in the request path is redacted. A trace that cannot be written costs one
+that are neither another user's symlink nor writable by others (root must not write through
+another user's link). A query string in the request path is redacted. A trace that cannot be written costs one
 stderr line and never changes the helper's answer or exit status.
 """
 
@@ -129,15 +129,20 @@ class TraceFileError(Exception):
 
 def _chain_problem(path: str) -> str | None:
     """Why the directories above ``path`` would let someone else choose where the trace goes: a
-    symlinked directory (root writing through ``/tmp/x/gp`` with ``/tmp/x`` another user's link), or
-    one that is not root's or the effective user's, or that others can write (``readback``)."""
+    directory that is another user's symlink (root writing through ``/tmp/x/gp`` with ``/tmp/x`` that
+    user's link), or one, as written or resolved, that is not root's or the effective user's, or that
+    others can write (``readback``)."""
     from gatepass.readback import directory_problem
 
     directory = os.path.dirname(os.path.abspath(path))
-    probe = directory
+    probe, euid = directory, os.geteuid()
     while True:
-        if os.path.islink(probe):
-            return f"{probe} is a symlink"
+        try:
+            st = os.lstat(probe)
+        except OSError:
+            st = None
+        if st is not None and st.st_mode & 0o170000 == 0o120000 and st.st_uid not in (0, euid):
+            return f"{probe} is a symlink of uid {st.st_uid}"  # root's /var/run -> /run, or your own, are fine
         parent = os.path.dirname(probe)
         if parent == probe:
             break

@@ -198,11 +198,15 @@ def test_a_trace_under_a_symlinked_or_shared_directory_is_refused(tmp_path):
     real = tmp_path / "real"
     real.mkdir()
     (tmp_path / "link").symlink_to(real)
+    if os.geteuid() == 0:
+        os.lchown(tmp_path / "link", 65534, 65534)  # another user's link (one's own, or root's, is fine)
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o777)  # not sticky: anyone could swap the file for a link
-    for bad, why in ((tmp_path / "link" / "t.jsonl", f"{tmp_path}/link is a symlink"),
-                     (shared / "t.jsonl", f"{shared} is writable by other users")):
+    cases = [(shared / "t.jsonl", f"{shared} is writable by other users")]
+    if os.geteuid() == 0:
+        cases.append((tmp_path / "link" / "t.jsonl", f"{tmp_path}/link is a symlink of uid 65534"))
+    for bad, why in cases:
         code, out, err = run_git(GIT_GET, GATEPASS_TRACE=str(bad))
         assert out.startswith(b"username=one")
         assert err == f"gatepass: GATEPASS_TRACE: not written to {bad} ({why})\n".encode(), err
@@ -224,7 +228,7 @@ def test_root_does_not_trace_through_another_users_symlink():
         attacker.run(["ln", "-s", rootonly, os.path.join(shared, "x")])
         target = os.path.join(shared, "x", "gp")
         code, out, err = run_git(GIT_GET, GATEPASS_TRACE=target)
-        assert out.startswith(b"username=one") and f"{shared}/x is a symlink".encode() in err
+        assert out.startswith(b"username=one") and f"{shared}/x is a symlink of uid {attacker.uid}".encode() in err
         assert os.listdir(rootonly) == []
 
 
@@ -233,3 +237,11 @@ def test_gatepass_account_with_no_answer_names_the_port_asked_for(monkeypatch, t
                        'domain = "http://127.0.0.1:5000"\naccounts = [{ username = "ci", token = "tok-r1-3b3b" }]\n')))
     code, out, err = run_docker("get", b"127.0.0.1:5000", GATEPASS_ACCOUNT="nobody")
     assert code == 1 and b"no account of that username answers 127.0.0.1:5000;" in err, err
+
+
+def test_a_trace_through_ones_own_symlinked_directory_is_written(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "logs").symlink_to(real)
+    run_git(GIT_GET, GATEPASS_TRACE=str(tmp_path / "logs" / "t.jsonl"))
+    assert len(read_trace(real / "t.jsonl")) == 1
