@@ -4,8 +4,8 @@ Errors name the account, the file and line it comes from and what to do; never t
 never the value of ``token_env`` or of a ``token_file`` that cannot be opened either: a token
 pasted there by mistake would otherwise be echoed to a terminal or a CI log. A ``token_file``
 that opens is a path, and is named.
-Command-sourced (``token_command``), sealed and engine (``gatepass.engines``) tokens are opened by
-their own modules, imported only when such an account is tried; keyring-held ones come through the store (``app.read``).
+Sealed and engine (``gatepass.engines``, ``token_command`` among them) tokens are opened by their
+own modules, imported only when such an account is tried; keyring-held ones come through the store (``app.read``).
 """
 
 from gatepass.errors import GatepassError, SecretUnavailableError
@@ -16,7 +16,6 @@ from gatepass.readback import UnreadableFile, read_user_file
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any
 
     from gatepass.model import Request
 
@@ -71,17 +70,6 @@ def read_secret(account: "Account", env: "Mapping[str, str]", request: "Request 
             raise _fail(account, f"{ref} is not set; {known}" if known else
                         "the environment variable its token_env names is not set; export it or use token_file")
         return Secret(value)
-    if kind == "command":
-        from gatepass.token_command import run_token_command
-
-        command: Any = ref  # secret_kind "command": the argv tuple of strings (config/schema.py)
-        argv: tuple[str, ...] = tuple(command)
-        try:
-            value, expiry = run_token_command(argv, account.ttl, account.file,
-                                              account.username, env, source=account.source)
-        except SecretUnavailableError as exc:
-            raise _fail(account, str(exc)) from None
-        return Secret(value, expiry)
     if kind == "sealed":
         from gatepass.sealing import open_for
 

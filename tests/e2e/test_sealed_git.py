@@ -77,7 +77,6 @@ def test_clone_with_a_token_command_cached_until_ttl_then_minted_anew(tmp_path, 
     cache entry is rewritten as the helper would have written it ``ttl`` seconds ago (checked to be
     the very file the helper reads), and the next clone must mint anew."""
     from gatepass.engines import tokencache
-    from gatepass.token_command import cache_key
 
     ttl = 600
     with GitServer(str(tmp_path / "srv"), {"bot": "tok-1"}) as server:
@@ -96,7 +95,8 @@ def test_clone_with_a_token_command_cached_until_ttl_then_minted_anew(tmp_path, 
         expiry = int(answer.split("password_expiry_utc=")[1].split()[0])
         assert "password=tok-1\n" in answer and started + ttl <= expiry <= time.time() + ttl
 
-        env, key = dict(os.environ), cache_key(isolated_env["GATEPASS_USER_CONFIG"], (str(script),), "bot", ttl)
+        # engines/command.cache_key's entry: (kind, config file, username, ttl, argv...)
+        env, key = dict(os.environ), ("command", isolated_env["GATEPASS_USER_CONFIG"], "bot", str(ttl), str(script))
         assert tokencache.get(env, key) == ("tok-1", expiry)  # the entry the helper reads, and its expiry
         moment = int(time.time())  # the ttl has run out: the entry as it was written ttl seconds ago
         tokencache.put(env, key, "tok-1", moment - 1, now=lambda: moment - 1 - ttl)

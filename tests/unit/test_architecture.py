@@ -22,7 +22,7 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
                 "gatepass.trace",
                 "gatepass.engines.specs", "gatepass.engines.urls")),
     ("config", ("gatepass.config",)),
-    ("secrets", ("gatepass.engines", "gatepass.token_command", "gatepass.secret_sources", "gatepass.stores")),
+    ("secrets", ("gatepass.engines", "gatepass.secret_sources", "gatepass.stores")),
     ("app", ("gatepass.app",)),
     ("front ends", ("gatepass.protocol", "gatepass.cli")),
 ]

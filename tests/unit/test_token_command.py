@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import threading
 import time
+import types
 
 import pytest
 
 from gatepass import app
 from gatepass.config.layers import load_config
+from gatepass.engines import command, read_engine
+from gatepass.engines.command import command_timeout
 from gatepass.errors import SecretUnavailableError
 from gatepass.model import Request
-from gatepass.token_command import command_timeout, run_token_command
 from tests.conftest import write_config
 
 COUNTING = 'n=$(cat "{counter}" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "{counter}"\necho "tok-$n"\n'
@@ -40,8 +42,14 @@ def counting(tmp_path, ttl: int | None = None):
 
 
 def run(account, env=None, now=time.time):
-    return run_token_command(tuple(account.secret_ref), account.ttl, account.file, account.username,
-                             os.environ if env is None else env, now)
+    """(token, expiry) as the engine path answers it; ``now`` is the clock of the cache and of the run."""
+    if now is not time.time:
+        command.time = types.SimpleNamespace(time=now, monotonic=time.monotonic)  # type: ignore[assignment]
+    try:
+        secret = read_engine(account, None, os.environ if env is None else env, now=now)
+    finally:
+        command.time = time
+    return secret.value, secret.expiry
 
 
 def cache_files(isolated_env) -> list[str]:
@@ -190,6 +198,11 @@ def test_command_timeout_from_the_environment(value, seconds):
     assert command_timeout({} if value is None else {"GATEPASS_COMMAND_TIMEOUT": value}) == seconds
 
 
+def reparsed(config):
+    """The account as a new parse gives it: trust is judged on the file as that parse read it."""
+    return load_config(dict(os.environ, GATEPASS_CONFIG=str(config))).accounts[0]
+
+
 def test_config_writable_by_others_may_not_run_commands(tmp_path):
     account, config = account_for(tmp_path, f'touch "{tmp_path}/ran"; echo tok\n', mode=0o620)
     with pytest.raises(SecretUnavailableError, match=f"chmod go-w {config}$"):
@@ -197,18 +210,18 @@ def test_config_writable_by_others_may_not_run_commands(tmp_path):
     config.chmod(0o600)
     config.parent.chmod(0o777)
     with pytest.raises(SecretUnavailableError, match=f"{config.parent} is writable by other users"):
-        run(account)
+        run(reparsed(config))
     assert not (tmp_path / "ran").exists()
     config.parent.chmod(0o755)
-    assert run(account)[0] == "tok"
+    assert run(reparsed(config))[0] == "tok"
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the file to another user")
 def test_config_owned_by_another_user_may_not_run_commands(tmp_path):
-    account, config = account_for(tmp_path, "echo tok\n")
+    _, config = account_for(tmp_path, "echo tok\n")
     os.chown(config, 65534, 65534)
     with pytest.raises(SecretUnavailableError, match="belongs to another user"):
-        run(account)
+        run(reparsed(config))
 
 
 def test_a_failing_command_reports_and_the_next_candidate_answers(tmp_path):

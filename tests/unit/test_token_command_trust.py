@@ -8,9 +8,9 @@ import os
 import pytest
 
 from gatepass.config.layers import load_config
+from gatepass.engines import command
 from gatepass.errors import SecretUnavailableError
 from gatepass.secret_sources import read_secret
-from gatepass.token_command import run_token_command
 from tests.conftest import write_config
 from tests.support.local_user import local_user, shared_dir
 
@@ -65,6 +65,5 @@ def test_a_symlink_flipped_to_roots_file_after_the_parse_runs_nothing_of_the_oth
         with pytest.raises(SecretUnavailableError):
             read_secret(account, os.environ)
         with pytest.raises(SecretUnavailableError):  # even asked directly with the parsed identity
-            run_token_command(tuple(account.secret_ref), None, account.file, "u", os.environ,  # type: ignore[arg-type]
-                              source=account.source)
+            command.admit(account, os.environ)
         assert not os.path.exists(marker)

@@ -51,7 +51,7 @@ def check_account(account: Account, errors: list[str], warnings: list[str]) -> N
             if warning:
                 warnings.append(f"{account.where}: account {account.label()}: {warning}")
     elif kind == "command":
-        from gatepass.token_command import check_writers
+        from gatepass.engines.command import check_writers
 
         argv: Any = account.secret_ref  # secret_kind "command": an argv tuple (config/schema.py)
         program = str(tuple(argv)[0])  # argv[0] only: the rest may be anything

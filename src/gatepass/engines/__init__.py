@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
-ENGINE_KINDS = ("vault", "github_app", "aws_ecr", "gcp_service_account")
+ENGINE_KINDS = ("vault", "github_app", "aws_ecr", "gcp_service_account", "command")
 
 # How long a helper waits for another one fetching the same key before giving up on the lock.
 LOCK_WAIT = 15.0

@@ -1,4 +1,7 @@
-"""``token_command``: a token from a command's first line of output, cached until its ``ttl`` passes.
+"""The ``command`` engine (``token_command``): a token from a command's first line of output, cached
+until its ``ttl`` passes. An engine like the others (docs/design.md "Secrets from engines"):
+``gatepass.engines.read_engine`` calls ``admit`` (the config may run commands), then ``cache_key``
+(``None`` without ``ttl``: never cached), the cache, the key's lock (``lock_wait``) and ``fetch``.
 
 The command is an argv list (never a shell string), run in the config file's directory with
 stdin from /dev/null, the caller's environment, its own process group and a timeout
@@ -10,15 +13,14 @@ file that was parsed (judged by the identity ``fstat`` gave on the descriptor pa
 the parse cache, never by a fresh look at the path, which a symlink flip could redirect: issue #12
 item 3) must belong to root or to this user, must not be group- or world-writable, must still be
 the file at its path, and no other user may write a directory above it (a sticky one such as /tmp
-excepted).
-
+excepted). That is judged before a cached token is used too.
 
 With ``ttl`` (seconds, > 0) the token is cached per user in ``gatepass.engines.tokencache`` (the
 one expiry-aware cache: 0600 files, trusted read-back, expired entries deleted on the next
 write), keyed by config file, username, ttl and argv, and returned with its expiry
 (start of the run + ttl), which git receives as ``password_expiry_utc``. Parallel requests for
-the same key wait on a lock so the command runs once. Without ``ttl`` nothing is cached: the
-command runs on every request and the token carries no expiry.
+the same key wait on a lock (for the command's timeout and a grace) so the command runs once.
+Without ``ttl`` nothing is cached: the command runs on every request and the token carries no expiry.
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ from gatepass.errors import SecretUnavailableError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import subprocess
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
+    from typing import Any
+
+    from gatepass.model import Account, Request
 
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 3600.0
@@ -173,44 +178,38 @@ def _token(name: str, out: bytes) -> str:
     return token
 
 
-def fetch(argv: tuple[str, ...], config_file: str, env: Mapping[str, str]) -> str:
+def run(argv: tuple[str, ...], config_file: str, env: Mapping[str, str]) -> str:
     """Run the command now (no cache) and return its token; SecretUnavailableError saying why not."""
     return _token(argv[0], _execute(argv, config_file, env, command_timeout(env)))
 
 
-def cache_key(config_file: str, argv: tuple[str, ...], username: str, ttl: int) -> tuple[str, ...]:
-    """The token cache key of one (config file, username, ttl, argv)."""
-    return ("token_command", os.path.abspath(config_file), username, str(ttl), *argv)
+def _argv(account: Account) -> tuple[str, ...]:
+    ref: Any = account.secret_ref  # secret_kind "command": the argv tuple of strings (config/schema.py)
+    return tuple(ref)
 
 
-def run_token_command(argv: tuple[str, ...], ttl: int | None, config_file: str, username: str,
-                      env: Mapping[str, str], now: Callable[[], float] = time.time,
-                      source: tuple[int, ...] | None = None) -> tuple[str, int | None]:
-    """(token, expiry or None) from the cache or a fresh run; SecretUnavailableError saying why not.
-    ``source``: the identity of the config file as it was parsed (see ``check_writers``)."""
-    check_writers(config_file, source)
-    if not ttl or ttl <= 0:
-        return fetch(argv, config_file, env), None
-    from gatepass.engines import tokencache
-
-    key = cache_key(config_file, argv, username, ttl)
-    hit = _cached(env, key, now, ttl)
-    if hit:
-        return hit
-    with tokencache.lock(env, key, command_timeout(env) + KILL_GRACE + 1):
-        hit = _cached(env, key, now, ttl)  # a parallel request may have fetched it while we waited
-        if hit:
-            return hit
-        moment = now()
-        token = fetch(argv, config_file, env)
-        expiry = int(moment) + ttl
-        tokencache.put(env, key, token, expiry, now)
-        return token, expiry
+def admit(account: Account, env: Mapping[str, str]) -> None:
+    """SecretUnavailableError unless the config the account came from may run commands (``check_writers``
+    on the identity of the file that was parsed)."""
+    check_writers(account.file, account.source)
 
 
-def _cached(env: Mapping[str, str], key: tuple[str, ...], now: Callable[[], float], ttl: int) -> tuple[str, int] | None:
-    from gatepass.engines import tokencache
+def lock_wait(env: Mapping[str, str]) -> float:
+    """How long a parallel request waits for the one running the command: its timeout and a grace."""
+    return command_timeout(env) + KILL_GRACE + 1
 
-    hit = tokencache.get(env, key, now)
-    # Beyond now + ttl means the clock went back: not trusted.
-    return hit if hit and hit[1] <= now() + ttl else None
+
+def cache_key(account: Account, request: Request, *, env: Mapping[str, str], settings: Mapping[str, object]
+              ) -> tuple[str, ...] | None:
+    """One cached token per (config file, username, ttl, argv); ``None`` without ``ttl``: never cached."""
+    if not account.ttl or account.ttl <= 0:
+        return None
+    return (os.path.abspath(account.file), account.username, str(account.ttl), *_argv(account))
+
+
+def fetch(account: Account, request: Request, env: Mapping[str, str], *, settings: Mapping[str, object]
+          ) -> tuple[str, int | None]:
+    """(token, start of the run + ttl, or None without ttl)."""
+    moment = time.time()
+    token = run(_argv(account), account.file, env)
+    return token, (int(moment) + account.ttl if account.ttl and account.ttl > 0 else None)
