@@ -143,7 +143,7 @@ def test_canary_never_leaks_on_any_error_path(canary_env, tmp_path, isolated_env
     for words in (b"sealed for another host", b"sealed for a different account", b"tampered or corrupt"):
         assert words in b"".join(outputs)
     assert b"no unencrypted PEM private key" in b"".join(outputs)  # the minted kinds were really tried
-    assert b"GitHub could not be reached" in b"".join(outputs)
+    assert b"GitHub: http://127.0.0.1:9/" in b"".join(outputs) and b"cannot be reached" in b"".join(outputs)
     assert b"AWS" in b"".join(outputs)
     key_body = "".join((tmp_path / "app.pem").read_text().splitlines()[1:-1])
     for output in outputs:
