@@ -1,18 +1,12 @@
 """Secrets from engines (docs/design.md "Secrets from engines"): the framework every engine plugs into.
 
 An engine account is an Account whose ``secret_kind`` is the engine's name (one of
-:data:`ENGINE_KINDS`) and whose ``secret_ref`` is its validated spec: a flat dict of str/int
-values (the parsed-config cache marshals it). Each engine is a module ``gatepass.engines.<kind>``,
-imported only when such an account is tried, exposing::
-
-    cache_key(account, request, *, env, settings) -> tuple[str, ...]   # cheap: no I/O, no heavy import
-    fetch(account, request, env, *, settings) -> (value, expiry_unix)
-
-An engine configured by a top-level table (vault: ``[vault]``, whose address may also come from
-``VAULT_ADDR``) names it in ``SETTINGS_TABLE``; ``settings`` is then the table from the highest
-layer that has one, ``{}`` when none does (and always ``{}`` for the others). ``fetch`` raises
-``SecretUnavailableError`` with one line naming the problem and never the value; it must end
-within its own deadline.
+:data:`ENGINE_KINDS`) and whose ``secret_ref`` is its validated spec (a flat dict of str/int values
+the parsed-config cache marshals; ``command``'s is its argv). Each engine is a module
+``gatepass.engines.<kind>``, imported only when such an account is tried, providing what
+``engines/interface.py`` says an engine is: ``cache_key`` (cheap, no I/O; ``None``: never cached)
+and ``fetch`` (within its own deadline; errors one line naming no value), and optionally
+``SETTINGS_TABLE``, ``admit`` and ``lock_wait``.
 
 :func:`read_engine` answers from :mod:`gatepass.engines.tokencache` first: a warm ``get`` imports
 the engine module (which must keep its client and JSON imports inside ``fetch``) and reads one
