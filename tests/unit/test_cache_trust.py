@@ -167,7 +167,7 @@ def test_forged_cache_in_a_directory_another_user_owns_runs_nothing():
         [evil] = parse_files([("config", 0, str(evil_conf))]).accounts
         evil.file, evil.source = str(victim_conf), cache.current_key(layer_files(env))[0][2]
         forged = os.path.join(shared, "forged")
-        cache.write(forged, cache.current_key(layer_files(env)), [evil.to_tuple()], [], {}, {}, {})
+        cache.write(forged, cache.current_key(layer_files(env)), [evil], [], {}, {}, {})
         os.chmod(forged, 0o644)
         target = cache.path_for([str(victim_conf)], env)
         user.run(["cp", forged, target], check=True)

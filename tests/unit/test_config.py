@@ -277,10 +277,10 @@ def test_a_get_from_the_cache_lists_accounts_in_file_order_whatever_the_files_id
     from gatepass.config import cache
     from gatepass.model import Account
 
-    def account(username: str, host: str, order: int, inode: int) -> tuple[object, ...]:
+    def account(username: str, host: str, order: int, inode: int) -> Account:
         return Account(kind="git", domain=host, host=host, port=None, secure=True, username=username,
                        secret_kind="inline", secret_ref="t", layer="config", rank=order, file=f"/f{inode}",
-                       line=order, order=order, source=(1, inode, 0, 0o100600, 1, 2, 3)).to_tuple()
+                       line=order, order=order, source=(1, inode, 0, 0o100600, 1, 2, 3))
 
     rows = [account("low", "a.example", 1, 900), account("wild", "*.example", 2, 500),
             account("high", "a.example", 3, 100)]
@@ -289,4 +289,34 @@ def test_a_get_from_the_cache_lists_accounts_in_file_order_whatever_the_files_id
     cache.write(path, [], rows, [], {}, {}, {})
     hit = cache.read(path, [], ["a.example", "*.example"])
     assert hit is not None
-    assert [Account.from_tuple(t).username for t in hit[0]] == ["low", "wild", "high"]
+    assert [a.username for a in hit[0]] == ["low", "wild", "high"]
+    assert [a.to_tuple() for a in hit[0]] == [a.to_tuple() for a in rows]  # every field, the origin's too
+
+
+def test_one_file_listed_twice_keeps_both_ranks_through_the_cache(tmp_path):
+    """The cache keeps what a file's accounts share once per layer entry, not once per path."""
+    path = cacheable(write_config(tmp_path / "a.toml", '[[git_provider]]\naccounts = [{ username = "u", token = "t" }]\n'))
+    env = {"GATEPASS_CONFIG": f"{path}:{path}", "XDG_CACHE_HOME": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    cold = [a.to_tuple() for a in load_config(env, ["github.com"]).accounts]
+    warm = [a.to_tuple() for a in load_config(env, ["github.com"]).accounts]
+    assert len(cold) == 2 and cold[0][11] < cold[1][11]  # [11]: rank
+    assert warm == cold
+
+
+def test_validation_sets_every_account_field_as_the_constructor_would(tmp_path):
+    """schema builds Accounts slot by slot (the keywords cost more than its checks): each field is set, to what
+    Account(...) would give."""
+    from gatepass.config.schema import validate
+    from gatepass.linemap import LineMap
+    from gatepass.model import Account
+
+    parsed = validate({"git_provider": [{"domain": "h.example:8443", "https": False, "organizations": ["o"],
+                                         "accounts": [{"username": "u", "token": "t"},
+                                                      {"username": "v", "token_command": ["x"], "ttl": 5}]}]},
+                      "/f.toml", LineMap(""), "host", 3, [0])
+    for account in parsed.accounts:
+        values = {name: getattr(account, name) for name in Account.FIELDS}  # AttributeError for a slot left unset
+        assert Account(**values).to_tuple() == account.to_tuple()
+    assert [a.to_tuple()[:10] for a in parsed.accounts] == [
+        ("git", "h.example:8443", "h.example", 8443, False, "u", "inline", "t", None, ("o",)),
+        ("git", "h.example:8443", "h.example", 8443, False, "v", "command", ("x",), 5, ("o",))]

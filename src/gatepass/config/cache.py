@@ -21,16 +21,16 @@ from gatepass.readback import directory_problem, open_trusted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
     from typing import Any
 
     from gatepass.files import Lock
 
-    # A parsed account as marshal keeps it (``Account.to_tuple``): [2] the host key, [_ORDER_AT] file order.
+    # A parsed account as a shard keeps it: its OWN fields (after the index of its ORIGIN in the header).
     AccountTuple = tuple[Any, ...]
     LayerKey = list[tuple[str, str, tuple[int, ...] | None]]  # ``current_key``'s answer
-    # (account tuples, errors, store, listing, engines): what ``read`` gives back
-    Decoded = tuple[list[AccountTuple], list[str], dict[str, object], "dict[str, str] | Listing",
+    # (accounts, errors, store, listing, engines): what ``read`` gives back
+    Decoded = tuple[list[Account], list[str], dict[str, object], "dict[str, str] | Listing",
                     dict[str, dict[str, object]]]
 
 # Bumped whenever what a parse gives may differ from what an older gatepass cached, or the code that shapes
@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 # readers read some files otherwise); 8, domains normalised in hosts.py, line lookup and JSON text on the
 # ground floor; 9, ranks from model.LAYERS (an account's rank is part of its cached tuple).
 # 10: a top-level engine table with an error is kept as its error line (engines/specs.TABLE_ERROR).
-FORMAT = 10
+# 11: what every account of one layer file shares (ORIGIN) kept once in the header, not in each account.
+FORMAT = 11
 MAX_CACHE_BYTES = 256 * 1024 * 1024
 # How close to the parse a layer's mtime/ctime may be and still tell a later edit apart: the kernel
 # stamps files from a coarse clock (one tick); whole-second stamps (some filesystems) get 2 s.
@@ -136,7 +137,7 @@ class Listing:
 
 
 def read(path: str, key: "LayerKey", hosts: list[str] | None) -> "Decoded | None":
-    """(account tuples, errors, store, listing, engines) for ``hosts`` (every account when ``None``,
+    """(accounts, errors, store, listing, engines) for ``hosts`` (every account when ``None``,
     none for ``[]``), or ``None`` on a miss. ``listing`` is what ``docker-credential-gatepass list``
     shows: a dict when ``hosts`` is ``None``, a :class:`Listing` for ``[]``, ``{}`` otherwise."""
     opened = open_trusted(path, MAX_CACHE_BYTES)
@@ -176,53 +177,88 @@ def _decode(fd: int, key: "LayerKey", hosts: "list[str] | None") -> "Decoded | N
         start, end = int.from_bytes(bounds[:8], "little"), int.from_bytes(bounds[8:], "little")
         return _at(fd, base + start, end - start)
 
-    accounts: list[AccountTuple] = []
+    origins = header[6]
     if hosts == []:
-        return accounts, errors, store, Listing(blob(count), marshal.loads(blob(count + 1))), engines
+        return [], errors, store, Listing(blob(count), marshal.loads(blob(count + 1))), engines
     listing = marshal.loads(blob(count)) if hosts is None else {}
+    runs: list[list[object]] = []
     if hosts is None:
         for index in range(count):
-            for tuples in marshal.loads(blob(index)).values():
-                accounts.extend(tuples)
-        return accounts, errors, store, listing, engines
-    for index in sorted({shard_of(host, count) for host in hosts}):
-        shard = marshal.loads(blob(index))
-        for host in hosts:
-            accounts.extend(shard.get(host, ()))
-    accounts.sort(key=_ORDER)  # file order across shards, as a full load gives
+            runs.extend(marshal.loads(blob(index)).values())
+    else:
+        for index in sorted({shard_of(host, count) for host in hosts}):
+            shard = marshal.loads(blob(index))
+            runs.extend(shard[host] for host in hosts if host in shard)
+    accounts = [_account(values, origin) for values, origin in _walk(runs, origins)]
+    if hosts is not None:
+        accounts.sort(key=_ORDER)  # file order across shards, as a full load gives
     return accounts, errors, store, listing, engines
 
 
-_ORDER_AT = Account.FIELDS.index("order")  # not the last field: a sort by [-1] sorted by file identity
+# An account's fields as a shard keeps them: its OWN, in a host's list after the index of its origin in
+# the header, the ORIGIN fields every account of one layer file shares (written once per file).
+ORIGIN = ("layer", "rank", "file", "untrusted", "source")
+OWN = tuple(name for name in Account.FIELDS if name not in ORIGIN)
 
 
-def _order(account: "AccountTuple") -> int:
-    order: int = account[_ORDER_AT]
-    return order
+def _walk(runs: list[list[object]], origins: list[tuple[object, ...]]) -> "Iterator[tuple[AccountTuple, tuple[object, ...]]]":
+    """(own fields, origin fields) of each account in a host's list: an int is the origin of those after it."""
+    for run in runs:
+        origin: tuple[object, ...] | None = None
+        for item in run:
+            if type(item) is int:
+                origin = origins[item]
+            elif type(item) is tuple and origin is not None and len(item) == len(OWN):
+                yield item, origin
+            else:
+                raise ValueError("an account of another shape")  # read() takes it as a miss
+
+
+def _order(account: Account) -> int:
+    return account.order
 
 
 _ORDER = _order
 
 
-def encode(key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], store: dict[str, object],
+def _account(values: "AccountTuple", origin: tuple[object, ...]) -> Account:
+    fields: dict[str, Any] = dict(zip(OWN, values, strict=True))
+    fields.update(zip(ORIGIN, origin, strict=True))
+    return Account(**fields)
+
+
+def encode(key: "LayerKey", accounts: "list[Account]", errors: list[str], store: dict[str, object],
            listing: dict[str, str], engines: dict[str, dict[str, object]]) -> bytes:
     """The cache file: 8 hex digits giving the header's length; the header (code stamp, layer
-    identities, errors, ``[store]``, engine tables, shard count), whose size does not grow with the
-    accounts; a table of ``count + 3`` little-endian 8-byte offsets; then the shards (marshal dicts
-    from a host key such as ``github.com`` or ``*.example.com`` to account tuples, about
-    ``ACCOUNTS_PER_SHARD`` accounts each), the docker listing and the listing rendered as ``list``
-    prints it. A ``get`` reads the header, 16 bytes of the table and one or two shards; ``list``
-    the listing alone."""
+    identities, errors, ``[store]``, engine tables, shard count, origins), whose size grows with the
+    files, not the accounts; a table of ``count + 3`` little-endian 8-byte offsets; then the shards
+    (marshal dicts from a host key such as ``github.com`` or ``*.example.com`` to account tuples,
+    about ``ACCOUNTS_PER_SHARD`` accounts each), the docker listing and the listing rendered as
+    ``list`` prints it. A ``get`` reads the header, 16 bytes of the table and one or two shards;
+    ``list`` the listing alone."""
+    from operator import attrgetter
+
     count = max(1, len(accounts) // ACCOUNTS_PER_SHARD) | 1
-    tables: list[dict[str, list[AccountTuple]]] = [{} for _ in range(count)]
-    last, same = None, []
-    for account in accounts:  # tuples whose [2] is the host key; a table's accounts come together
-        host = account[2]
+    tables: list[dict[str, list[object]]] = [{} for _ in range(count)]
+    own, origin = attrgetter(*OWN), attrgetter(*ORIGIN)
+    origins: dict[tuple[object, ...], int] = {}
+    last: str | None = None
+    same: list[object] = []
+    last_file, last_rank, at = None, None, 0
+    for account in accounts:  # a table's accounts come together, and a layer file's
+        # one file may be listed twice (GATEPASS_CONFIG=a:a), at two ranks: a layer entry is (file, rank)
+        moved = account.file is not last_file or account.rank != last_rank
+        if moved:
+            at = origins.setdefault(origin(account), len(origins))
+            last_file, last_rank = account.file, account.rank
+        host = account.host
         if host != last:  # shard_of, inline: a call per account would be most of this loop
             shard = tables[int.from_bytes(host.encode("utf-8", "surrogateescape"), "little") % count]
             same = shard.setdefault(host, [])
-            last = host
-        same.append(account)
+            last, moved = host, True
+        if moved:  # each run of a host's list starts with the index of its accounts' origin
+            same.append(at)
+        same.append(own(account))
     blobs = [marshal.dumps(table) for table in tables]
     del tables
     blobs.append(marshal.dumps(listing))
@@ -236,14 +272,15 @@ def encode(key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], s
     for blob in blobs:
         offset += len(blob)
         offsets.append(offset)
-    fields: tuple[Any, ...] = (_code_stamp(), [tuple(k) for k in key], errors, store, engines, count)  # marshal's types
+    fields: tuple[Any, ...] = (_code_stamp(), [tuple(k) for k in key], errors, store, engines, count,
+                               list(origins))  # marshal's types; dicts keep insertion order: index i is origin i
     header = marshal.dumps(fields)
     return b"".join([b"%08x" % len(header), header, *(o.to_bytes(8, "little") for o in offsets), *blobs])
 
 
-def write(path: str, key: "LayerKey", accounts: "list[AccountTuple]", errors: list[str], store: dict[str, object],
+def write(path: str, key: "LayerKey", accounts: "list[Account]", errors: list[str], store: dict[str, object],
           listing: dict[str, str], engines: dict[str, dict[str, object]]) -> None:
-    """Write the cache atomically (temp file, rename); ``accounts`` are tuples whose [2] is the host key."""
+    """Write the cache atomically (temp file, rename)."""
     from gatepass.files import private_dir, remove_stale_temps, write_atomic  # the cold path's writer
 
     data = encode(key, accounts, errors, store, listing, engines)

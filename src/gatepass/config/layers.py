@@ -108,13 +108,11 @@ def load_config(env: "Mapping[str, str]", hosts: list[str] | None = None) -> "Co
     cache_path = cache.path_for([path for _, _, path in files], env)
     hit = cache.read(cache_path, key, hosts)
     if hit is not None:
-        tuples, errors, store, listing, engines = hit
-        return Config([Account.from_tuple(a) for a in tuples], errors, store, found, listing, engines)
+        return Config(hit[0], hit[1], hit[2], found, hit[3], hit[4])
     with cache.Parsing(cache_path):
         hit = cache.read(cache_path, key, hosts)  # another helper's parse, written while we waited
         if hit is not None:
-            tuples, errors, store, listing, engines = hit
-            return Config([Account.from_tuple(a) for a in tuples], errors, store, found, listing, engines)
+            return Config(hit[0], hit[1], hit[2], found, hit[3], hit[4])
         return _parse_and_cache(files, cache_path, hosts)
 
 
@@ -123,20 +121,18 @@ def _parse_and_cache(files: list[tuple[str, int, str]], cache_path: str, hosts: 
     (whatever cycles the parse leaves are collected once it runs again): with 100,000 provider tables
     its passes over a million live objects that are all still in use cost more than the parse."""
     import gc
-    from operator import attrgetter
 
     paused = gc.isenabled()
     gc.disable()
     try:
         started = time.time_ns()
         config, parsed_key = parse_identified(files)
-        fields = attrgetter(*Account.FIELDS)  # Account.to_tuple in one C call per account
-        tuples = [fields(a) for a in config.accounts] if not cache.racy(parsed_key, started) else None
-        if hosts is not None:  # the caller's hosts only, the others dropped before the cache is encoded (peak RSS)
+        if not cache.racy(parsed_key, started):  # else the next call parses again (git's "racy" rule)
+            cache.write(cache_path, parsed_key, config.accounts, config.errors, config.store, config.listing,
+                        config.engines)
+        if hosts is not None:  # the caller's hosts only
             wanted = set(hosts)
             config.accounts = [a for a in config.accounts if a.host in wanted]
-        if tuples is not None:  # else the next call parses again (git's "racy" rule)
-            cache.write(cache_path, parsed_key, tuples, config.errors, config.store, config.listing, config.engines)
     finally:
         if paused:
             gc.enable()

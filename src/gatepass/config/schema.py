@@ -30,6 +30,9 @@ ENGINE_KEYS = ("vault", "github_app", "aws_ecr", "gcp_service_account")  # gatep
 ACCOUNT_KEYS = frozenset({"username", "token", "token_file", "token_env", "token_command", "ttl",
                           "organizations", "preset", *ENGINE_KEYS})
 SECRET_KEYS = ("token", "token_file", "token_env", "token_command", *ENGINE_KEYS)
+_SECRET_SET = frozenset(SECRET_KEYS)
+# A token starting with one of these (after leading whitespace) is sealed, or refused by _not_a_token.
+_NOT_PLAIN = (SEALED_BEGIN, "gatepass:sealed:", "-----BEGIN ", "age-encryption.org/")
 STORE_KEYS: dict[str, type | tuple[type, ...]] = {"backend": str, "passphrase_file": str, "passphrase_env": str,
                                                   "timeout": (int, float)}
 _TYPE_NAMES: dict[type | tuple[type, ...], str] = {str: "a string", bool: "true or false", list: "an array", int: "an integer",
@@ -49,6 +52,8 @@ class Parsed:
 
 class _Where:
     """Builds ConfigErrors for one table of one file."""
+
+    __slots__ = ("path", "lines", "table", "index")
 
     def __init__(self, path: str, lines: LineMap, table: str, index: int) -> None:
         self.path, self.lines, self.table, self.index = path, lines, table, index
@@ -85,8 +90,9 @@ def _domain(kind: str, value: object, where: _Where) -> tuple[str, int | None, b
 
 
 def _secret(entry: Table, where: _Where, key: str, parsed: Parsed) -> tuple[str, object, int | None]:
-    given = [name for name in SECRET_KEYS if name in entry]
+    given = [*_SECRET_SET.intersection(entry)]  # one C call; the order matters only for the message below
     if len(given) > 1:
+        given = [name for name in SECRET_KEYS if name in entry]
         raise where.error(f"give only one of {', '.join(given)}", key, at=given[1])
     ttl = entry.get("ttl")
     if ttl is not None:
@@ -118,11 +124,12 @@ def _secret(entry: Table, where: _Where, key: str, parsed: Parsed) -> tuple[str,
     if not value:
         raise where.error("must not be empty", f"{key}.{name}", at=name)
     if name == "token":
-        if value.lstrip().startswith(SEALED_BEGIN):
-            return "sealed", value, None
-        problem = _not_a_token(value)
-        if problem:
-            raise where.error(problem, f"{key}.{name}", at=name)
+        if value.lstrip().startswith(_NOT_PLAIN):  # sealed, or one of _not_a_token's prefixes
+            if value.lstrip().startswith(SEALED_BEGIN):
+                return "sealed", value, None
+            raise where.error(_not_a_token(value) or "is not a token", f"{key}.{name}", at=name)
+        if "\n" in value or "\r" in value or "\0" in value:
+            raise where.error(_not_a_token(value) or "is not a token", f"{key}.{name}", at=name)
         parsed.inline_tokens = True
         return "inline", value, None
     return ("file" if name == "token_file" else "env"), value, None
@@ -163,9 +170,10 @@ def _provider(kind: str, table: str, index: int, provider: object, path: str, li
     if type(accounts) is not list:
         _typed(accounts, list, where, "accounts", "accounts")
     seen: set[str] = set()
+    domain = str(domain)
     for position, entry in enumerate(accounts):
         try:
-            account = _account(kind, str(domain), host, port, secure, orgs, entry, where, position,
+            account = _account(kind, domain, host, port, secure, orgs, entry, where, position,
                                path, layer, rank, order, parsed)
         except ConfigError as exc:
             parsed.errors.append(exc)
@@ -182,7 +190,7 @@ def _account(kind: str, domain: str, host: str, port: int | None, secure: bool, 
              entry: object, where: _Where, position: int,
              path: str, layer: str, rank: int, order: list[int], parsed: Parsed) -> Account:
     key = f"accounts[{position}]"
-    if not isinstance(entry, dict):
+    if type(entry) is not dict:
         raise where.error("must be a table like { username = \"...\", token = \"...\" }", key)
     if not ACCOUNT_KEYS.issuperset(entry):
         for name in entry:
@@ -192,17 +200,23 @@ def _account(kind: str, domain: str, host: str, port: int | None, secure: bool, 
     if "preset" in entry:
         entry = _preset(entry, where, key)
     username = entry.get("username")
-    if not isinstance(username, str) or not username:
+    if type(username) is not str or not username:
         raise where.error("needs a username (a non-empty string)", f"{key}.username", at="username",
                           occurrence=position)
     secret_kind, ref, ttl = _secret(entry, where, key, parsed)
     if "organizations" in entry:
         orgs = _organizations(entry["organizations"], where, f"{key}.organizations")
     order[0] += 1
-    return Account(kind=kind, domain=domain, host=host, port=port, secure=secure, username=username,
-                   secret_kind=secret_kind, secret_ref=ref, ttl=ttl, organizations=orgs, layer=layer,
-                   rank=rank, file=path, line=(where.table, where.index, position),  # shown lazily: linemap.py
-                   order=order[0])
+    account: Account = _new(Account)  # every slot set here: the constructor's keywords cost more than the checks
+    account.kind, account.domain, account.host, account.port, account.secure = kind, domain, host, port, secure
+    account.username, account.secret_kind, account.secret_ref, account.ttl = username, secret_kind, ref, ttl
+    account.organizations, account.layer, account.rank, account.file = orgs, layer, rank, path
+    account.line = (where.table, where.index, position)  # shown lazily: linemap.py
+    account.order, account.untrusted, account.source = order[0], "", None
+    return account
+
+
+_new = object.__new__
 
 
 def _preset(entry: Table, where: _Where, key: str) -> Table:
