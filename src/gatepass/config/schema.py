@@ -89,8 +89,9 @@ def _domain(kind: str, value: object, where: _Where) -> tuple[str, int | None, b
         raise where.error(str(exc), "domain", at="domain") from None
 
 
-def _secret(entry: Table, where: _Where, key: str, parsed: Parsed) -> tuple[str, object, int | None]:
+def _secret(entry: Table, where: _Where, position: int, parsed: Parsed) -> tuple[str, object, int | None]:
     given = [*_SECRET_SET.intersection(entry)]  # one C call; the order matters only for the message below
+    key = f"accounts[{position}]"
     if len(given) > 1:
         given = [name for name in SECRET_KEYS if name in entry]
         raise where.error(f"give only one of {', '.join(given)}", key, at=given[1])
@@ -189,23 +190,22 @@ def _provider(kind: str, table: str, index: int, provider: object, path: str, li
 def _account(kind: str, domain: str, host: str, port: int | None, secure: bool, orgs: tuple[str, ...],
              entry: object, where: _Where, position: int,
              path: str, layer: str, rank: int, order: list[int], parsed: Parsed) -> Account:
-    key = f"accounts[{position}]"
     if type(entry) is not dict:
-        raise where.error("must be a table like { username = \"...\", token = \"...\" }", key)
+        raise where.error("must be a table like { username = \"...\", token = \"...\" }", f"accounts[{position}]")
     if not ACCOUNT_KEYS.issuperset(entry):
         for name in entry:
             if name not in ACCOUNT_KEYS:
-                raise where.error(f"unknown key (known: {', '.join(sorted(ACCOUNT_KEYS))})", f"{key}.{name}",
-                                  at=name)
+                raise where.error(f"unknown key (known: {', '.join(sorted(ACCOUNT_KEYS))})",
+                                  f"accounts[{position}].{name}", at=name)
     if "preset" in entry:
-        entry = _preset(entry, where, key)
+        entry = _preset(entry, where, f"accounts[{position}]")
     username = entry.get("username")
     if type(username) is not str or not username:
-        raise where.error("needs a username (a non-empty string)", f"{key}.username", at="username",
+        raise where.error("needs a username (a non-empty string)", f"accounts[{position}].username", at="username",
                           occurrence=position)
-    secret_kind, ref, ttl = _secret(entry, where, key, parsed)
+    secret_kind, ref, ttl = _secret(entry, where, position, parsed)
     if "organizations" in entry:
-        orgs = _organizations(entry["organizations"], where, f"{key}.organizations")
+        orgs = _organizations(entry["organizations"], where, f"accounts[{position}].organizations")
     order[0] += 1
     account: Account = _new(Account)  # every slot set here: the constructor's keywords cost more than the checks
     account.kind, account.domain, account.host, account.port, account.secure = kind, domain, host, port, secure
