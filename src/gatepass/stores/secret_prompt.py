@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from gatepass.stores.dbus import Connection
+    from gatepass.stores.secret_service import SecretServiceBackend
 
 BUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
 PROMPT_IFACE = "org.freedesktop.Secret.Prompt"
@@ -60,3 +61,28 @@ def dismiss(conn: Connection, service: str, prompt: str) -> None:
         pass
     finally:
         conn.timeout = saved
+
+
+def follow_for(backend: SecretServiceBackend, prompt: str, action: str, started: float) -> Any:
+    """``follow`` for the backend's ``action`` (store, erase, read, unlock), handed out by the provider
+    that sent the backend's last reply, within its timeout from ``started``: the prompt's result, or
+    one StoreUnavailableError naming the provider and the way to get such a prompt answered."""
+    from gatepass.stores.dbus import DBusError
+
+    conn, what = backend.conn, "the default collection" if action == "unlock" else "the item"
+    try:
+        dismissed, result = follow(conn, backend.bus_name, conn.sender, prompt, started + backend.timeout)
+    except TimeoutError:
+        advice = backend._advice()
+        raise backend.fail(f"{advice.name} asked for a confirmation to {action} {what} and it did not come "
+                           f"within {backend.timeout:g}s; {advice.prompt_fix(action)}") from None
+    except DBusError as exc:
+        raise backend.fail(f"{backend._advice().name} failed the prompt to {action} {what} ({exc.name})") from None
+    except OSError as exc:
+        raise backend.fail(f"the bus connection failed during a prompt ({exc.strerror or type(exc).__name__})"
+                           ) from None
+    if dismissed:
+        advice = backend._advice()
+        raise backend.fail(f"{advice.name} refused to {action} {what} (its prompt was dismissed); "
+                           f"{advice.prompt_fix(action)}")
+    return result

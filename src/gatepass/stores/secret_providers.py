@@ -12,6 +12,10 @@ The provider is the process owning the name (``GetConnectionUnixProcessID``), kn
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gatepass.stores.dbus import Connection
+
 
 class Advice:
     """A provider's name and its fixes; each text reads after "the default collection is locked; "."""
@@ -64,6 +68,17 @@ def by_comm(comm: str) -> Advice:
     name = f"the Secret Service provider ({comm})" if comm else "the Secret Service provider"
     return Advice(name, "unlock it with that program", "create one with that program",
                   {"*": "answer that program's window"})
+
+
+def advice_for(conn: Connection, name: str) -> Advice:
+    """The advice for the process owning bus name ``name``, asked of the bus; generic when the bus
+    cannot say (a remote or sandboxed owner, a connection already closed)."""
+    try:
+        pid = conn.call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                        "GetConnectionUnixProcessID", "s", (name,))[0]
+        return by_comm(comm_of(int(pid)))
+    except Exception:
+        return by_comm("")
 
 
 def comm_of(pid: int) -> str:

@@ -8,21 +8,16 @@ So ``keyring get SERVICE USER`` and ``secret-tool lookup service S username U`` 
 gatepass stored, and the other way round.
 
 keyring's backend opens a new connection and a DH session on every call, and jeepney is a package
-of imports of its own (typing, enum); this speaks D-Bus through ``stores/dbus.py``
-(the socket module only), one connection per backend, and a ``plain`` session. secretstorage and
-libsecret negotiate ``dh-ietf1024-sha256-aes128-cbc-pkcs7`` first; that encryption only hides
-the secret from processes that can already read the session bus, and the default bus policy
-admits only the same user, who can ask the Secret Service for the secret anyway.
+of imports of its own (typing, enum); this speaks D-Bus through ``stores/dbus.py`` (the socket
+module only), one connection per backend, and a ``plain`` session: the DH session libsecret
+negotiates hides the secret only from processes that can already read the session bus, which the
+default policy admits only for the same user, who can ask the Secret Service for it anyway.
 
-Every call has a timeout. The default collection is checked for ``Locked`` before any search,
-so a locked keyring (or a missing one, or no bus, or no service, or a timeout) is a
+Every call has a timeout. The default collection is checked for ``Locked`` with every search, so a
+locked keyring (or a missing one, or no bus, or no service, or a timeout) is a
 ``StoreUnavailableError`` naming the provider and its fix (``stores/secret_providers.py``), never
-a hang and never "not found". gatepass never asks to unlock a locked collection (that is the
-desktop's login). A prompt the provider hands back for one item (KeePassXC answers every
-``CreateItem`` and ``Delete`` with one, and item ``Unlock`` when it confirms access) is followed as
-libsecret follows it: ``Prompt("")`` (no parent window), then the ``Completed`` signal from the
-provider's unique name, all within the call timeout; ``dismissed`` is a refusal, and a prompt not
-completed in time is dismissed and reported with the provider's setting that avoids it.
+a hang and never "not found". A locked collection is never unlocked through a window; a prompt
+handed back for an item is followed as libsecret does (``stores/secret_prompt.py``).
 """
 
 from __future__ import annotations
@@ -106,6 +101,7 @@ def available(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT) -> bool:
 
 class SecretServiceBackend(Backend):
     name = "secret-service"
+    bus_name = BUS_NAME
 
     def __init__(self, env: Mapping[str, str], timeout: float = 5.0) -> None:
         address = env.get("DBUS_SESSION_BUS_ADDRESS")
@@ -207,14 +203,10 @@ class SecretServiceBackend(Backend):
 
     def _advice(self) -> Advice:
         """The provider owning the name and its fixes; asked only when a message needs it."""
-        from gatepass.stores.secret_providers import by_comm, comm_of
-
         if self._provider is None:
-            try:
-                pid = self.conn.call("org.freedesktop.DBus", *DBUS, "GetConnectionUnixProcessID", "s", (BUS_NAME,))[0]
-                self._provider = by_comm(comm_of(int(pid)))
-            except Exception:  # no pid (a remote or sandboxed owner), a closed connection: say it generically
-                self._provider = by_comm("")
+            from gatepass.stores.secret_providers import advice_for
+
+            self._provider = advice_for(self.conn, BUS_NAME)
         return self._provider
 
     def _session_path(self) -> str:
@@ -286,28 +278,16 @@ class SecretServiceBackend(Backend):
         return self._collection({"service": service, "username": username})[1]
 
     def _prompt(self, prompt: str, action: str, started: float) -> Any:
-        """Follow ``prompt``, handed out for ``action`` (store, erase, read, unlock) by the provider that
-        sent the last reply, within the call timeout counted from ``started`` (``stores/secret_prompt.py``);
-        its result, or one StoreUnavailableError naming the provider's fix."""
-        from gatepass.stores.dbus import DBusError
-        from gatepass.stores.secret_prompt import follow
+        """Follow ``prompt``, handed out for ``action`` by the provider that sent the last reply, within
+        the call timeout from ``started``: its result, or one StoreUnavailableError naming the fix."""
+        from gatepass.stores.secret_prompt import follow_for
 
-        what = "the default collection" if action == "unlock" else "the item"
-        try:
-            dismissed, result = follow(self.conn, BUS_NAME, self.conn.sender, prompt, started + self.timeout)
-        except TimeoutError:
-            advice = self._advice()
-            raise _fail(f"{advice.name} asked for a confirmation to {action} {what} and it did not come within "
-                        f"{self.timeout:g}s; {advice.prompt_fix(action)}, {USE_FILE}") from None
-        except DBusError as exc:
-            raise _fail(f"{self._advice().name} failed the prompt to {action} {what} ({exc.name}), {USE_FILE}") from None
-        except OSError as exc:
-            raise _fail(f"the bus connection failed during a prompt ({exc.strerror or type(exc).__name__})") from None
-        if dismissed:
-            advice = self._advice()
-            raise _fail(f"{advice.name} refused to {action} {what} (its prompt was dismissed); "
-                        f"{advice.prompt_fix(action)}, {USE_FILE}")
-        return result
+        return follow_for(self, prompt, action, started)
+
+    @staticmethod
+    def fail(why: str) -> StoreUnavailableError:
+        """The error for ``why``, ending with the way out every Secret Service error offers."""
+        return _fail(f"{why}, {USE_FILE}")
 
     # -- Backend -----------------------------------------------------------------------------
     def get(self, service: str, username: str) -> str | None:
