@@ -53,6 +53,27 @@ def missing_keepassxc() -> str | None:
     return None
 
 
+# kwalletd5 5.103 and the DH sessions of libsecret (secret-tool) and secretstorage (keyring) disagree
+# now and then on the 128-byte public keys (leading zero bytes dropped): kwalletd refuses the client's
+# key with this message, or the secret does not decrypt and secret-tool exits 1 saying nothing, about
+# 1 session in 100. gatepass's own sessions are plain and never meet it; the third-party client is
+# run again.
+KWALLET_SHORT_KEY = "Client public key size is invalid"
+
+
+def run_client(argv: list[str], env: dict[str, str], stdin: str = "", expect: str | None = None
+               ) -> subprocess.CompletedProcess[str]:
+    """A third-party client (secret-tool, keyring) against a provider, run again (up to 4 times in all)
+    when it failed as above, or printed something else than ``expect`` (a secret that did not decrypt
+    reads as ""); a real "not found" (exit 1, silent) just takes the 4 runs."""
+    for _ in range(4):
+        done = subprocess.run(argv, input=stdin, env=env, capture_output=True, text=True, timeout=60)
+        if (KWALLET_SHORT_KEY not in done.stderr and not (done.returncode and not done.stdout and not done.stderr)
+                and (expect is None or done.stdout == expect)):
+            break
+    return done
+
+
 def _default_alias(env: dict[str, str]) -> str:
     out = _bus_call(env, "--dest=org.freedesktop.secrets", "/org/freedesktop/secrets",
                     "org.freedesktop.Secret.Service.ReadAlias", "string:default")
@@ -235,22 +256,22 @@ def scenario(provider: str) -> dict[str, object]:
     with start[provider]() as extra:
         env = dict(os.environ, **extra, GATEPASS_STORE_BACKEND="secret-service", GATEPASS_CONFIG="/dev/null")
 
-        def run(key: str, argv: list[str], stdin: str = "") -> None:
-            done = subprocess.run(argv, input=stdin, env=env, capture_output=True, text=True, timeout=60)
+        def run(key: str, argv: list[str], stdin: str = "", expect: str | None = None) -> None:
+            done = run_client(argv, env, stdin, expect)
             out[key] = [done.returncode, done.stdout, done.stderr[-500:]]
 
         git, docker = helper("git-credential-gatepass"), helper("docker-credential-gatepass")
         run("git store", [*git, "store"], "protocol=https\nhost=git.example.com\nusername=dev\npassword=typed\n\n")
         run("git get", [*git, "get"], "protocol=https\nhost=git.example.com\n\n")
         run("secret-tool lookup", ["secret-tool", "lookup", "service", "gatepass:git:https://git.example.com",
-                                   "username", "dev"])
+                                   "username", "dev"], expect="typed")
         run("docker store", [*docker, "store"], json.dumps({"ServerURL": "registry.example.com", "Username": "ci",
                                                             "Secret": "pushed"}))
         run("docker get", [*docker, "get"], "registry.example.com")
         run("docker list", [*docker, "list"])
         run("keyring get", [sys.executable, "-I", "-S", "-c", f"import sys\nsys.path[:0] = {sys.path!r}\n"
                             "import keyring.cli\nsys.exit(keyring.cli.main())", "get",
-                            "gatepass:docker:registry.example.com", "ci"])
+                            "gatepass:docker:registry.example.com", "ci"], expect="pushed\n")
         run("git erase", [*git, "erase"], "protocol=https\nhost=git.example.com\nusername=dev\npassword=typed\n\n")
         run("docker erase", [*docker, "erase"], "registry.example.com")
         run("git get after erase", [*git, "get"], "protocol=https\nhost=git.example.com\n\n")
