@@ -236,29 +236,26 @@ def encode(key: "LayerKey", accounts: "list[Account]", errors: list[str], store:
     about ``ACCOUNTS_PER_SHARD`` accounts each), the docker listing and the listing rendered as
     ``list`` prints it. A ``get`` reads the header, 16 bytes of the table and one or two shards;
     ``list`` the listing alone."""
+    from itertools import groupby
     from operator import attrgetter
 
     count = max(1, len(accounts) // ACCOUNTS_PER_SHARD) | 1
     tables: list[dict[str, list[object]]] = [{} for _ in range(count)]
     own, origin = attrgetter(*OWN), attrgetter(*ORIGIN)
     origins: dict[tuple[object, ...], int] = {}
-    last: str | None = None
-    same: list[object] = []
-    last_file, last_rank, at = None, None, 0
-    for account in accounts:  # a table's accounts come together, and a layer file's
-        # one file may be listed twice (GATEPASS_CONFIG=a:a), at two ranks: a layer entry is (file, rank)
-        moved = account.file is not last_file or account.rank != last_rank
-        if moved:
-            at = origins.setdefault(origin(account), len(origins))
-            last_file, last_rank = account.file, account.rank
-        host = account.host
-        if host != last:  # shard_of, inline: a call per account would be most of this loop
-            shard = tables[int.from_bytes(host.encode("utf-8", "surrogateescape"), "little") % count]
-            same = shard.setdefault(host, [])
-            last, moved = host, True
-        if moved:  # each run of a host's list starts with the index of its accounts' origin
-            same.append(at)
-        same.append(own(account))
+    # A layer entry's accounts come together; one file may be listed twice (GATEPASS_CONFIG=a:a), at two ranks.
+    for _, entry in groupby(accounts, key=attrgetter("file", "rank")):
+        at, last = -1, None
+        for account in entry:  # a table's accounts come together
+            host = account.host
+            if host != last:  # shard_of, inline: a call per account would be most of this loop
+                if at < 0:
+                    at = origins.setdefault(origin(account), len(origins))
+                shard = tables[int.from_bytes(host.encode("utf-8", "surrogateescape"), "little") % count]
+                same = shard.setdefault(host, [])
+                same.append(at)  # each run of a host's list starts with the index of its accounts' origin
+                last = host
+            same.append(own(account))
     blobs = [marshal.dumps(table) for table in tables]
     del tables
     blobs.append(marshal.dumps(listing))
