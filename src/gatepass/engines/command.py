@@ -10,8 +10,7 @@ which the whole group is killed; its output is capped at 64 KiB (ample for a tok
 error, never buffered). Its stderr is discarded (it may echo the token); errors say only the exit
 status, the timeout or the cap. Only a config that other users cannot change may run commands: the
 file that was parsed (judged by the identity ``fstat`` gave on the descriptor parsed, recorded in
-the parse cache, never by a fresh look at the path, which a symlink flip could redirect: issue #12
-item 3) must belong to root or to this user, must not be group- or world-writable, must still be
+the parse cache, never by a fresh look at the path, which a symlink flip could redirect) must belong to root or to this user, must not be group- or world-writable, must still be
 the file at its path, and no other user may write a directory above it (a sticky one such as /tmp
 excepted). That is judged before a cached token is used too.
 
@@ -106,7 +105,7 @@ def _kill_group(pid: int) -> None:
 def _collect(proc: subprocess.Popen[bytes], name: str, deadline: float) -> tuple[bytes, bool]:
     """The command's output until it closes it, or what came before the deadline (then True).
     More than MAX_OUTPUT bytes is an error at once: a token is short, and output is never buffered
-    without limit (issue #12 item 5)."""
+    without limit."""
     import select
 
     assert proc.stdout is not None

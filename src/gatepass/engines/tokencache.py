@@ -134,7 +134,7 @@ def prune(env: Mapping[str, str], moment: float) -> None:
     except OSError:
         return
     for name in names:
-        if name.endswith(".tmp"):  # a writer killed mid-write left it, token inside (#12 item 6)
+        if name.endswith(".tmp"):  # a writer killed mid-write left it, token inside
             remove_stale_temps(os.path.join(folder, name.partition(".")[0]), locked=False)
         if "." in name:  # locks and temp files
             continue
