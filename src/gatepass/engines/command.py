@@ -10,9 +10,10 @@ which the whole group is killed; its output is capped at 64 KiB (ample for a tok
 error, never buffered). Its stderr is discarded (it may echo the token); errors say only the exit
 status, the timeout or the cap. Only a config that other users cannot change may run commands: the
 file that was parsed (judged by the identity ``fstat`` gave on the descriptor parsed, recorded in
-the parse cache, never by a fresh look at the path, which a symlink flip could redirect) must belong to root or to this user, must not be group- or world-writable, must still be
-the file at its path, and no other user may write a directory above it (a sticky one such as /tmp
-excepted). That is judged before a cached token is used too.
+the parse cache, never by a fresh look at the path, which a symlink flip could redirect) must
+belong to root or to this user, must not be group- or world-writable, must still be the file at
+its path, and no other user may write a directory above it (a sticky one such as /tmp excepted).
+That is judged before a cached token is used too.
 
 With ``ttl`` (seconds, > 0) the token is cached per user in ``gatepass.engines.tokencache`` (the
 one expiry-aware cache: 0600 files, trusted read-back, expired entries deleted on the next
