@@ -166,11 +166,12 @@ def test_a_closed_kwallet_names_kwallet_and_its_tools():
 
 
 def test_keepassxc_confirm_access_is_a_clear_timeout_naming_the_setting():
-    """KeePassXC's default asks the user to approve each new client's read. Headless nobody can: the
-    read ends within the timeout, names KeePassXC and its setting, and the prompt is withdrawn."""
+    """KeePassXC's defaults (both confirmations on) ask the user to approve each new client's read.
+    Headless nobody can: the read ends within the timeout, names KeePassXC and its setting, and the
+    prompt is withdrawn. Storing, reading back and erasing one's own item need no approval."""
     if missing_keepassxc():
         pytest.skip(missing_keepassxc())
-    with private_keepassxc(confirm_access=True) as provider_env:
+    with private_keepassxc(confirm_access=True, confirm_delete=True) as provider_env:
         env = dict(os.environ, **provider_env)
         SecretServiceBackend(env).set("approved-once", "u", "s3cr3t-value")  # its creator may read it back
         started = time.monotonic()
