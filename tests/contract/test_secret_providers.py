@@ -259,3 +259,21 @@ def test_each_provider_as_an_unprivileged_user(name):
     assert out["git erase"][0] == 0 and out["docker erase"][0] == 0, out
     assert "password=" not in out["git get after erase"][1]
     assert out["docker get after erase"][1].strip() == "credentials not found in native keychain"
+
+
+def test_keepassxc_confirm_deletion_without_a_recycle_bin_is_a_clear_timeout_naming_the_setting():
+    """Deleting for good, KeePassXC asks in a window (its Prompt call itself does not return): the erase
+    ends within the timeout, names the setting, and the item is still there."""
+    if missing_keepassxc():
+        pytest.skip(missing_keepassxc())
+    with private_keepassxc(confirm_delete=True, recycle_bin=False) as provider_env:
+        env = dict(os.environ, **provider_env)
+        SecretServiceBackend(env).set("kept", "u", "v")
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError) as caught:
+            SecretServiceBackend(env, timeout=1).delete("kept", "u")
+        assert time.monotonic() - started < 2
+        message = str(caught.value)
+        assert message.startswith("Secret Service: KeePassXC asked for a confirmation to erase the item")
+        assert '"Confirm when clients request entry deletion"' in message and message.count("\n") == 0
+        assert SecretServiceBackend(env).get("kept", "u") == "v"

@@ -155,7 +155,7 @@ def _cli(*args: str, stdin: str) -> None:
     subprocess.run(["keepassxc-cli", *args], input=stdin, text=True, check=True, capture_output=True, timeout=60)
 
 
-def make_exposed_database(path: str, group: str = "Secrets") -> None:
+def make_exposed_database(path: str, group: str = "Secrets", recycle_bin: bool = True) -> None:
     """A KeePassXC database at ``path`` (password KEEPASS_PASSWORD) whose group ``group`` is exposed
     through the Secret Service, made with keepassxc-cli only (KeePassXC keeps the choice in the
     database's custom data, which the CLI cannot set: it goes through the XML export)."""
@@ -178,6 +178,10 @@ def make_exposed_database(path: str, group: str = "Secrets") -> None:
         item = ET.SubElement(custom, "Item")
         ET.SubElement(item, "Key").text = "FDO_SECRETS_EXPOSED_GROUP"
         ET.SubElement(item, "Value").text = "{" + str(exposed) + "}"
+        if not recycle_bin:  # then KeePassXC deletes for good, and asks first when "confirm deletion" is on
+            enabled = meta.find("RecycleBinEnabled")
+            assert enabled is not None
+            enabled.text = "False"
         xml_path = os.path.join(work, "exposed.xml")
         ET.ElementTree(root).write(xml_path, encoding="UTF-8", xml_declaration=True)
         _cli("import", "-p", xml_path, path, stdin=twice)
@@ -201,7 +205,8 @@ ConfirmDeleteItem={confirm_delete}
 
 
 @contextlib.contextmanager
-def private_keepassxc(confirm_access: bool = False, confirm_delete: bool = False) -> Iterator[dict[str, str]]:
+def private_keepassxc(confirm_access: bool = False, confirm_delete: bool = False, recycle_bin: bool = True
+                      ) -> Iterator[dict[str, str]]:
     """Yield DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR of a bus whose Secret Service is KeePassXC with
     an exposed, unlocked database; ``confirm_access`` is its "Confirm when passwords are retrieved by
     clients" setting (KeePassXC's default is on; headless use needs it off)."""
@@ -219,7 +224,7 @@ def private_keepassxc(confirm_access: bool = False, confirm_delete: bool = False
         env = dict(os.environ, **extra, **HEADLESS_QT, HOME=home, XDG_CONFIG_HOME=config,
                    XDG_CACHE_HOME=os.path.join(home, "cache"), TMPDIR=os.path.join(home, "tmp"))
         try:
-            make_exposed_database(database)
+            make_exposed_database(database, recycle_bin=recycle_bin)
             with open(os.path.join(home, "keepassxc.log"), "wb") as log:
                 proc = subprocess.Popen(["keepassxc", "--pw-stdin", database], env=env, stdin=subprocess.PIPE,
                                         stdout=log, stderr=log)
