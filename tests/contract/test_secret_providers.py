@@ -277,3 +277,16 @@ def test_keepassxc_confirm_deletion_without_a_recycle_bin_is_a_clear_timeout_nam
         assert message.startswith("Secret Service: KeePassXC asked for a confirmation to erase the item")
         assert '"Confirm when clients request entry deletion"' in message and message.count("\n") == 0
         assert SecretServiceBackend(env).get("kept", "u") == "v"
+
+
+def test_kwallet_without_a_default_collection_names_kwallet_and_its_tools():
+    """The first KDE login: pam_kwallet5 made the wallet after kwalletd5 started, and kwalletd5's Secret
+    Service only knows the wallets it found at start. The message is KWallet's, not GNOME's."""
+    if missing_kwallet():
+        pytest.skip(missing_kwallet())
+    with private_kwallet(first_login=True) as provider_env:
+        with pytest.raises(StoreUnavailableError) as caught:
+            SecretServiceBackend(dict(os.environ, **provider_env), timeout=2).get("s", "u")
+    message = str(caught.value)
+    assert message.startswith("Secret Service: KWallet has no default collection; create the default wallet")
+    assert "kwalletd restarts" in message and "seahorse" not in message and "gnome" not in message

@@ -124,27 +124,32 @@ def _pam_login_kwalletd(env: dict[str, str], password_hash: bytes, log: str) -> 
 
 
 @contextlib.contextmanager
-def private_kwallet() -> Iterator[dict[str, str]]:
+def private_kwallet(first_login: bool = False) -> Iterator[dict[str, str]]:
     """Yield DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR of a bus whose Secret Service is kwalletd5 with
-    its default wallet open (as after a KDE login through pam_kwallet5)."""
+    its default wallet open (as after a KDE login through pam_kwallet5). ``first_login``: the very first
+    one instead, where pam_kwallet5 made the wallet after kwalletd5 started, so its Secret Service has
+    no collection (and no default alias) yet."""
     with private_session_bus() as extra:
         home = tempfile.mkdtemp(prefix="gatepass-kwallet-")
         env = dict(os.environ, **extra, **HEADLESS_QT, HOME=home, XDG_CONFIG_HOME=os.path.join(home, "config"))
         log = os.path.join(home, "kwalletd.log")
         password_hash = bytes(range(56))  # what pam_kwallet5 derives from the login password (PBKDF2-SHA512)
         wallet = os.path.join(extra["XDG_DATA_HOME"], "kwalletd", "kdewallet.kwl")
+        bus = {"DBUS_SESSION_BUS_ADDRESS": extra["DBUS_SESSION_BUS_ADDRESS"], "XDG_RUNTIME_DIR": extra["XDG_RUNTIME_DIR"]}
         try:
             first = _pam_login_kwalletd(env, password_hash, log)  # creates kdewallet
             try:
                 _wait("kwalletd5 (creating the wallet)", lambda: os.path.exists(wallet), first)
                 _wait("kwalletd5", lambda: _has_owner(env, "org.freedesktop.secrets"), first)
+                if first_login:
+                    yield bus
+                    return
             finally:
                 _stop(first)
             proc = _pam_login_kwalletd(env, password_hash, log)  # the next login: the wallet exists and opens
             try:
                 _wait("kwalletd5", lambda: _default_alias(env) != "/", proc)
-                yield {"DBUS_SESSION_BUS_ADDRESS": extra["DBUS_SESSION_BUS_ADDRESS"],
-                       "XDG_RUNTIME_DIR": extra["XDG_RUNTIME_DIR"]}
+                yield bus
             finally:
                 _stop(proc)
         finally:
