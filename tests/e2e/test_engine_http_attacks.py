@@ -225,3 +225,35 @@ def test_ecr_fetch_ends_at_its_deadline_against_a_dripping_endpoint(aws_env):
             aws_ecr.fetch(ecr_account(), Request("docker", "https", "registry.example", None),
                           {"AWS_ENDPOINT_URL_ECR": url})
         assert time.monotonic() - started < aws_ecr.TOTAL_TIMEOUT + 2
+
+
+PROXY_NAMES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+
+
+def test_ecr_never_sends_a_loopback_endpoints_request_through_a_proxy(aws_env, monkeypatch):
+    """botocore alone reads HTTP_PROXY for a plain-http endpoint; gatepass gives it its own rule."""
+    from tests.support.hostile_http import ConnectProxy
+
+    with ConnectProxy() as proxy, serve(fake_ecr(b"AWS:pw-direct")) as url:
+        for name in PROXY_NAMES:
+            monkeypatch.setenv(name, proxy.url)
+        env = {**dict.fromkeys(PROXY_NAMES, proxy.url), "AWS_ENDPOINT_URL_ECR": url}
+        value, _ = aws_ecr.fetch(ecr_account(), Request("docker", "https", "registry.example", None), env)
+        assert value == "pw-direct" and proxy.heads == []
+
+
+def test_ecr_goes_through_https_proxy_as_curl_would(aws_env, monkeypatch):
+    from tests.support.hostile_http import ConnectProxy
+
+    with ConnectProxy(refuse="403 Forbidden") as proxy:
+        for name in PROXY_NAMES:
+            monkeypatch.delenv(name, raising=False)
+        env = {"https_proxy": f"http://127.0.0.1:{proxy.port}", "AWS_ENDPOINT_URL_ECR": "https://ecr.gatepass.test"}
+        with pytest.raises(SecretUnavailableError):
+            aws_ecr.fetch(ecr_account(), Request("docker", "https", "registry.example", None), env)
+        assert proxy.heads and proxy.heads[0].startswith(b"CONNECT ecr.gatepass.test:443 ")
+        env["no_proxy"] = ".gatepass.test"
+        count = len(proxy.heads)
+        with pytest.raises(SecretUnavailableError):
+            aws_ecr.fetch(ecr_account(), Request("docker", "https", "registry.example", None), env)
+        assert len(proxy.heads) == count

@@ -97,22 +97,41 @@ def _client(spec: Mapping[str, object], region: str | None, env: Mapping[str, st
         import botocore.session
     except ImportError:
         raise SecretUnavailableError("aws_ecr needs botocore; run: pip install 'gatepass[aws]'") from None
-    config = botocore.config.Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
-                                    retries={"max_attempts": 2, "mode": "standard"})
+    def config(service: str) -> Any:
+        return botocore.config.Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
+                                      retries={"max_attempts": 2, "mode": "standard"},
+                                      proxies=_proxies(env, service, region))
+
     try:
         session = botocore.session.Session(profile=str(spec["profile"]) if spec.get("profile") else None)
         keys: dict[str, object] = {}
         if spec.get("role_arn"):
-            sts = session.create_client("sts", region_name=region, config=config, endpoint_url=_endpoint(env, "STS"))
+            sts = session.create_client("sts", region_name=region, config=config("STS"),
+                                        endpoint_url=_endpoint(env, "STS"))
             assumed = sts.assume_role(RoleArn=str(spec["role_arn"]), RoleSessionName="gatepass")["Credentials"]
             keys = {"aws_access_key_id": assumed["AccessKeyId"], "aws_secret_access_key": assumed["SecretAccessKey"],
                     "aws_session_token": assumed["SessionToken"]}
-        return session.create_client("ecr", region_name=region, config=config, endpoint_url=_endpoint(env, "ECR"),
-                                     **keys)
+        return session.create_client("ecr", region_name=region, config=config("ECR"),
+                                     endpoint_url=_endpoint(env, "ECR"), **keys)
     except botocore.exceptions.BotoCoreError as exc:
         raise SecretUnavailableError(f"AWS: {_describe(exc)}") from None
     except botocore.exceptions.ClientError as exc:
         raise SecretUnavailableError(f"AWS refused to assume role_arn: {_code(exc)}") from None
+
+
+def _proxies(env: Mapping[str, str], service: str, region: str | None) -> dict[str, str]:
+    """botocore's proxies, chosen by the rule every engine follows (engines/urls.py: curl's https_proxy
+    and no_proxy for https, never for loopback or plain http), never botocore's own reading of the
+    environment (which would send a plain-http or loopback endpoint through HTTP_PROXY)."""
+    from gatepass.engines import urls
+
+    host = f"{service.lower()}.{region}.amazonaws.com" if region else f"{service.lower()}.amazonaws.com"
+    try:
+        target = urls.parse(_endpoint(env, service) or f"https://{'api.' if service == 'ECR' else ''}{host}")
+        proxy = urls.proxy_url(target, env)
+    except ValueError:  # plain http to another host, or a proxy variable gatepass cannot use: no proxy
+        return {}
+    return {"https": proxy} if proxy else {}
 
 
 def _describe(exc: Exception) -> str:

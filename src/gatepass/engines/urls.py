@@ -145,6 +145,17 @@ def proxy_for(target: Target, env: Mapping[str, str]) -> tuple[str, int, str | N
     >>> proxy_for(parse("https://127.0.0.1:8200"), {"https_proxy": "proxy.corp:3128"}) is None
     True
     """
+    chosen = proxy_url(target, env)
+    if chosen is None:
+        return None
+    userinfo, at, hostport = chosen[len("http://"):].rpartition("@")
+    host, port = _host_port(hostport, CURL_PROXY_PORT)
+    return host, port, _basic(userinfo) if at else None
+
+
+def proxy_url(target: Target, env: Mapping[str, str]) -> str | None:
+    """The proxy for ``target`` as an ``http://[user:password@]host:port`` URL (for a client library
+    such as botocore, which must then be given exactly this and nothing from the environment)."""
     if target.scheme != "https" or target.loopback:
         return None
     name = next((var for var in PROXY_VARS if env.get(var)), None)
@@ -164,7 +175,8 @@ def proxy_for(target: Target, env: Mapping[str, str]) -> tuple[str, int, str | N
         host, port = _host_port(hostport, CURL_PROXY_PORT)
     except ValueError as exc:
         raise ValueError(f"{name} {exc}") from None
-    return host, port, _basic(userinfo) if at else None
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{userinfo}{at}{shown}:{port}"
 
 
 def _basic(userinfo: str) -> str:
