@@ -10,7 +10,7 @@ from gatepass.model import Secret
 from gatepass.resolver import rank
 from gatepass.secret_sources import read_secret
 
-TYPE_CHECKING = False  # typing costs ~10 ms to import; mypy reads this the same way
+TYPE_CHECKING = False  # typing is a costly import on the warm path; mypy reads this the same way
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -56,7 +56,7 @@ def open_store(env: "Mapping[str, str]", config: "Config") -> "Store":
 
 class DeferredStore:
     """The store layer of one helper call, imported on first real use: a ``get`` the config answers
-    with nothing stored loads no store module (two fewer imports on every warm ``get``; #14).
+    with nothing stored loads no store module (two fewer imports on every warm ``get``).
     ``accounts`` answers ``[]`` without it while there is no index; ``env`` needs nothing."""
 
     __slots__ = ("env", "settings", "_store")
@@ -239,7 +239,7 @@ def remember(request: "Request", username: str, entry: "Callable[[], Entry]", se
     see it) with this very username and secret: the config stays the single source of it.
 
     ``entry`` makes the index entry only when there is something to save: after a ``get`` the config
-    answered (every git operation), ``store`` imports nothing of the store (#14)."""
+    answered (every git operation), ``store`` imports nothing of the store."""
     store, accounts, engines = _gather(request, env, report, False)
     configured = _first_readable(request, accounts, store, lambda message: None, engines)
     if configured is not None and (configured[0].username, configured[1].value) == (username, secret):
@@ -255,7 +255,7 @@ def store_for(host: str, env: "Mapping[str, str]", report: "Callable[[str], None
 def docker_list(env: "Mapping[str, str]", report: "Callable[[str], None]") -> tuple[dict[str, str], str | None]:
     """Server string -> username for every registry gatepass knows, never reading a secret; or
     ``({}, answer)`` when no stored entry must be merged in: ``list``'s whole answer as the parse
-    cache keeps it rendered (#14: rendering 10,000 entries per call was a third of ``list``).
+    cache keeps it rendered (rendering every entry on every call would be most of ``list``'s work).
 
     Stored entries first (the highest layer; keys with another path, such as identity-token
     refresh keys, exactly as stored), then the config listing the parse cache keeps ready, so

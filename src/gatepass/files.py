@@ -170,7 +170,7 @@ class Lock:
     changing (each writer renames a new one into place) the wait goes on; only a lock under which
     nothing changed for ``timeout`` seconds reads as another gatepass hanging. Without ``guards``
     the wait is bounded by ``timeout`` outright. ``clock`` is injectable for tests. Polling backs
-    off from 2 ms to 50 ms, so a queue of waiters does not take the CPU from the holder.
+    off (the delay doubles up to a cap), so a queue of waiters does not take the CPU from the holder.
     """
 
     def __init__(self, path: str, timeout: float = LOCK_TIMEOUT, error: "type[GatepassError]" = PrivateFileError,

@@ -1,7 +1,7 @@
 """The values every part shares: an Account (with provenance), a Request, and a ranked Candidate.
 
 Plain ``__slots__`` classes instead of dataclasses: the helpers import this on every git fetch
-and ``dataclasses`` pulls in ``inspect`` (~10 ms). Accounts convert to and from plain tuples so
+and ``dataclasses`` pulls in ``inspect``. Accounts convert to and from plain tuples so
 the parsed-config cache can ``marshal`` them.
 """
 
@@ -79,7 +79,7 @@ class Account:
 
     def line_number(self) -> int:
         """The line the account starts on (0: none). A config parse leaves a (table, index, position)
-        locator, turned into a line only when shown: most helper calls never show one (#14)."""
+        locator, turned into a line only when shown: most helper calls never show one."""
         if isinstance(self.line, tuple):
             from gatepass.linemap import account_line
 

@@ -1,8 +1,8 @@
 """Where gatepass keeps its own files, from the environment it is given (XDG base directories), and
 the few path operations the helpers' warm path needs.
 
-The warm ``get`` imports no ``os`` (with ``posixpath`` and ``_collections_abc`` it is ~2.5 ms of a
-~25 ms call under ``python -S``; #14): ``join``, ``dirname`` and ``absolute`` are ``posixpath``'s,
+The warm ``get`` imports no ``os`` (with ``posixpath`` and ``_collections_abc``, a measurable part of a
+call under ``python -S``: benchmarks/bench_get.py): ``join``, ``dirname`` and ``absolute`` are ``posixpath``'s,
 for ``str`` paths, and fall back to it where a path needs normalising.
 """
 

@@ -3,7 +3,7 @@
 By default the helper list becomes a reset (an empty ``credential.helper``) and then gatepass, as
 ``gh auth setup-git`` and git-credential-manager do: git hands every credential it approves to
 every helper it asks, so a ``store`` after gatepass would write each token gatepass answers into
-``~/.git-credentials`` in plaintext (issue 11). ``--keep-helpers`` keeps the others, after
+``~/.git-credentials`` in plaintext. ``--keep-helpers`` keeps the others, after
 gatepass, and names those that store plaintext. gatepass is written as the absolute path of its
 helper, so git finds it without PATH (cron, systemd units, IDEs started from a desktop).
 

@@ -76,7 +76,7 @@ def _engine(account: Account, settings: Mapping[str, Mapping[str, object]] | Non
     if kind not in ENGINE_KINDS:
         raise SecretUnavailableError(f"{kind} is not an engine gatepass knows")
     name = f"gatepass.engines.{kind}"
-    __import__(name)  # not importlib.import_module: importing importlib costs a warm get ~1 ms
+    __import__(name)  # not importlib.import_module: importing importlib would weigh on a warm get
     module = sys.modules[name]
     table_name = getattr(module, "SETTINGS_TABLE", None)
     table = dict((settings or {}).get(table_name, {})) if table_name else {}

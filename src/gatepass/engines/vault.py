@@ -21,14 +21,9 @@ drops it and logs in once more before reporting the policy error.
 Bounded: 2 s to connect, 5 s for the whole fetch (login and read together). A warm ``get``
 imports this module and reads one cache file: no HTTP client, no ``json``.
 
-Client choice, measured on the development machine (Python 3.11, 2 cores shared by eight builds,
-load average ~20, so CPU time and ratios; medians of 20 fresh processes and of 40 calls against a
-local OpenBao dev server): importing ``http.client`` + ``json`` + ``ssl`` + ``threading`` costs
-+92 ms of CPU over ``python -I -c pass`` (40 ms), ``urllib.request`` + ``json`` +100 ms, ``hvac``
-(it pulls in ``requests``) +363 ms; an AppRole login plus one KV v2 read costs the client 2.4 ms
-of CPU with ``http.client``, 2.0 ms with ``urllib.request``, 5.6 ms with hvac. So the standard
-library: a quarter of hvac's import cost on the miss path, no run-time dependency, and a hard
-total deadline (``requests`` has per-operation timeouts only). There is therefore no
+Client choice: the standard library's HTTP client over hvac, which pulls in ``requests`` (several
+times the standard library's import cost on the miss path, in CPU time against a local OpenBao),
+a run-time dependency, and only per-operation timeouts where gatepass needs one total deadline. There is therefore no
 ``gatepass[vault]`` extra: the engine needs nothing beyond the standard library.
 """
 

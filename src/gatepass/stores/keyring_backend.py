@@ -13,7 +13,7 @@ timeout: the helper reports the backend as unavailable and exits instead of hang
 
 with a negative priority (-1), so it is opt-in only: keyring's own discovery never picks it, not
 even where no real keyring exists (it would otherwise become the default of every keyring user
-in a shared environment, issue 13), and keyring's chainer skips it. Choose it by name:
+in a shared environment), and keyring's chainer skips it. Choose it by name:
 ``PYTHON_KEYRING_BACKEND=gatepass.stores.keyring_backend.EncryptedFileKeyring`` or
 ``default-keyring`` in keyringrc.cfg (``keyring.core.load_keyring`` accepts any priority).
 Its errors are keyring's own (``KeyringError``), as keyring users catch them.
