@@ -85,9 +85,10 @@ def helper_get(server: str, env: dict[str, str]) -> subprocess.CompletedProcess[
 
 
 def test_actions_answers_ghcr_with_the_actor_and_the_job_token(isolated_env):
-    env = dict(isolated_env, **actions_env(1))
+    env = dict(isolated_env, **{**actions_env(1), "GITHUB_SERVER_URL": "https://github.com"})  # a github.com job
     got = helper_get("ghcr.io", env)
     assert json.loads(got.stdout) == {"ServerURL": "ghcr.io", "Username": "octo-bot", "Secret": JOB_TOKEN}
+
     assert got.stderr == ""
     listed = subprocess.run(["docker-credential-gatepass", "list"], input="", env=env, capture_output=True, text=True,
                             timeout=60)
@@ -95,6 +96,11 @@ def test_actions_answers_ghcr_with_the_actor_and_the_job_token(isolated_env):
     assert helper_get("docker.io", env).stdout == "credentials not found in native keychain\n"
     del env["GITHUB_ACTIONS"]  # the same token outside Actions: nothing
     assert helper_get("ghcr.io", env).stdout == "credentials not found in native keychain\n"
+
+def test_an_enterprise_servers_job_gives_ghcr_nothing(isolated_env):
+    env = dict(isolated_env, **actions_env(1))  # GITHUB_SERVER_URL: the loopback server, not github.com
+    got = helper_get("ghcr.io", env)
+    assert got.returncode == 1 and "credentials not found" in got.stdout and JOB_TOKEN not in got.stdout + got.stderr
 
 
 def test_gitlab_registry_answers_skopeo_through_the_helper(tmp_path, isolated_env):
