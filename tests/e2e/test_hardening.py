@@ -27,6 +27,7 @@ from gatepass.stores.index import Index
 from tests.conftest import write_config
 from tests.support.big_config import write_git_accounts
 from tests.support.openbao import openbao  # noqa: F401  (the fixture)
+from tests.support.racy import cacheable
 from tests.support.secret_service import lock_default_collection, missing_tools, private_secret_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -221,6 +222,7 @@ def test_hundred_thousand_accounts_load_in_bounded_time_and_memory(tmp_path, iso
     path = tmp_path / "big.toml"
     host, user = write_git_accounts(path, 100_000)
     assert (host, user) == ("host-9999.example.com", "user-9999-0")
+    cacheable(path)  # the first parse is cached whatever the load, so the second run is the warm one
     env = dict(os.environ, GATEPASS_CONFIG=str(path))
     request = f"protocol=https\nhost={host}\n".encode()
     for _ in range(2):  # a cold parse, then the cache
