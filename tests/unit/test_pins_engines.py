@@ -405,3 +405,16 @@ def test_a_github_app_token_is_used_until_5_minutes_before_it_expires(tmp_path, 
         account = github_account(f'app_id = 1234, private_key_file = "{pem}", api_url = "{api.url.rstrip("/")}"')
         token, expiry = github_app.fetch(account, Request("git", "https", "github.com", None, "acme/r.git"), {})
     assert token.startswith("ghs_") and parsed and expiry == parsed[-1] - early
+
+
+@pytest.mark.parametrize("unset", ["ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
+def test_outside_an_actions_job_with_id_token_the_jwt_source_says_the_permission_to_give(no_connection, unset):
+    from gatepass.engines import vault_jwt
+
+    found = vault.server({"address": "https://vault.example", "auth": "jwt", "role": "ci",
+                          "jwt_source": "github-actions", "audience": "vault"}, {})
+    env = {"ACTIONS_ID_TOKEN_REQUEST_URL": "https://actions.example/token?api-version=2.0",
+           "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "request-token"}
+    del env[unset]
+    with pytest.raises(SecretUnavailableError, match="are not set; give the job permissions: id-token: write"):
+        vault_jwt.read_jwt(found, env, time.monotonic() + 5)
