@@ -1,5 +1,6 @@
-"""EngineContract for every engine: vault (token and AppRole), github_app, aws_ecr, gcp_service_account
-and command (token_command), each pointed at the contract's hostile loopback servers."""
+"""EngineContract for every engine: vault (token, AppRole, and jwt from a variable, a file or GitHub
+Actions), github_app, aws_ecr, gcp_service_account and command (token_command), each pointed at the
+contract's hostile loopback servers."""
 
 from __future__ import annotations
 
@@ -48,6 +49,61 @@ class TestVaultAppRole(TestVaultToken):
         secret_id.write_text("sid-ContractSecretIdNeverShown-0123456789\n")
         acc, request, _, _ = super().setup(url)
         return acc, request, {}, {"address": url, "auth": "approle", "role_id": "r", "secret_id_file": str(secret_id)}
+
+
+JWT = ("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2NvbnRyYWN0LmV4YW1wbGUiLCJyZXBvc2l0b3J5Ijoi"
+       "YWNtZS9hcHAifQ.Q29udHJhY3RTaWduYXR1cmVOZXZlclNob3duQW55d2hlcmUwMTIzNDU2Nzg5")
+
+
+class TestVaultJwtEnv(TestVaultToken):
+    """auth = "jwt" with the JWT in a variable: the JWT is the credential the server must never see quoted."""
+
+    def setup(self, url: str) -> Setup:
+        acc, request, _, _ = super().setup(url)
+        return acc, request, {"VAULT_ID_TOKEN": JWT}, {"address": url, "auth": "jwt", "role": "ci",
+                                                       "jwt_env": "VAULT_ID_TOKEN"}
+
+    def test_a_refusal_quoting_the_jwt_names_no_piece_of_it(self) -> None:
+        """A 400 (the refusal path that quotes Vault's words) from a server echoing the request."""
+        import json
+        import socket
+
+        from gatepass.errors import SecretUnavailableError
+        from tests.contract.engine_contract import body_of, leaked
+        from tests.support.hostile_http import read_head, serve
+
+        def echo(conn: socket.socket) -> None:
+            head = read_head(conn)
+            raw = (head + body_of(conn, head)).decode("utf-8", "replace")
+            answer = json.dumps({"errors": [f"error validating claims: claim does not match {raw}"]}).encode()
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(answer)).encode() + b"\r\nConnection: close\r\n\r\n" + answer)
+
+        with serve(echo) as url:
+            account, request, env, settings = self.setup(url)
+            with pytest.raises(SecretUnavailableError) as caught:
+                vault.fetch(account, request, env, settings=settings)
+        message = str(caught.value)
+        assert "role ci refused the JWT" in message and leaked(message, [JWT]) == [], message
+
+
+class TestVaultJwtFile(TestVaultToken):
+    def setup(self, url: str) -> Setup:
+        path = self.tmp / "vault.jwt"
+        path.write_text(JWT)
+        acc, request, _, _ = super().setup(url)
+        return acc, request, {}, {"address": url, "auth": "jwt", "role": "ci", "jwt_file": str(path)}
+
+
+class TestVaultJwtGitHubActions(TestVaultToken):
+    """The Actions OIDC endpoint and Vault are the same hostile server: its request token must not leak either."""
+
+    def setup(self, url: str) -> Setup:
+        acc, request, _, _ = super().setup(url)
+        env = {"ACTIONS_ID_TOKEN_REQUEST_URL": f"{url}/idtoken?api-version=2.0",
+               "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "actions-request-token-never-shown-0123456789"}
+        return acc, request, env, {"address": url, "auth": "jwt", "role": "ci", "jwt_source": "github-actions",
+                                   "audience": "https://vault.example"}
 
 
 class TestGitHubApp(Case):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 
-from gatepass.engines import vault_auth
+from gatepass.engines import vault_auth, vault_jwt  # vault_jwt here: a jwt cache key imports nothing (cache_key does no I/O)
 from gatepass.engines.vault_auth import env_value, read_file
 from gatepass.errors import SecretUnavailableError
 
@@ -79,9 +79,7 @@ def settings_problems(settings: Mapping[str, object], env: Mapping[str, str]) ->
     if found["auth"] == "token" and not found["token_file"] and not env_value(env, "token"):
         problems.append('auth = "token" needs token_file, or VAULT_TOKEN / BAO_TOKEN in the environment')
     if found["auth"] == "jwt":
-        from gatepass.engines.vault_jwt import source_problem
-
-        problems += [problem for problem in [source_problem(found, env)] if problem]
+        problems += [problem for problem in [vault_jwt.source_problem(found, env)] if problem]
     for key in ("secret_id_file", "token_file", "ca_file", "jwt_file"):
         if found[key]:
             try:
@@ -129,8 +127,6 @@ def login_report(settings: Mapping[str, object], env: Mapping[str, str]) -> str:
 def _session(found: Mapping[str, str], env: Mapping[str, str], deadline: float) -> vault_auth.Session:
     """A Session logging in as ``auth`` says (the jwt method is a module of its own, above vault_auth)."""
     if found["auth"] == "jwt":
-        from gatepass.engines import vault_jwt
-
         return vault_auth.Session(found, env, deadline, vault_jwt)
     return vault_auth.Session(found, env, deadline)
 
@@ -139,9 +135,7 @@ def _identity(found: Mapping[str, str], env: Mapping[str, str]) -> tuple[str, ..
     """Who the engine sees, for cache keys (never a secret: role_id and a path, not secret_id or token;
     for a JWT, which one it is without the JWT itself: engines/vault_jwt.py)."""
     if found["auth"] == "jwt":
-        from gatepass.engines.vault_jwt import identity
-
-        return identity(found, env)
+        return vault_jwt.identity(found, env)
     if found["auth"] == "approle":
         return (found["address"], found["namespace"], "approle", found["role_id"], found["secret_id_file"],
                 found["approle_mount"])
