@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from gatepass.stores import open_backend
+from gatepass.stores.choose import open_backend
 from gatepass.stores.encrypted_file import EncryptedFileBackend
 from gatepass.stores.secret_service import SecretServiceBackend
 from tests.contract.contract import BackendContract

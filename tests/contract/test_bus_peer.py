@@ -16,7 +16,7 @@ import os
 import pytest
 
 from gatepass.protocol import docker, git
-from gatepass.stores import open_backend
+from gatepass.stores.choose import open_backend
 from gatepass.stores.dbus import Connection, ForeignBusError
 from gatepass.stores.index import Entry, Index
 from tests.support.fake_bus import ATTACKER_SECRET, fake_bus, second_user, secret_service_conversation

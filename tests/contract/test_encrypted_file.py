@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gatepass.errors import ConfigError, StoreUnavailableError
-from gatepass.stores import open_backend
+from gatepass.stores.choose import open_backend
 from gatepass.stores.encrypted_file import HEADER_LEN, MAGIC, EncryptedFileBackend, from_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,7 +197,7 @@ def test_open_backend_names(tmp_path):
 
 
 def test_backend_spec_precedence():
-    from gatepass.stores import backend_spec
+    from gatepass.stores.choose import backend_spec
 
     assert backend_spec({}) == "auto"
     assert backend_spec({}, {"backend": "encrypted-file"}) == "encrypted-file"

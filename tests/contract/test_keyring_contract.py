@@ -11,7 +11,7 @@ from keyring.errors import KeyringError
 from keyring.testing.backend import BackendBasicTests
 
 from gatepass.errors import StoreUnavailableError
-from gatepass.stores import open_backend
+from gatepass.stores.choose import open_backend
 from gatepass.stores.keyring_backend import EncryptedFileKeyring
 
 

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from gatepass.errors import StoreUnavailableError
-from gatepass.stores import open_backend
+from gatepass.stores.choose import open_backend
 from gatepass.stores.dbus import Connection
 from gatepass.stores.secret_service import SecretServiceBackend, available
 from tests.support.secret_service import is_locked, lock_default_collection

@@ -1,7 +1,7 @@
 """A dict-backed secret backend for unit tests and the backend contract suite.
 
 It lives in tests/, not in gatepass: production code cannot select it. Tests that want a store on
-it register it through ``gatepass.stores.TEST_BACKENDS``, the one explicit hook (``registered``).
+it register it through ``gatepass.stores.choose.TEST_BACKENDS``, the one explicit hook (``registered``).
 """
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from gatepass import stores
-from gatepass.stores import Backend
+from gatepass.stores import Backend, choose
 
 
 class MemoryBackend(Backend):
@@ -32,8 +31,8 @@ class MemoryBackend(Backend):
 @contextlib.contextmanager
 def registered() -> Iterator[None]:
     """``[store] backend = "memory"`` works inside the block (each open gives a new, empty backend)."""
-    stores.TEST_BACKENDS["memory"] = MemoryBackend
+    choose.TEST_BACKENDS["memory"] = MemoryBackend
     try:
         yield
     finally:
-        del stores.TEST_BACKENDS["memory"]
+        del choose.TEST_BACKENDS["memory"]

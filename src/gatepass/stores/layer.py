@@ -54,7 +54,7 @@ class Store:
         return self._index
 
     def backend(self, name: str | None = None) -> "Backend":
-        from gatepass.stores import backend_spec, open_backend
+        from gatepass.stores.choose import backend_spec, open_backend
 
         spec = name or backend_spec(self.env, self.settings)
         if spec not in self._backends:
