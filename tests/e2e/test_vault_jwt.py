@@ -325,3 +325,17 @@ def test_an_actions_endpoint_redirect_never_carries_the_request_token_elsewhere(
         assert elsewhere.heads == []
     [line] = done.stderr.splitlines()
     assert "302" in line and "redirect" in line and "job-request-token" not in line
+
+
+def test_a_missing_role_and_a_wrong_mount_are_named(openbao, issuer, tmp_path, isolated_env):  # noqa: F811
+    role = JwtRole(openbao, issuer)
+    path = jwt_file(tmp_path, issuer.token(AUDIENCE))
+    real = role.name
+    role.name = "nosuchrole"
+    role.config(isolated_env, f'jwt_file = "{path}"')
+    done = helper_get("git.example")
+    assert f"role nosuchrole does not exist at auth/{role.mount}" in done.stderr
+    role.name, role.mount = real, "nosuchmount"
+    role.config(isolated_env, f'jwt_file = "{path}"')
+    done = helper_get("git.example")
+    assert "nothing answers a jwt login at auth/nosuchmount" in done.stderr and "check jwt_mount" in done.stderr

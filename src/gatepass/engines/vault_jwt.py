@@ -149,6 +149,9 @@ def login(session: Session) -> tuple[str, object]:
     token = auth.get("client_token") if isinstance(auth, dict) else None
     if status == 200 and isinstance(token, str) and token:
         return token, auth
+    if status == 403 and "permission denied" in said:  # Vault's answer for a login path nothing is mounted at
+        raise SecretUnavailableError(f"vault: nothing answers a jwt login at auth/{mount} (permission denied); "
+                                     f"check jwt_mount (bao auth list shows where jwt is enabled)")
     if status in (400, 401, 403):
         raise SecretUnavailableError(_refusal(said, role, mount, where(found)))
     raise SecretUnavailableError(f"vault: jwt login as role {role} failed with HTTP {status}{said}")
