@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from tests.support.as_user import OrdinaryUser, UserSession, ordinary_user, session
+
 # No per-example deadline (hypothesis' default is 200 ms): on a loaded CI machine a slow example is
 # not a failure, and a test must not depend on load. Each test still bounds its example count.
 settings.register_profile("gatepass", deadline=None)
@@ -51,6 +53,38 @@ def pytest_configure(config: pytest.Config) -> None:
     every registry, bus, keyring and OpenBao the tests started is stopped by its fixture."""
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminated)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that creates users or writes what root writes says so: ``root_only`` needs its reason."""
+    for item in items:
+        marker = item.get_closest_marker("root_only")
+        if marker is not None and not (marker.kwargs.get("reason") or marker.args):
+            raise pytest.UsageError(f"{item.nodeid}: root_only needs a reason (why this case cannot run as a user)")
+
+
+@pytest.fixture(scope="session")
+def ordinary_user_once() -> Generator[OrdinaryUser, None, None]:
+    """The session's ordinary user and its launchers (tests/support/as_user.py), made on first use."""
+    with ordinary_user() as who:
+        yield who
+
+
+@pytest.fixture
+def as_user(request: pytest.FixtureRequest) -> Generator[UserSession | None, None, None]:
+    """In a test marked ``as_user``: the user its clients and gatepass run as (``as_user.run_as``)."""
+    if request.node.get_closest_marker("as_user") is None:
+        yield None
+        return
+    with session(request.getfixturevalue("ordinary_user_once")) as current:
+        yield current
+
+
+@pytest.fixture
+def tmp_path(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """pytest's own, except in a test marked ``as_user``: a directory of the ordinary user's."""
+    current = request.getfixturevalue("as_user")
+    return tmp_path if current is None else Path(current.tmp)
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,8 @@
-"""Real git against a real smart-HTTP server with Basic auth, answered by git-credential-gatepass."""
+"""Real git against a real smart-HTTP server with Basic auth, answered by git-credential-gatepass.
+
+git and gatepass run as an ordinary user (``as_user``: tests/support/as_user.py) with a HOME, config
+layers and clones of their own; the server is the test's, as root, with its repositories outside them.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_config
+from tests.support.as_user import run_as
 from tests.support.git_server import GIT_ENV, GitServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(120)]
 
 
 def git(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -20,8 +25,7 @@ def git(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.C
     env["GIT_CONFIG_NOSYSTEM"] = "1"
     # Only gatepass answers: the empty value resets helpers from any other config.
     cmd = ["git", "-c", "credential.helper=", "-c", "credential.helper=gatepass", *args]
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
+    done = run_as(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     if check and done.returncode != 0:
         raise AssertionError(f"{cmd} failed: {done.stderr}")
     return done
@@ -34,9 +38,9 @@ def provider(domain: str, *accounts: str, https: bool = False, extra: str = "") 
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path_factory):
     users = {"deploy": "tok-deploy", "ci": "tok-ci", "acme-bot": "tok-acme", "hostbot": "tok-host"}
-    with GitServer(str(tmp_path / "srv"), users, repos=("repo.git", "acme/app.git")) as srv:
+    with GitServer(str(tmp_path_factory.mktemp("srv")), users, repos=("repo.git", "acme/app.git")) as srv:
         yield srv
 
 
@@ -55,7 +59,8 @@ def test_clone_and_push_with_account_from_each_layer(server, tmp_path, isolated_
     git("push", "-q", "origin", "main", cwd=clone)
     assert server.users_seen() == {"deploy"}
     assert "tok-deploy" not in (clone / ".git" / "config").read_text()
-    log = git("--git-dir", str(tmp_path / "srv" / "repo.git"), "log", "--format=%s", "-1").stdout
+    log = subprocess.run(["git", "--git-dir", os.path.join(server.root, "repo.git"), "log", "--format=%s", "-1"],
+                         capture_output=True, text=True, check=True).stdout  # on the server's side, as its owner
     assert log.strip() == "push through gatepass"
 
 

@@ -1,17 +1,25 @@
 """The store layer end to end: git remembers what the user typed, forgets what the server rejected,
-and parallel or killed writers lose nothing."""
+and parallel or killed writers lose nothing.
+
+git, the helper and the Secret Service run as an ordinary user (``as_user``: tests/support/as_user.py),
+and the store is read back as that user: root trusts none of a user's files. The SIGKILL-at-every-step
+test drives no client (it hooks the helper's own file-system calls in one process) and runs as the test.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from gatepass.stores.index import Index
 from tests.e2e.test_git import git
+from tests.support.as_user import popen_as, python_argv, run_as
 from tests.support.git_server import GitServer
 from tests.support.secret_service import missing_tools, private_secret_service
 
@@ -33,6 +41,14 @@ def backend(request, monkeypatch):
         yield request.param
 
 
+def stored(env: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """(username, backend, host) of each index entry, read by whoever the helper runs as."""
+    code = ("import json, os\nfrom gatepass.stores.index import Index\n"
+            "print(json.dumps([[e.username, e.backend, e.host] for e in Index(os.environ).entries()]))")
+    done = run_as(python_argv(code), env=env, capture_output=True, text=True, timeout=60, check=True)
+    return [tuple(entry) for entry in json.loads(done.stdout)]
+
+
 def askpass(tmp_path: Path, username: str, password: str) -> str:
     script = tmp_path / "askpass.sh"
     script.write_text(f'#!/bin/sh\ncase "$1" in Username*) echo {username};; *) echo {password};; esac\n')
@@ -40,12 +56,12 @@ def askpass(tmp_path: Path, username: str, password: str) -> str:
     return str(script)
 
 
-def test_typed_token_is_stored_reused_and_erased_when_revoked(backend, tmp_path, monkeypatch):
-    with GitServer(str(tmp_path / "srv"), {"dev": "typed-token"}) as server:
+@pytest.mark.as_user
+def test_typed_token_is_stored_reused_and_erased_when_revoked(backend, tmp_path, tmp_path_factory, monkeypatch):
+    with GitServer(str(tmp_path_factory.mktemp("srv")), {"dev": "typed-token"}) as server:
         monkeypatch.setenv("GIT_ASKPASS", askpass(tmp_path, "dev", "typed-token"))
         git("clone", "-q", server.url + "repo.git", str(tmp_path / "first"))
-        [entry] = Index(os.environ).entries()
-        assert (entry.username, entry.backend, entry.host) == ("dev", backend, f"127.0.0.1:{server.port}")
+        assert stored() == [("dev", backend, f"127.0.0.1:{server.port}")]
         assert "typed-token" not in (Path(Index(os.environ).path)).read_text()
 
         monkeypatch.setenv("GIT_ASKPASS", "/bin/false")  # no prompt possible: the store must answer
@@ -54,27 +70,26 @@ def test_typed_token_is_stored_reused_and_erased_when_revoked(backend, tmp_path,
         server._server.users["dev"] = "rotated"  # the server revokes the token
         done = git("clone", "-q", server.url + "repo.git", str(tmp_path / "third"), check=False)
         assert done.returncode != 0
-        assert Index(os.environ).entries() == []
+        assert stored() == []
 
 
 def approve(username: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([HELPER, "store"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=env)
+    proc = popen_as([HELPER, "store"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     assert proc.stdin is not None
     proc.stdin.write(f"protocol=https\nhost=example.com\nusername={username}\npassword=pw-{username}\n".encode())
     proc.stdin.close()
     return proc
 
 
+@pytest.mark.as_user
 def test_fifty_parallel_stores_leave_fifty_entries(backend):
     env = dict(os.environ)
     procs = [approve(f"user{i:02d}", env) for i in range(50)]
     for proc in procs:
         assert proc.wait(60) == 0
         assert proc.stderr is not None and proc.stderr.read() == b""
-    entries = Index(env).entries()
-    assert sorted(e.username for e in entries) == [f"user{i:02d}" for i in range(50)]
-    done = subprocess.run([HELPER, "get"], input=b"protocol=https\nhost=example.com\nusername=user37\n",
+    assert sorted(username for username, _, _ in stored(env)) == [f"user{i:02d}" for i in range(50)]
+    done = run_as([HELPER, "get"], input=b"protocol=https\nhost=example.com\nusername=user37\n",
                           capture_output=True, env=env, check=True)
     assert done.stdout == b"username=user37\npassword=pw-user37\n"
 

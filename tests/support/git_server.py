@@ -127,6 +127,7 @@ class GitServer:
 
     def __init__(self, root: str, users: dict[str, str], repos: tuple[str, ...] = ("repo.git",)) -> None:
         os.makedirs(root, exist_ok=True)
+        self.root = root
         for name in repos:
             init_bare_repo(root, name)
         self._server = _Server(("127.0.0.1", 0), _Handler)

@@ -4,7 +4,7 @@
 own ``XDG_RUNTIME_DIR`` (0700, short: podman's runroot must be), vfs storage and file events (no
 fuse-overlayfs, no systemd in a test), and a directory of launchers for ``gatepass``,
 ``docker-credential-gatepass`` and ``git-credential-gatepass`` that run this checkout as that user
-(``local_user.python_for``). On exit the user's podman pause process (which keeps its user
+(``as_user.write_launchers``). On exit the user's podman pause process (which keeps its user
 namespace alive) is stopped by the PID podman wrote, then the user is removed.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -22,7 +21,8 @@ from collections.abc import Iterator, Mapping
 
 import pytest
 
-from tests.support.local_user import ENTRY_POINTS, LocalUser, local_user, python_for, shared_dir
+from tests.support.as_user import write_launchers
+from tests.support.local_user import LocalUser, local_user, shared_dir
 
 TOOLS = ("podman", "buildah", "newuidmap", "newgidmap")
 
@@ -62,15 +62,6 @@ def _upto(path: str, top: str) -> Iterator[str]:
         path = os.path.dirname(path)
 
 
-def _launchers(user: LocalUser, bindir: str) -> None:
-    for name, code in ENTRY_POINTS.items():
-        argv = python_for(user, f"import sys\nsys.argv[0] = {name!r}\n{code}")
-        path = os.path.join(bindir, name)
-        with open(path, "w") as handle:
-            handle.write(f"#!/bin/sh\nexec {shlex.join(argv)} \"$@\"\n")
-        os.chmod(path, 0o755)
-
-
 def _stop_pause_process(runtime: str) -> None:
     """podman's pause process, by the PID in its pid file (it holds the user namespace open)."""
     try:
@@ -94,7 +85,7 @@ def rootless_user() -> Iterator[Rootless]:
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (Debian: podman buildah uidmap); ./test installs them")
     with local_user() as user, shared_dir() as bindir:
-        _launchers(user, bindir)
+        write_launchers(user, bindir)
         runtime = tempfile.mkdtemp(prefix="gp-xdg-")
         os.chown(runtime, user.uid, user.gid)
         os.chmod(runtime, 0o700)

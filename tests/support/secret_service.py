@@ -2,7 +2,9 @@
 
 Nothing of the developer's is touched: the bus lives in a temp dir, the keyring files in a temp
 XDG_DATA_HOME, the login keyring is created and unlocked with a test password on the daemon's
-stdin. Both daemons are our children and are ended by PID when the context exits.
+stdin. Both daemons are our children and are ended by PID when the context exits. In an ``as_user``
+test (tests/support/as_user.py) they run as the test's ordinary user, in its directory: a user's
+Secret Service is the user's own (gatepass refuses a bus socket another user owns).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 
+from tests.support.as_user import current, popen_as, run_as
+
 PASSWORD = "test-keyring-password"
 LOGIN_COLLECTION = "/org/freedesktop/secrets/collection/login"
 
@@ -27,8 +31,8 @@ def missing_tools() -> list[str]:
 
 
 def _bus_call(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(["dbus-send", "--session", "--print-reply", *args], env=env, capture_output=True,
-                          text=True, timeout=10)
+    done = run_as(["dbus-send", "--session", "--print-reply", *args], env=env, capture_output=True,
+                  text=True, timeout=10)
     return done.stdout
 
 
@@ -80,7 +84,8 @@ def _accepts(path: str) -> bool:
 def private_session_bus() -> Iterator[dict[str, str]]:
     """Yield the environment (DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR, XDG_DATA_HOME) of a fresh
     session bus with nothing else on it and nothing activatable; its dbus-daemon is ended by PID on exit."""
-    tmp = tempfile.mkdtemp(prefix="gatepass-bus-")
+    who = current()
+    tmp = tempfile.mkdtemp(prefix="gatepass-bus-", dir=None if who is None else who.tmp)
     run_dir, data_dir = os.path.join(tmp, "run"), os.path.join(tmp, "data")
     os.makedirs(run_dir, mode=0o700)
     os.makedirs(data_dir, mode=0o700)
@@ -89,7 +94,7 @@ def private_session_bus() -> Iterator[dict[str, str]]:
     config = os.path.join(tmp, "bus.conf")
     with open(config, "w") as handle:
         handle.write(BUS_CONFIG.format(socket=f"{run_dir}/bus"))
-    bus = subprocess.Popen(["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile"],
+    bus = popen_as(["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile"],
                            env=dict(os.environ, **extra), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
@@ -109,7 +114,7 @@ def private_secret_service() -> Iterator[dict[str, str]]:
     whose default collection (``login``) exists and is unlocked."""
     with private_session_bus() as extra:
         env = dict(os.environ, **extra)
-        keyring = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+        keyring = popen_as(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
                                    env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         try:
@@ -131,10 +136,9 @@ def private_secret_service() -> Iterator[dict[str, str]]:
 
 def lock_default_collection(env: dict[str, str]) -> None:
     """Lock the login keyring through the Secret Service API (what a screen lock does)."""
-    subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.secrets",
-                    "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.Lock",
-                    f"array:objpath:{LOGIN_COLLECTION}"],
-                   env=dict(os.environ, **env), check=True, capture_output=True, timeout=10)
+    run_as(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.secrets",
+            "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.Lock", f"array:objpath:{LOGIN_COLLECTION}"],
+           env=dict(os.environ, **env), check=True, capture_output=True, timeout=10)
 
 
 def is_locked(env: dict[str, str]) -> bool:
