@@ -471,6 +471,46 @@ def _minted_github_app(b: Bench) -> Case:
     return b.git_get("", "", text, "git.example", "x-access-token")
 
 
+def _vault_jwt_warm(b: Bench) -> Case:
+    """get answered from the cache of a Vault jwt login (a projected-token file: one stat names it in
+    the cache key, the JWT itself is not read); the first, untimed run logs in to a local OpenBao."""
+    sys.path.insert(0, str(ROOT))
+    from tests.support.actions_oidc import ISSUER, Issuer
+    from tests.support.openbao import OpenBao
+
+    (b.work / "bao-jwt").mkdir()
+    bao = OpenBao(str(b.work / "bao-jwt")).start()
+    b.cleanup(bao.stop)
+    issuer = Issuer()
+    bao.kv_put("bench/jwt", token="bench-vault-jwt-token")
+    bao.policy("bench-jwt", 'path "secret/data/bench/*" { capabilities = ["read"] }\n')
+    bao.ok("POST", "sys/auth/jwt", {"type": "jwt"})
+    bao.ok("POST", "auth/jwt/config", {"jwt_validation_pubkeys": [issuer.public_pem], "bound_issuer": ISSUER})
+    bao.ok("POST", "auth/jwt/role/ci", {"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["bench"],
+                                         "token_policies": ["bench-jwt"], "token_ttl": "1h"})
+    token = b.work / "bao-jwt" / "token"
+    token.write_text(issuer.token("bench", lifetime=3600))
+    text = (f'[vault]\naddress = "{bao.address}"\nauth = "jwt"\nrole = "ci"\njwt_file = "{token}"\n'
+            '[[git_provider]]\ndomain = "vault.example.com"\naccounts = [{ username = "deploy", '
+            'vault = { path = "secret/data/bench/jwt", field = "token" }, ttl = 3600 }]\n')
+    return b.git_get("", "", text, "vault.example.com", "deploy")
+
+
+def _minted_google(b: Bench) -> Case:
+    """docker get of a Google access token from the engine cache: minted once by a loopback token
+    endpoint (tests/support/google_oauth.py, the dev venv's PyJWT checks the assertion)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.support.google_oauth import GoogleTokenEndpoint, ServiceAccount
+
+    account = ServiceAccount()
+    google = GoogleTokenEndpoint(account).__enter__()
+    b.cleanup(lambda: google.__exit__())
+    key = account.write_key(b.work / "gar-key.json", google.url)
+    text = ('[[docker_registry]]\ndomain = "*-docker.pkg.dev"\naccounts = [{ username = "oauth2accesstoken", '
+            f'gcp_service_account = {{ key_file = "{key}" }} }}]\n')
+    return b.docker("", "", text, "get", b"europe-docker.pkg.dev")  # exit 0 is an answer (not found exits 1)
+
+
 def _baseline(flags: list[str]) -> Callable[[Bench], Case]:
     return lambda b: b.command("", "", [b.python, *flags, "-c", "pass"])
 
@@ -488,6 +528,9 @@ row("gatepass get, warm, pipx launcher (symlink)", "1,000",
 row("gatepass get, warm, console_scripts template", "1,000", _pip_template_launcher)
 row("gatepass get, warm, vault-sourced", "1", _vault_warm, target=1.30, group="engines")
 row("gatepass get, warm, minted GitHub App token (cached)", "1", _minted_github_app, target=1.30, group="engines")
+row("gatepass get, warm, vault jwt login (cached)", "1", _vault_jwt_warm, target=1.30, group="engines")
+row("docker-credential-gatepass get, warm, Google access token (cached)", "1", _minted_google, target=1.30,
+    group="engines")
 for _size in (10, 10_000, 100_000):
     row("gatepass get, warm, ./install launcher", f"{_size:,}", _accounts(_size, False))
 for _size in (10, 1_000, 10_000, 100_000):
