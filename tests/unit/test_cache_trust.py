@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gatepass import app
-from gatepass.config import cache
+from gatepass.config import cache, cachewrite
 from gatepass.config.layers import layer_files, load_config, parse_files
 from gatepass.model import Request
 from tests.conftest import write_config
@@ -167,7 +167,7 @@ def test_forged_cache_in_a_directory_another_user_owns_runs_nothing():
         [evil] = parse_files([("config", 0, str(evil_conf))]).accounts
         evil.file, evil.source = str(victim_conf), cache.current_key(layer_files(env))[0][2]
         forged = os.path.join(shared, "forged")
-        cache.write(forged, cache.current_key(layer_files(env)), [evil], [], {}, {}, {})
+        cachewrite.write(forged, cache.current_key(layer_files(env)), [evil], [], {}, {}, {})
         os.chmod(forged, 0o644)
         target = cache.path_for([str(victim_conf)], env)
         user.run(["cp", forged, target], check=True)

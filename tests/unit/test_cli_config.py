@@ -120,7 +120,7 @@ def test_sealed_value_this_host_cannot_open_is_a_warning(isolated_env, tmp_path,
 
 def test_check_parses_the_files_now_never_from_the_cache(user, monkeypatch):
     from gatepass import app
-    from gatepass.config import cache
+    from gatepass.config import cache, cachewrite
 
     app.load(dict(os.environ), lambda message: None)  # fill the cache
 
@@ -128,7 +128,7 @@ def test_check_parses_the_files_now_never_from_the_cache(user, monkeypatch):
         raise AssertionError("config check must not use the parsed-config cache")
 
     monkeypatch.setattr(cache, "read", no_cache)
-    monkeypatch.setattr(cache, "write", no_cache)
+    monkeypatch.setattr(cachewrite, "write", no_cache)
     assert "3 account(s)" in check().stdout
 
 

@@ -274,7 +274,7 @@ def test_plain_domain_shortcut_matches_the_full_checks(kind, text):
 def test_a_get_from_the_cache_lists_accounts_in_file_order_whatever_the_files_identities(tmp_path):
     """Across shards and layers the cache gives a host's accounts in file order, not in the order of the
     identities of the files they came from (a sort on the wrong field did, and so went by inode)."""
-    from gatepass.config import cache
+    from gatepass.config import cache, cachewrite
     from gatepass.model import Account
 
     def account(username: str, host: str, order: int, inode: int) -> Account:
@@ -286,7 +286,7 @@ def test_a_get_from_the_cache_lists_accounts_in_file_order_whatever_the_files_id
             account("high", "a.example", 3, 100)]
     path = str(tmp_path / "c.cache")
     tmp_path.chmod(0o700)  # the cache is written only into a directory no one else can write
-    cache.write(path, [], rows, [], {}, {}, {})
+    cachewrite.write(path, [], rows, [], {}, {}, {})
     hit = cache.read(path, [], ["a.example", "*.example"])
     assert hit is not None
     assert [a.username for a in hit[0]] == ["low", "wild", "high"]

@@ -120,9 +120,9 @@ def test_the_schema_ignores_an_engine_table_others_could_change(tmp_path, monkey
 @pytest.mark.parametrize("how", [{"mode": 0o602}, {"shared_dir": True},
                                  pytest.param({"owner": OTHER_UID}, marks=as_root)])
 def test_an_untrusted_layer_contributes_no_engine_table_even_when_the_schema_lets_it(tmp_path, monkeypatch, how):
-    from gatepass.config import schema
+    from gatepass.config import settings
 
-    monkeypatch.setattr(schema, "_writers_problem", lambda path: None)  # the schema's guard off
+    monkeypatch.setattr(settings, "_writers_problem", lambda path: None)  # the schema's guard off
     config = loaded(_engine_layer(tmp_path, **how))
     assert "vault" not in config.engines and any("contributes no secret" in e for e in config.errors)
 

@@ -77,9 +77,9 @@ def test_store_of_what_the_config_gives_touches_nothing_of_the_store(tmp_path):
 
 # What `python -I -S` (./install's launchers, and the wheel's) loads on a warm get beyond the interpreter's own
 # start: none of these. ``os`` alone is ~2.5 ms there (with _collections_abc and posixpath), select ~1 ms, and
-# __future__ ~1 ms, against a 1.10x budget over `python -I -c pass`; nor the cold path's file writer.
+# __future__ ~1 ms, against a 1.10x budget over `python -I -c pass`; nor the cold path's writers.
 NOT_ON_THE_WARM_PATH = ("os", "stat", "posixpath", "_collections_abc", "select", "__future__", "re", "typing",
-                        "gatepass.stores", "gatepass.files")
+                        "gatepass.stores", "gatepass.files", "gatepass.config.cachewrite")
 LAUNCH = """
 import sys
 sys.path.extend({paths!r})

@@ -109,7 +109,9 @@ def load_config(env: "Mapping[str, str]", hosts: list[str] | None = None) -> "Co
     hit = cache.read(cache_path, key, hosts)
     if hit is not None:
         return Config(hit[0], hit[1], hit[2], found, hit[3], hit[4])
-    with cache.Parsing(cache_path):
+    from gatepass.config.cachewrite import Parsing  # a miss: the cold path
+
+    with Parsing(cache_path):
         hit = cache.read(cache_path, key, hosts)  # another helper's parse, written while we waited
         if hit is not None:
             return Config(hit[0], hit[1], hit[2], found, hit[3], hit[4])
@@ -122,13 +124,15 @@ def _parse_and_cache(files: list[tuple[str, int, str]], cache_path: str, hosts: 
     its passes over a million live objects that are all still in use cost more than the parse."""
     import gc
 
+    from gatepass.config import cachewrite
+
     paused = gc.isenabled()
     gc.disable()
     try:
         started = time.time_ns()
         config, parsed_key = parse_identified(files)
         if not cache.racy(parsed_key, started):  # else the next call parses again (git's "racy" rule)
-            cache.write(cache_path, parsed_key, config.accounts, config.errors, config.store, config.listing,
+            cachewrite.write(cache_path, parsed_key, config.accounts, config.errors, config.store, config.listing,
                         config.engines)
         if hosts is not None:  # the caller's hosts only
             wanted = set(hosts)
