@@ -15,6 +15,7 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gatepass.stores.dbus import Connection
+    from gatepass.stores.secret_service import SecretServiceBackend
 
 
 class Advice:
@@ -79,6 +80,27 @@ def advice_for(conn: Connection, name: str) -> Advice:
         return by_comm(comm_of(int(pid)))
     except Exception:
         return by_comm("")
+
+
+def unlock_open_wallet(backend: SecretServiceBackend, path: str) -> None:
+    """The default collection at ``path`` says it is locked: an error naming the provider's way to
+    unlock it, but for one case. KWallet shows a wallet opened behind its Secret Service's back (by
+    pam_kwallet5 at login) as locked until a client asks to unlock it, and then completes the prompt
+    without a window; only when KWallet's own API says the wallet is open is it unlocked here."""
+    import time
+
+    started, owner = time.monotonic(), backend.conn.sender  # the Secret Service's unique name
+    advice = backend._advice()
+    if advice.wallet is not None:
+        label = backend._property(path, "Label")
+        try:
+            is_open = backend.conn.call(*advice.wallet, "isOpen", "s", (str(label),))[0] is True
+        except Exception:  # another KWallet, or none by that name: no unlocking
+            is_open = False
+        if is_open and backend.conn.sender == owner:  # the same process answers both names
+            backend._unlock([path], "unlock", started)
+            return
+    raise backend.fail(f"the default keyring is locked ({advice.name}); {advice.unlock}")
 
 
 def comm_of(pid: int) -> str:

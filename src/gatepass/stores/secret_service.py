@@ -247,32 +247,21 @@ class SecretServiceBackend(Backend):
                 return self._collection(search)
         path = self._collection_path
         if replies[0][0][1]:
-            self._unlock_open_wallet(path)
+            from gatepass.stores.secret_providers import unlock_open_wallet
+
+            unlock_open_wallet(self, path)  # or the error naming the provider's way to unlock
             if search is not None:
                 replies[1:] = [self._call(path, COLLECTION_IFACE, "SearchItems", "a{ss}", (search,))]
         return path, [str(item) for item in replies[1][0]] if search is not None else []
 
-    def _unlock_open_wallet(self, path: str) -> None:
-        """A locked collection is an error naming the provider's fix, but for one case: KWallet shows a
-        wallet opened behind its Secret Service's back (by pam_kwallet5 at login) as locked until a client
-        asks to unlock it, and then completes the prompt without a window. Only then is it unlocked here."""
-        import time
+    def _property(self, path: str, name: str) -> Any:
+        return self._call(path, PROPERTIES, "Get", "ss", (COLLECTION_IFACE, name))[0][1]
 
-        owner = self.conn.sender  # of the Locked property: the Secret Service's unique name
-        advice = self._advice()
-        if advice.wallet is not None:
-            started = time.monotonic()
-            label = self._call(path, PROPERTIES, "Get", "ss", (COLLECTION_IFACE, "Label"))[0][1]
-            try:
-                is_open = self.conn.call(*advice.wallet, "isOpen", "s", (str(label),))[0] is True
-            except Exception:  # another KWallet, or none by that name: no unlocking
-                is_open = False
-            if is_open and self.conn.sender == owner:  # the same process answers both names
-                _unlocked, prompt = self._call(SERVICE_PATH, SERVICE_IFACE, "Unlock", "ao", ([path],))
-                if prompt != "/":
-                    self._prompt(str(prompt), "unlock", started)
-                return
-        raise _fail(f"the default keyring is locked ({advice.name}); {advice.unlock}, {USE_FILE}")
+    def _unlock(self, objects: list[str], action: str, started: float) -> None:
+        """Ask to unlock ``objects``, following the prompt the provider may hand back for ``action``."""
+        _unlocked, prompt = self._call(SERVICE_PATH, SERVICE_IFACE, "Unlock", "ao", (objects,))
+        if prompt != "/":
+            self._prompt(str(prompt), action, started)
 
     def _search(self, service: str, username: str) -> list[str]:
         return self._collection({"service": service, "username": username})[1]
@@ -300,9 +289,7 @@ class SecretServiceBackend(Backend):
         secrets = self._call(SERVICE_PATH, SERVICE_IFACE, "GetSecrets", "aoo", (items[:1], self._session_path()),
                              locked=({},))
         if not secrets[0]:  # locked for this client (KeePassXC's "confirm access"): ask once
-            _unlocked, prompt = self._call(SERVICE_PATH, SERVICE_IFACE, "Unlock", "ao", (items[:1],))
-            if prompt != "/":
-                self._prompt(str(prompt), "read", started)
+            self._unlock(items[:1], "read", started)
             secrets = self._call(SERVICE_PATH, SERVICE_IFACE, "GetSecrets", "aoo", (items[:1], self._session_path()))
         if not secrets[0]:
             advice = self._advice()
