@@ -418,3 +418,12 @@ def test_outside_an_actions_job_with_id_token_the_jwt_source_says_the_permission
     del env[unset]
     with pytest.raises(SecretUnavailableError, match="are not set; give the job permissions: id-token: write"):
         vault_jwt.read_jwt(found, env, time.monotonic() + 5)
+
+
+def test_config_check_says_auth_token_needs_a_token_only_when_none_is_given(tmp_path):
+    table = {"address": "https://vault.example", "auth": "token"}
+    assert any("needs token_file" in p for p in vault.settings_problems(table, {}))
+    assert not any("needs token_file" in p for p in vault.settings_problems(table, {"BAO_TOKEN": "t"}))
+    token_file = tmp_path / "token"
+    token_file.write_text("t\n")
+    assert vault.settings_problems({**table, "token_file": str(token_file)}, {}) == []

@@ -210,3 +210,15 @@ def test_host_key_init_with_group_leaves_the_key_0640_in_that_group(tmp_path, mo
     st = os.stat(path)
     assert (st.st_mode & 0o777, st.st_gid) == (0o640, nogroup())
     assert done.stdout.strip() == (tmp_path / "keys" / "host.key.pub").read_text().strip()
+
+
+@pytest.mark.parametrize("entries", ["u:nobody:---", "g:nogroup:-w-", "u:nobody:r,m::---"],
+                         ids=["named-user-nothing", "named-group-write-only", "read-masked-out"])
+def test_an_acl_that_lets_no_other_user_read_keeps_inline_tokens(tmp_path, entries):
+    """The counterpart: the owner's and owning group's entries are not grants to others, nor is a
+    named entry the mask takes back (a write-only grant is the writer rule's business, not this one's)."""
+    path = write_config(tmp_path / "c.toml", '[[git_provider]]\naccounts = [{ username = "u", token = "inline-secret" }]\n',
+                        0o640)
+    subprocess.run(["setfacl", "-m", entries, str(path)], check=True)
+    config = loaded(path)
+    assert not any("an ACL lets other users read it" in e for e in config.errors), config.errors
