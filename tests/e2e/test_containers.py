@@ -1,23 +1,28 @@
 """podman, skopeo and the docker CLI against Debian's docker-registry after `gatepass setup containers|docker`:
-logins go into gatepass's store, never into auth.json or config.json (issue 13 items 6 and 7)."""
+logins go into gatepass's store, never into auth.json or config.json.
+
+The clients and gatepass run as an ordinary user (``as_user``: tests/support/as_user.py), so podman is
+rootless podman (its user namespace, vfs storage under the test's directory, its pause process stopped
+by PID after each test); the registry is the test's, as root, on 127.0.0.1.
+"""
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import write_config
+from tests.support.as_user import run_as
 from tests.support.docker_clients import DockerCLI, client_env
 from tests.support.oci import seed_image
 from tests.support.registry import Registry, missing_tools
+from tests.support.rootless import stop_pause_process
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(300)]
 BIN = Path(sys.executable).parent
 
 
@@ -32,37 +37,39 @@ def registry(tmp_path_factory):
 
 
 def gatepass(*args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([str(BIN / "gatepass"), *args], input=stdin, capture_output=True, text=True, timeout=60)
+    done = run_as([str(BIN / "gatepass"), *args], input=stdin, capture_output=True, text=True, timeout=60)
     assert not check or done.returncode == 0, done.stderr
     assert "pw-" not in done.stdout + done.stderr
     return done
 
 
 def helper(operation: str, server: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "docker-credential-gatepass"), operation], input=server, capture_output=True,
-                          text=True, timeout=60)
+    return run_as([str(BIN / "docker-credential-gatepass"), operation], input=server, capture_output=True, text=True,
+                  timeout=60)
 
 
 @pytest.fixture
 def tools(isolated_env, tmp_path):
     """podman and skopeo with this test's HOME (so its registries.conf), private storage, an auth file to watch."""
     home = Path(isolated_env["HOME"])
-    run = Path(tempfile.mkdtemp(prefix="gp-run-"))  # podman wants a runroot under 50 characters
+    run = tmp_path / "run"  # podman wants a runroot under 50 characters
+    run.mkdir(mode=0o700)
     auth = tmp_path / "auth.json"
     auth.write_text("{}")  # podman logout insists the auth file exists
     env = client_env(home, [BIN], REGISTRY_AUTH_FILE=str(auth))
+    Path(env["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, parents=True)
     storage = ["--root", str(tmp_path / "storage"), "--runroot", str(run), "--storage-driver", "vfs",
                "--events-backend", "none", "--cgroup-manager", "cgroupfs"]
 
     def podman(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["podman", *storage, *args], input=stdin or "", env=env, capture_output=True, text=True,
-                              timeout=120)
+        return run_as(["podman", *storage, *args], input=stdin or "", env=env, capture_output=True, text=True,
+                      timeout=120)
 
     def skopeo(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["skopeo", *args], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        return run_as(["skopeo", *args], env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
     yield podman, skopeo, auth
-    shutil.rmtree(run, ignore_errors=True)
+    stop_pause_process(env["XDG_RUNTIME_DIR"])  # rootless podman's, which holds its user namespace open
 
 
 def test_podman_login_and_logout_go_through_gatepass(registry, tools):

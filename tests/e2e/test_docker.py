@@ -3,22 +3,27 @@
 No docker engine runs here: the docker CLI logs in client-side and `docker manifest` talks to
 the registry itself. skopeo, docker-py and oras-py are used unmodified. Each client succeeds with
 the right account and fails with a wrong one.
+
+The clients and gatepass run as an ordinary user (``as_user``: tests/support/as_user.py) with a HOME
+and DOCKER_CONFIG of their own; the registry is the test's, as root, on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import write_config
+from tests.support.as_user import python_argv, run_as
 from tests.support.oci import seed_image
 from tests.support.registry import Registry, missing_tools
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(180)]
 USERS = {"alice": "pw-alice", "bob": "pw-bob"}
 
 
@@ -50,7 +55,7 @@ def configure(isolated_env, registry, user: str, token: str) -> None:
 
 
 def run(*cmd: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True, timeout=60)
+    return run_as(cmd, env=env, input=stdin, capture_output=True, text=True, timeout=60)
 
 
 def helper(action: str, stdin: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -102,7 +107,10 @@ def test_skopeo_push_pull_inspect_via_cred_helpers(registry, docker_env, isolate
     authfile.write_text(json.dumps({"credHelpers": {registry.host: "gatepass"}}))
     flags = ["--authfile", str(authfile)]
     target = f"docker://{registry.host}/team/copied:{token}"
-    push = run("skopeo", "copy", *flags, "--dest-tls-verify=false", registry.image, target, env=docker_env)
+    layout, _, tag = registry.image.removeprefix("oci:").rpartition(":")
+    shutil.copytree(layout, tmp_path / "image")  # the user's own copy of the image to push
+    push = run("skopeo", "copy", *flags, "--dest-tls-verify=false", f"oci:{tmp_path}/image:{tag}", target,
+               env=docker_env)
     assert (push.returncode == 0) is ok, push.stderr
     inspect = run("skopeo", "inspect", *flags, "--tls-verify=false", f"docker://{registry.host}/team/hello:v1",
                   env=docker_env)
@@ -116,9 +124,7 @@ def test_docker_py_resolve_authconfig(registry, docker_env, isolated_env):
     configure(isolated_env, registry, "alice", "pw-alice")
     code = ("import docker.auth, json, os; cfg = docker.auth.load_config(os.environ['DOCKER_CONFIG'] + '/config.json');"
             f"print(json.dumps(docker.auth.resolve_authconfig(cfg, {registry.host!r})))")
-    import sys
-
-    done = run(sys.executable, "-c", code, env=docker_env)
+    done = run(*python_argv(code), env=docker_env)
     assert done.returncode == 0, done.stderr
     auth = json.loads(done.stdout)
     assert (auth["Username"], auth["Password"]) == ("alice", "pw-alice")
@@ -141,9 +147,7 @@ except Exception as exc:
     print("failed", type(exc).__name__); sys.exit(3)
 print(open("out/artifact.txt").read().strip())
 """
-    import sys
-
-    done = run(sys.executable, "-c", code, env=docker_env)
+    done = run(*python_argv(code), env=docker_env)
     if ok:
         assert done.returncode == 0 and done.stdout.strip().endswith("payload"), done.stdout + done.stderr
     else:

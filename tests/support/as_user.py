@@ -18,7 +18,8 @@ A test (or module) marked ``as_user`` gets, from tests/conftest.py:
   of the venv's bin. Outside an ``as_user`` test both run the command as the test process does, so a
   helper module can serve root-only tests too.
 
-Servers (git http-backend, the registry) stay the test's, as root, on 127.0.0.1, with their files
+After each test, any process the user still runs is ended by PID. Servers (git http-backend, the
+registry) stay the test's, as root, on 127.0.0.1, with their files
 outside the user's directory (``tmp_path_factory``): a user reaches them as a remote server.
 """
 
@@ -28,8 +29,10 @@ import contextlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -120,8 +123,28 @@ def session(who: OrdinaryUser) -> Iterator[UserSession]:
     try:
         yield _current
     finally:
+        end_processes_of(who.user.uid)
         shutil.rmtree(_current.tmp, ignore_errors=True)
         _current = None
+
+
+def end_processes_of(uid: int) -> None:
+    """SIGKILL, by PID, every process the test's user still runs (a daemon a client left behind, such as
+    rootless podman's pause process): the user is the session's own, so each one is this test's."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    pids.append(int(name))
+            except OSError:
+                continue
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{pid}") for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)  # a killed child of ours is reaped by its Popen; the others by init
 
 
 def current() -> UserSession | None:

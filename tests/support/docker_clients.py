@@ -1,7 +1,8 @@
 """Run the real registry clients (docker CLI, skopeo, docker-py, oras-py) with an isolated config.
 
 Each client runs in its own process with HOME, DOCKER_CONFIG and auth files under a test's temp
-dir and no docker engine (DOCKER_HOST points nowhere). Every call returns a ``Result``. Passwords go
+dir and no docker engine (DOCKER_HOST points nowhere); in an ``as_user`` test, as the test's ordinary
+user (tests/support/as_user.py). Every call returns a ``Result``. Passwords go
 on stdin or into 0600 files, never into argv.
 """
 
@@ -10,11 +11,11 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, NamedTuple
+
+from tests.support.as_user import python_argv, run_as
 
 NO_ENGINE: Final = "unix:///nonexistent/docker.sock"
 # Variables that would point a client at the developer's own config, engine or auth files.
@@ -47,8 +48,8 @@ def client_env(home: Path, path_prefix: Sequence[Path | str] = (), **extra: str)
 
 def run(cmd: Sequence[str], env: Mapping[str, str], stdin: str | None = None, timeout: float = 60,
         cwd: Path | str | None = None) -> Result:
-    done = subprocess.run(list(cmd), env=dict(env), input=stdin if stdin is not None else "",
-                          capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    done = run_as(list(cmd), env=dict(env), input=stdin if stdin is not None else "", capture_output=True, text=True,
+                  timeout=timeout, cwd=cwd)
     return Result(done.returncode, done.stdout, done.stderr)
 
 
@@ -144,7 +145,7 @@ print(json.dumps(docker.auth.resolve_authconfig(config, registry)))
 
 def docker_py_resolve(config_path: Path, registry: str, env: Mapping[str, str]) -> Result:
     """docker-py's ``resolve_authconfig(load_config(config_path=...), registry)``; stdout is its JSON (or null)."""
-    return run([sys.executable, "-c", _DOCKER_PY, str(config_path), registry], env)
+    return run([*python_argv(_DOCKER_PY), str(config_path), registry], env)
 
 
 _ORAS: Final = """
@@ -182,4 +183,4 @@ def oras_push_pull(host: str, target: str, workdir: Path, env: Mapping[str, str]
     (workdir / "artifact.txt").write_text(content)
     args = {"host": host, "target": target, "workdir": str(workdir), "push": push, "file": "artifact.txt",
             "user": user, "password": password}
-    return run([sys.executable, "-c", _ORAS], env, json.dumps(args), timeout=120)
+    return run(python_argv(_ORAS), env, json.dumps(args), timeout=120)

@@ -62,7 +62,7 @@ def _upto(path: str, top: str) -> Iterator[str]:
         path = os.path.dirname(path)
 
 
-def _stop_pause_process(runtime: str) -> None:
+def stop_pause_process(runtime: str) -> None:
     """podman's pause process, by the PID in its pid file (it holds the user namespace open)."""
     try:
         with open(os.path.join(runtime, "libpod", "tmp", "pause.pid")) as handle:
@@ -100,5 +100,5 @@ def rootless_user() -> Iterator[Rootless]:
                 pytest.skip(f"rootless podman cannot make a user namespace here: {probe.stderr.strip()[-300:]}")
             yield rootless
         finally:
-            _stop_pause_process(runtime)
+            stop_pause_process(runtime)
             shutil.rmtree(runtime, ignore_errors=True)
