@@ -20,8 +20,6 @@ Trust and time (docs/design.md "Trust boundaries"):
   ``DBusError`` named ``PROTOCOL_ERROR`` and the connection is closed.
 """
 
-from __future__ import annotations
-
 import sys
 import time
 from posix import geteuid
@@ -61,7 +59,7 @@ def _socket_path(address: str) -> tuple[str, bool]:
     raise DBusError("gatepass.NoAddress", "the bus address names no unix socket")
 
 
-def peer_uid(sock: Any) -> int:
+def peer_uid(sock: "Any") -> int:
     """The uid of the process that opened the other end of a connected unix socket (``SO_PEERCRED``)."""
     import _socket
 
@@ -75,7 +73,7 @@ class Connection:
     ``timeout`` bounds the whole setup and, separately, each call. The bus must be run by the
     effective user or root (``ForeignBusError`` otherwise, before anything is sent)."""
 
-    def __init__(self, address: str, timeout: float, early: tuple[Call, ...] = ()) -> None:
+    def __init__(self, address: str, timeout: float, early: "tuple[Call, ...]" = ()) -> None:
         """Connect and authenticate; ``early`` calls go out in the same write as the handshake, and
         their replies are waited for only by ``collect(self.early)``."""
         # The C module: socket.py would add its imports (enum, selectors) to every helper call,
@@ -143,25 +141,25 @@ class Connection:
         return line
 
     def call(self, dest: str, path: str, iface: str, member: str, signature: str = "",
-             body: tuple[Any, ...] = ()) -> tuple[Any, ...]:
+             body: "tuple[Any, ...]" = ()) -> "tuple[Any, ...]":
         """Call ``member`` and return the reply's values; everything shares one deadline of ``timeout``."""
         [reply] = self.calls((dest, path, iface, member, signature, body))
         if isinstance(reply, DBusError):
             raise reply
         return reply
 
-    def calls(self, *calls: Call) -> list[tuple[Any, ...] | DBusError]:
+    def calls(self, *calls: "Call") -> "list[tuple[Any, ...] | DBusError]":
         """Send every call at once and wait for all their replies (one round trip, one deadline of
         ``timeout``); each reply's values, or the DBusError it answered, in the order of ``calls``."""
         deadline = time.monotonic() + self.timeout
         self._deadline = deadline
         return self._collect(self._send_calls(b"", calls), deadline)
 
-    def collect(self, serials: list[int]) -> list[tuple[Any, ...] | DBusError]:
+    def collect(self, serials: list[int]) -> "list[tuple[Any, ...] | DBusError]":
         """The replies to calls sent earlier (``early``), waiting for them within ``timeout``."""
         return self._collect(serials, time.monotonic() + self.timeout)
 
-    def _encode(self, dest: str, path: str, iface: str, member: str, signature: str, body: tuple[Any, ...]) -> bytes:
+    def _encode(self, dest: str, path: str, iface: str, member: str, signature: str, body: "tuple[Any, ...]") -> bytes:
         self.serial += 1
         payload = bytearray()
         for t, value in zip(split_types(signature), body, strict=True):
@@ -175,7 +173,7 @@ class Connection:
         pad(message, 8)
         return bytes(message + payload)
 
-    def _send_calls(self, sasl: bytes, calls: tuple[Call, ...] | list[Call]) -> list[int]:
+    def _send_calls(self, sasl: bytes, calls: "tuple[Call, ...] | list[Call]") -> list[int]:
         data, serials = bytearray(sasl), []
         for call in calls:
             data += self._encode(*call)
@@ -188,7 +186,7 @@ class Connection:
         self._pending.update(serials)
         return serials
 
-    def _collect(self, serials: list[int], deadline: float, sasl: bool = False) -> list[tuple[Any, ...] | DBusError]:
+    def _collect(self, serials: list[int], deadline: float, sasl: bool = False) -> "list[tuple[Any, ...] | DBusError]":
         self._deadline = deadline
         try:
             if sasl and not self._line().startswith(b"OK "):
@@ -213,7 +211,7 @@ class Connection:
         """Keep the signals emitted by object ``path`` (instead of skipping them) for ``signal``."""
         self._watched.add(path)
 
-    def _keep(self, kind: int, headers: dict[int, Any], order: Literal["little", "big"]) -> None:
+    def _keep(self, kind: int, headers: "dict[int, Any]", order: "Literal['little', 'big']") -> None:
         """Keep a message that was read: the reply to a call sent and not yet collected, or a signal
         from a watched path; anything else (other signals, stray replies) is dropped."""
         serial = headers.get(5)
@@ -223,7 +221,7 @@ class Connection:
         elif kind == SIGNAL and headers.get(1) in self._watched:
             self._signals.append((headers, self._values(str(headers.get(8, "")), order)))
 
-    def signal(self, sender: str, path: str, iface: str, member: str, timeout: float) -> tuple[Any, ...]:
+    def signal(self, sender: str, path: str, iface: str, member: str, timeout: float) -> "tuple[Any, ...]":
         """The values of the first signal ``iface.member`` that ``sender`` (a unique name) emitted from
         ``path`` (a ``watch``-ed path), kept earlier or read within ``timeout``; ``TimeoutError`` otherwise.
         Anything else that arrives meanwhile is skipped; the connection stays usable after a timeout
@@ -242,7 +240,7 @@ class Connection:
                 self.close()
                 raise
 
-    def _values(self, signature: str, order: Literal["little", "big"]) -> tuple[Any, ...]:
+    def _values(self, signature: str, order: "Literal['little', 'big']") -> "tuple[Any, ...]":
         values: list[object] = []
         pos = 0
         for t in split_types(signature):
@@ -250,7 +248,7 @@ class Connection:
             values.append(value)
         return tuple(values)
 
-    def _message(self) -> tuple[int, dict[int, Any], Literal["little", "big"]]:
+    def _message(self) -> "tuple[int, dict[int, Any], Literal['little', 'big']]":
         """The next whole message: (type, header fields, byte order); its body is left in ``_body``."""
         self._recv(16)
         if self.buffer[0:1] not in (b"l", b"B") or self.buffer[3] != 1:

@@ -7,8 +7,6 @@ message is one ``DBusError`` named ``PROTOCOL_ERROR``, never a short read, a pha
 an IndexError. ``tests/unit/test_dbus_wire.py`` checks this module against jeepney.
 """
 
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Literal
@@ -26,7 +24,7 @@ class DBusError(Exception):
         self.name = name
 
 
-def protocol_error(why: str) -> DBusError:
+def protocol_error(why: str) -> "DBusError":
     return DBusError(PROTOCOL_ERROR, why)
 
 
@@ -60,7 +58,7 @@ def pad(buf: bytearray, n: int) -> None:
     buf += b"\0" * (-len(buf) % n)
 
 
-def write(buf: bytearray, t: str, value: Any) -> None:
+def write(buf: bytearray, t: str, value: "Any") -> None:
     """Append ``value`` marshaled as type ``t`` (little-endian)."""
     code = t[0]
     pad(buf, _ALIGN[code])
@@ -107,8 +105,8 @@ def _need(limit: int, end: int, what: str) -> None:
         raise protocol_error(f"{what} runs past the end of its message or array")
 
 
-def read(data: bytes, pos: int, t: str, order: Literal['little', 'big'], depth: int = 0,
-         limit: int | None = None) -> tuple[Any, int]:
+def read(data: bytes, pos: int, t: str, order: "Literal['little', 'big']", depth: int = 0,
+         limit: int | None = None) -> "tuple[Any, int]":
     """Unmarshal one value of type ``t`` at ``pos`` (reading no further than ``limit``); returns
     (value, next position). A length past the limit, an unknown type code, a bad string or a
     too-deep nesting is one ``DBusError`` named ``PROTOCOL_ERROR``."""
@@ -149,7 +147,7 @@ def read(data: bytes, pos: int, t: str, order: Literal['little', 'big'], depth: 
     return tuple(fields), pos
 
 
-def _read_string(data: bytes, pos: int, code: str, order: Literal['little', 'big'], limit: int) -> tuple[str, int]:
+def _read_string(data: bytes, pos: int, code: str, order: "Literal['little', 'big']", limit: int) -> tuple[str, int]:
     if code == "g":
         _need(limit, pos + 1, "a signature length")
         length, start = data[pos], pos + 1
@@ -165,8 +163,8 @@ def _read_string(data: bytes, pos: int, code: str, order: Literal['little', 'big
         raise protocol_error("a string is not valid UTF-8") from None
 
 
-def _read_array(data: bytes, pos: int, element: str, order: Literal['little', 'big'], depth: int,
-                limit: int) -> tuple[Any, int]:
+def _read_array(data: bytes, pos: int, element: str, order: "Literal['little', 'big']", depth: int,
+                limit: int) -> "tuple[Any, int]":
     _need(limit, pos + 4, "an array length")
     length = int.from_bytes(data[pos:pos + 4], order)
     if element[:1] not in _ALIGN:

@@ -24,8 +24,6 @@ The key scheme (stable: changing it orphans every stored secret) maps an entry t
 The username is the entry's username, verbatim (it may be empty: git's tests store that).
 """
 
-from __future__ import annotations
-
 import time
 from posix import fspath  # os.fspath itself, without importing os on the store path
 
@@ -84,7 +82,7 @@ class Entry:
                              "1" if self.refresh else ""])
 
     @classmethod
-    def from_line(cls, line: str) -> Entry:
+    def from_line(cls, line: str) -> "Entry":
         f = records.split(line)
         if len(f) != len(FIELDS):
             raise ValueError("wrong number of fields")
@@ -106,10 +104,10 @@ class Entry:
 class Index:
     """The index file at ``where``: a path, or an environment mapping (``$XDG_DATA_HOME/gatepass/index``)."""
 
-    def __init__(self, where: Mapping[str, str] | str | PathLike[str]) -> None:
+    def __init__(self, where: "Mapping[str, str] | str | PathLike[str]") -> None:
         self.path = fspath(where) if isinstance(where, str) or hasattr(where, "__fspath__") else index_path(where)
 
-    def entries(self, hosts: Collection[str] | None = None) -> list[Entry]:
+    def entries(self, hosts: "Collection[str] | None" = None) -> "list[Entry]":
         """Every entry (only lines that can hold one of ``hosts``, when given: a ``get`` parses the lines
         of its own host, not the whole store); an absent index is empty, a damaged one is a clear
         error (never "not found")."""
@@ -138,7 +136,7 @@ class Index:
         except ValueError:
             raise StoreUnavailableError(f"{self.path} is damaged; move it aside and log in again") from None
 
-    def update(self, change: Callable[[list[Entry]], list[Entry]]) -> list[Entry]:
+    def update(self, change: "Callable[[list[Entry]], list[Entry]]") -> "list[Entry]":
         """Apply ``change`` to the entries under the lock and write the result atomically; returns it."""
         with Lock(self.path + ".lock", error=StoreUnavailableError, guards=self.path):
             remove_stale_temps(self.path)
@@ -147,7 +145,7 @@ class Index:
             write_atomic(self.path, body.encode("utf-8", "surrogatepass"), error=StoreUnavailableError)
             return entries
 
-    def upsert(self, entry: Entry, replaced: Callable[[Entry], None] | None = None) -> Entry | None:
+    def upsert(self, entry: "Entry", replaced: "Callable[[Entry], None] | None" = None) -> "Entry | None":
         """Add ``entry``, replacing the one with the same ``key()`` (whose ``created`` it keeps); returns that one.
 
         ``updated`` defaults to now, ``created`` to the replaced entry's or now. The caller puts the
@@ -172,8 +170,8 @@ class Index:
         self.update(change)
         return found[0] if found else None
 
-    def remove(self, matches: Callable[[Entry], bool], removing: Callable[[list[Entry]], None] | None = None
-               ) -> list[Entry]:
+    def remove(self, matches: "Callable[[Entry], bool]", removing: "Callable[[list[Entry]], None] | None" = None
+               ) -> "list[Entry]":
         """Remove every entry ``matches`` accepts; returns them. ``removing(entries)`` runs under the lock
         before the index is written (``Store.erase`` deletes their secrets there): if it raises, the
         index is left as it was, so no secret is left in a backend with no entry pointing at it."""

@@ -9,8 +9,6 @@ Fields may hold any text; ``%``, TAB, LF, CR and NUL are escaped, so a record is
 ['a\\tb', '', 'x%y\\n']
 """
 
-from __future__ import annotations
-
 _ESCAPES = {"%": "%25", "\t": "%09", "\n": "%0A", "\r": "%0D", "\0": "%00"}
 _UNESCAPES = {v: k for k, v in _ESCAPES.items()}
 

@@ -20,8 +20,6 @@ a hang and never "not found". A locked collection is never unlocked through a wi
 handed back for an item is followed as libsecret does (``stores/secret_prompt.py``).
 """
 
-from __future__ import annotations
-
 from posix import geteuid
 
 from gatepass.errors import InvalidRequestError, StoreUnavailableError
@@ -67,7 +65,7 @@ def _user(uid: int) -> str:
         return f"uid {uid}"
 
 
-def probe(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT) -> SecretServiceBackend | None:
+def probe(env: "Mapping[str, str]", timeout: float = PROBE_TIMEOUT) -> "SecretServiceBackend | None":
     """A connected backend when a Secret Service is usable now, else None: a session bus answers within
     ``timeout`` per call, ``org.freedesktop.secrets`` runs (or is D-Bus-activatable and starts in time),
     and its default collection exists and is unlocked. This is ``auto``'s test: a desktop keyring that is
@@ -90,7 +88,7 @@ def probe(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT) -> SecretServi
     return None
 
 
-def available(env: Mapping[str, str], timeout: float = PROBE_TIMEOUT) -> bool:
+def available(env: "Mapping[str, str]", timeout: float = PROBE_TIMEOUT) -> bool:
     """Whether ``probe`` finds a usable Secret Service (``auto`` would pick it)."""
     backend = probe(env, timeout)
     if backend is None:
@@ -103,7 +101,7 @@ class SecretServiceBackend(Backend):
     name = "secret-service"
     bus_name = BUS_NAME
 
-    def __init__(self, env: Mapping[str, str], timeout: float = 5.0) -> None:
+    def __init__(self, env: "Mapping[str, str]", timeout: float = 5.0) -> None:
         address = env.get("DBUS_SESSION_BUS_ADDRESS")
         if not address:
             raise _fail(f"no session bus (DBUS_SESSION_BUS_ADDRESS is unset); start one, {USE_FILE} on a headless host")
@@ -135,15 +133,15 @@ class SecretServiceBackend(Backend):
         self.conn.close()
 
     # -- plumbing ----------------------------------------------------------------------------
-    def _call(self, path: str, iface: str, method: str, signature: str = "", body: tuple[Any, ...] = (),
-              dest: str = BUS_NAME, locked: tuple[Any, ...] | None = None) -> tuple[Any, ...]:
+    def _call(self, path: str, iface: str, method: str, signature: str = "", body: "tuple[Any, ...]" = (),
+              dest: str = BUS_NAME, locked: "tuple[Any, ...] | None" = None) -> "tuple[Any, ...]":
         """The reply's values; every failure is one StoreUnavailableError naming the fix. ``locked``:
         the values to return instead when the provider answers IsLocked (None: that is an error too)."""
         return self._batch((dest, path, iface, method, signature, body), locked=locked)[0]
 
-    def _batch(self, *calls: tuple[str, str, str, str, str, tuple[Any, ...]],
-               locked: tuple[Any, ...] | None = None, sent: list[int] | None = None,
-               instead: Mapping[int, tuple[Any, ...]] | None = None) -> list[tuple[Any, ...]]:
+    def _batch(self, *calls: "tuple[str, str, str, str, str, tuple[Any, ...]]",
+               locked: "tuple[Any, ...] | None" = None, sent: list[int] | None = None,
+               instead: "Mapping[int, tuple[Any, ...]] | None" = None) -> "list[tuple[Any, ...]]":
         """Several calls in one round trip (``Connection.calls``), or the replies to ``calls`` already
         ``sent`` (their serials): every reply's values, or the first failure in call order as ``_call``
         words it. ``instead``: for the call at that index, the values to take when it failed."""
@@ -201,7 +199,7 @@ class SecretServiceBackend(Backend):
             raise _fail(f"{BUS_NAME} on this bus is run by {_user(uid)}, not by you; refusing to send it secrets, "
                         + USE_FILE)
 
-    def _advice(self) -> Advice:
+    def _advice(self) -> "Advice":
         """The provider owning the name and its fixes; asked only when a message needs it."""
         if self._provider is None:
             from gatepass.stores.secret_providers import advice_for
@@ -254,7 +252,7 @@ class SecretServiceBackend(Backend):
                 replies[1:] = [self._call(path, COLLECTION_IFACE, "SearchItems", "a{ss}", (search,))]
         return path, [str(item) for item in replies[1][0]] if search is not None else []
 
-    def _property(self, path: str, name: str) -> Any:
+    def _property(self, path: str, name: str) -> "Any":
         return self._call(path, PROPERTIES, "Get", "ss", (COLLECTION_IFACE, name))[0][1]
 
     def _unlock(self, objects: list[str], action: str, started: float) -> None:
@@ -266,7 +264,7 @@ class SecretServiceBackend(Backend):
     def _search(self, service: str, username: str) -> list[str]:
         return self._collection({"service": service, "username": username})[1]
 
-    def _prompt(self, prompt: str, action: str, started: float) -> Any:
+    def _prompt(self, prompt: str, action: str, started: float) -> "Any":
         """Follow ``prompt``, handed out for ``action`` by the provider that sent the last reply, within
         the call timeout from ``started``: its result, or one StoreUnavailableError naming the fix."""
         from gatepass.stores.secret_prompt import follow_for
