@@ -26,11 +26,13 @@
 #
 #   --path DIR   put DIR first on PATH so git finds git-credential-HELPER (repeatable)
 #   --git-2.47   only build git 2.47.3 (cached) and print the path of its `git`; no HELPER, no tests
+#   --prepare    only fetch and prepare every suite's sources (2.47.3 built) and print the cache
+#                directory; no HELPER, no tests (a copy of that directory serves another user)
 #   -- OPTS      passed to the test script (-v, -i, -x, -d --debug keeps the trash directory)
 #
 # Last line: "t0303 SUITE HELPER: N passed, N failed, N skipped"; exit status: the test script's.
 set -uo pipefail
-suite=newlib backend=${GATEPASS_STORE_BACKEND:-encrypted-file} setup= extra_path= git_only=
+suite=newlib backend=${GATEPASS_STORE_BACKEND:-encrypted-file} setup= extra_path= git_only= prepare_only=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--suite) suite=$2; shift 2 ;;
@@ -38,12 +40,13 @@ while [ $# -gt 0 ]; do
 	--path) extra_path=$(cd "$2" && pwd)${extra_path:+:$extra_path} || exit 2; shift 2 ;;
 	--setup) setup=$2; shift 2 ;;
 	--git-2.47) git_only=1; shift ;;
+	--prepare) prepare_only=1; shift ;;
 	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "t0303: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
 	esac
 done
-[ -n "$git_only" ] && set -- git-only
+[ -n "$git_only$prepare_only" ] && set -- git-only
 helper=${1:?usage: t0303.sh [--suite S] [--backend B] [--path DIR] [--setup SHELL] HELPER [-- OPTS]}
 shift
 [ "${1:-}" = -- ] && shift
@@ -122,6 +125,11 @@ prepare() {
 # One runner at a time prepares the cache (parallel test runs share it).
 exec 9>"$cache/.lock"
 flock 9 2>/dev/null || true
+if [ -n "$prepare_only" ]; then
+	fetch 2.39.5 && fetch 2.47.3 && prepare "$cache/git-2.39.5" && prepare "$cache/git-2.47.3" build || exit 1
+	echo "$cache"
+	exit 0
+fi
 if [ -n "$git_only" ]; then
 	fetch 2.47.3 && prepare "$cache/git-2.47.3" build || exit 1
 	echo "$cache/git-2.47.3/git"

@@ -8,6 +8,11 @@ it must pass what it passes and fail what it is known to fail.
 
 The first run downloads Debian's git source packages and, for 2.47, builds git 2.47.3's `git`
 (about 75 s on 2 cores); both are cached in ~/.cache/gatepass-t0303 (GATEPASS_T0303_CACHE).
+
+The battery, git and the helper run as an ordinary user (``as_user``: tests/support/as_user.py), with its
+Secret Service its own: the cache is prepared as the test's user (``t0303.sh --prepare``, root's
+download and build) and copied once per module into a directory of the ordinary user's (the battery
+writes into its sources' t/ directory).
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]  # a cold cache: download + the 2.47 build
+from tests.support.as_user import OrdinaryUser, current, run_as
+
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(1800)]  # a cold cache: download + the 2.47 build
 
 SCRIPT = Path(__file__).resolve().parents[1] / "conformance" / "t0303.sh"
 SUITES = ["2.39", "newlib", "2.47"]
@@ -36,8 +43,45 @@ STORE_EXPECTED = {"2.39": (12, 0, 0), "newlib": (16, 1, 4), "2.47": (18, 3, 0)}
 LAST_LINE = re.compile(r"t0303 (\S+) (\S+): (\d+) passed, (\d+) failed, (\d+) skipped")
 
 
+def _cache() -> str:
+    return os.environ.get("GATEPASS_T0303_CACHE") or os.path.join(pwd.getpwuid(os.getuid()).pw_dir, ".cache",
+                                                                   "gatepass-t0303")
+
+
+@pytest.fixture(scope="module")
+def user_cache(ordinary_user_once: OrdinaryUser) -> Iterator[str]:
+    """A copy of the prepared cache (git's sources, 2.47.3 built; no object files, no apt state) that
+    belongs to the ordinary user."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GATEPASS_"))}
+    env["GATEPASS_T0303_CACHE"] = _cache()
+    done = subprocess.run(["bash", str(SCRIPT), "--prepare"], env=env, capture_output=True, text=True, timeout=1700)
+    assert done.returncode == 0, f"t0303.sh --prepare failed:\n{done.stderr[-3000:]}"
+    source, copy = done.stdout.strip(), os.path.join(ordinary_user_once.root, "t0303-cache")
+    for name in ("git-2.39.5", "git-2.47.3"):
+        shutil.copytree(os.path.join(source, name), os.path.join(copy, name), symlinks=True,
+                        ignore=shutil.ignore_patterns("*.o", ".depend"))
+    uid, gid = ordinary_user_once.user.uid, ordinary_user_once.user.gid
+    for top, dirs, files in os.walk(copy):
+        for name in [top, *(os.path.join(top, n) for n in dirs + files)]:
+            os.lchown(name, uid, gid)
+    os.chmod(copy, 0o700)
+    try:
+        yield copy
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _cache_of_the_user(user_cache: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEPASS_T0303_CACHE", user_cache)
+
+
 def _helper_dir() -> str:
-    """The directory holding git-credential-gatepass: this venv's bin, else wherever PATH has it."""
+    """The directory holding git-credential-gatepass: the ordinary user's launchers, else this venv's bin,
+    else wherever PATH has it."""
+    who = current()
+    if who is not None:
+        return who.who.bindir
     venv_bin = Path(sys.executable).parent
     if (venv_bin / "git-credential-gatepass").exists():
         return str(venv_bin)
@@ -51,13 +95,12 @@ def run_battery(tmp_path: Path, suite: str, helper: str, *args: str, extra_env: 
                 test_lib_opts: tuple[str, ...] = ()) -> tuple[tuple[int, int, int], str]:
     """Run t0303.sh; return (passed, failed, skipped) from its last line and its whole output."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GATEPASS_"))}
-    # The real home's cache, not the test's HOME: the git sources and the 2.47 build are kept between runs.
-    env["GATEPASS_T0303_CACHE"] = os.environ.get("GATEPASS_T0303_CACHE") or os.path.join(
-        pwd.getpwuid(os.getuid()).pw_dir, ".cache", "gatepass-t0303")
+    # The cache outside the test's HOME (the ordinary user's copy in an as_user test): kept between tests.
+    env["GATEPASS_T0303_CACHE"] = _cache()
     env["TMPDIR"] = str(tmp_path)  # the trash directories (kept by test-lib when a test fails)
     env.update(extra_env or {})
-    done = subprocess.run(["bash", str(SCRIPT), "--suite", suite, *args, helper, "--", *test_lib_opts],
-                          env=env, capture_output=True, text=True, timeout=1700)
+    done = run_as(["bash", str(SCRIPT), "--suite", suite, *args, helper, "--", *test_lib_opts],
+                  env=env, capture_output=True, text=True, timeout=1700)
     output = done.stdout + done.stderr
     match = LAST_LINE.fullmatch(done.stdout.strip().rsplit("\n", 1)[-1])
     assert match, f"no summary line from t0303.sh (exit {done.returncode}):\n{output[-3000:]}"
