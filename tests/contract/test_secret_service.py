@@ -203,3 +203,31 @@ def test_auto_takes_the_file_when_the_keyring_is_locked(own_secret_service_env, 
     assert open_backend("auto", env).name == "encrypted-file"
     with pytest.raises(StoreUnavailableError, match="locked"):  # named explicitly, it is an error, not a fallback
         open_backend("secret-service", env).set("s", "u", "p")
+
+
+# A get answered from the Secret Service, as the launchers run it (python -I -S): none of these load. os,
+# select, __future__, re and typing are what the warm path keeps out too; socket is _socket's Python
+# wrapper (enum, selectors); the prompt and provider modules are for prompts and error messages only.
+NOT_ON_THE_STORE_PATH = ("os", "posixpath", "select", "__future__", "re", "typing", "socket", "json", "jeepney",
+                         "gatepass.stores.secret_prompt", "gatepass.stores.secret_providers", "gatepass.files")
+
+
+def test_a_secret_service_get_under_python_S_loads_none_of_the_slow_modules(secret_service_env, tmp_path):
+    import sysconfig
+    from pathlib import Path
+
+    env = _env(dict(secret_service_env, GATEPASS_CONFIG="/dev/null", GATEPASS_STORE_BACKEND="secret-service"))
+    paths = list(dict.fromkeys([str(Path(__file__).resolve().parents[2] / "src"), sysconfig.get_paths()["purelib"],
+                                sysconfig.get_paths()["platlib"]]))
+    code = (f"import sys\nsys.path.extend({paths!r})\nfrom gatepass.protocol import docker\ncode = docker.main()\n"
+            f"print('loaded:', ' '.join(sorted(m for m in {NOT_ON_THE_STORE_PATH!r} if m in sys.modules)), "
+            "file=sys.stderr)\nsys.exit(code)")
+    payload = b'{"ServerURL":"lean.example","Username":"u","Secret":"lean-secret"}'
+    subprocess.run([sys.executable, "-I", "-S", "-c", code, "store"], input=payload, env=env, check=True,
+                   capture_output=True)
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", code, "get"], input=b"lean.example", env=env,
+                          check=True, capture_output=True)
+    assert b'"Secret":"lean-secret"' in done.stdout
+    assert done.stderr.decode().strip() == "loaded:"
+    subprocess.run([sys.executable, "-I", "-S", "-c", code, "erase"], input=b"lean.example", env=env, check=True,
+                   capture_output=True)

@@ -28,7 +28,6 @@ import time
 from posix import fspath  # os.fspath itself, without importing os on the store path
 
 from gatepass.errors import StoreUnavailableError
-from gatepass.files import Lock, remove_stale_temps, write_atomic
 from gatepass.paths import index_path
 from gatepass.readback import read_private
 from gatepass.stores import records
@@ -138,6 +137,8 @@ class Index:
 
     def update(self, change: "Callable[[list[Entry]], list[Entry]]") -> "list[Entry]":
         """Apply ``change`` to the entries under the lock and write the result atomically; returns it."""
+        from gatepass.files import Lock, remove_stale_temps, write_atomic  # the writers: not a get's business
+
         with Lock(self.path + ".lock", error=StoreUnavailableError, guards=self.path):
             remove_stale_temps(self.path)
             entries = change(self.entries())
