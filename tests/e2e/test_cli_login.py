@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import sys
 from pathlib import Path
 
@@ -12,14 +11,16 @@ import pytest
 
 from tests.conftest import default_sigint
 from tests.e2e.test_git import git
+from tests.support.as_user import command
 from tests.support.git_server import GitServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(120)]
 GATEPASS = str(Path(sys.executable).parent / "gatepass")
 
 
 def spawn(*args: str) -> pexpect.spawn:
-    return pexpect.spawn(GATEPASS, list(args), env=dict(os.environ), encoding="utf-8", timeout=30,
+    argv, env = command([GATEPASS, *args])
+    return pexpect.spawn(argv[0], argv[1:], env=env, encoding="utf-8", timeout=30,
                          preexec_fn=default_sigint)  # Ctrl-C must work even if pytest runs with SIGINT ignored
 
 

@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import write_config
+from tests.support.as_user import run_as
 from tests.support.git_server import GIT_ENV, GitServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
-HELPER = str(Path(sys.executable).parent / "git-credential-gatepass")
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(180)]
 
 
 def clone(url: str, dest: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "-c", "credential.helper=", "-c", f"credential.helper={HELPER}", "clone", "-q", url,
-                           str(dest)], capture_output=True, text=True, timeout=60, env=dict(os.environ, **GIT_ENV),
-                          stdin=subprocess.DEVNULL)
+    return run_as(["git", "-c", "credential.helper=", "-c", "credential.helper=gatepass", "clone", "-q", url, str(dest)],
+                  capture_output=True, text=True, timeout=60, env=dict(os.environ, **GIT_ENV), stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from tests.e2e.test_git import git
 from tests.support.git_server import GitServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(120)]
 
 
 @pytest.mark.parametrize(("preset", "user", "variable", "server_env"), [

@@ -160,6 +160,13 @@ def _prepare(argv: Sequence[str], kw: dict[str, Any]) -> list[str]:
     return who.argv(argv)
 
 
+def command(argv: Sequence[str], env: Mapping[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that run ``argv`` as ``run_as`` would (for pexpect and the like)."""
+    kw: dict[str, Any] = {"env": dict(os.environ if env is None else env)}
+    argv = _prepare(argv, kw)
+    return argv, kw["env"]
+
+
 def run_as(argv: Sequence[str], **kw: Any) -> subprocess.CompletedProcess[Any]:
     """``subprocess.run(argv, **kw)``, as the test's ordinary user in an ``as_user`` test."""
     argv = _prepare(argv, kw)
