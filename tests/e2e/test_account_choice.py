@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_config
+from tests.support.as_user import run_as
 from tests.support.docker_clients import DockerCLI, Skopeo
 from tests.support.git_server import GIT_ENV, GitServer
 from tests.support.oci import seed_image
 from tests.support.registry import Registry, missing_tools
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(300)]
 BIN = Path(sys.executable).parent
 CANARY = "tok-canary-7f3e9a1b2c4d"
 
@@ -48,7 +49,7 @@ def test_skopeo_inspect_as_each_account_by_the_variable(registry, isolated_env, 
     env = dict(skopeo.env, **{k: v for k, v in isolated_env.items() if k.startswith("GATEPASS_")})
     if account:
         env["GATEPASS_ACCOUNT"] = account
-    done = subprocess.run(["skopeo", "inspect", "--tls-verify=false", f"docker://{registry.host}/team/hello:v1"],
+    done = run_as(["skopeo", "inspect", "--tls-verify=false", f"docker://{registry.host}/team/hello:v1"],
                           env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert (done.returncode == 0) is ok, done.stderr
 
@@ -60,9 +61,9 @@ def test_docker_cli_through_gatepass_exec(registry, isolated_env, tmp_path, monk
     for name, value in isolated_env.items():
         docker.env.setdefault(name, value)
     ref = f"{registry.host}/team/hello:v1"
-    plain = subprocess.run(["docker", "manifest", "inspect", "--insecure", ref], env=docker.env, capture_output=True,
+    plain = run_as(["docker", "manifest", "inspect", "--insecure", ref], env=docker.env, capture_output=True,
                            text=True, timeout=120)
-    chosen = subprocess.run([str(BIN / "gatepass"), "exec", "--account", "robot-two", "--", "docker", "manifest",
+    chosen = run_as([str(BIN / "gatepass"), "exec", "--account", "robot-two", "--", "docker", "manifest",
                              "inspect", "--insecure", ref], env=docker.env, capture_output=True, text=True, timeout=120)
     assert plain.returncode != 0, plain.stdout
     assert chosen.returncode == 0, chosen.stderr
@@ -71,7 +72,7 @@ def test_docker_cli_through_gatepass_exec(registry, isolated_env, tmp_path, monk
 
 def test_docker_helper_no_match_is_not_found_with_one_line_naming_the_variable(registry, isolated_env):
     two_robots(isolated_env, registry.host)
-    done = subprocess.run([str(BIN / "docker-credential-gatepass"), "get"], input=registry.host, capture_output=True,
+    done = run_as([str(BIN / "docker-credential-gatepass"), "get"], input=registry.host, capture_output=True,
                           text=True, timeout=60, env=dict(os.environ, GATEPASS_ACCOUNT="robot-three"))
     assert (done.returncode, done.stdout) == (1, "credentials not found in native keychain\n")
     assert done.stderr.count("\n") == 1 and "GATEPASS_ACCOUNT=robot-three" in done.stderr
@@ -80,7 +81,7 @@ def test_docker_helper_no_match_is_not_found_with_one_line_naming_the_variable(r
 def git(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     full = dict(os.environ, **GIT_ENV, **(env or {}))
     cmd = ["git", "-c", "credential.helper=", "-c", "credential.helper=gatepass", *args]
-    done = subprocess.run(cmd, env=full, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    done = run_as(cmd, env=full, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     if check and done.returncode != 0:
         raise AssertionError(f"{cmd} failed: {done.stderr}")
     return done
@@ -100,7 +101,7 @@ def test_git_clone_as_the_second_of_two_unscoped_accounts(git_server, tmp_path):
     assert git("clone", "-q", git_server.url + "repo.git", str(tmp_path / "a"), check=False).returncode != 0
     git("clone", "-q", git_server.url + "repo.git", str(tmp_path / "b"), env={"GATEPASS_ACCOUNT": "second"})
     assert git_server.users_seen() == {"second"}
-    done = subprocess.run([str(BIN / "gatepass"), "exec", "-a", "second", "--", "git", "-c", "credential.helper=",
+    done = run_as([str(BIN / "gatepass"), "exec", "-a", "second", "--", "git", "-c", "credential.helper=",
                            "-c", "credential.helper=gatepass", "clone", "-q", git_server.url + "repo.git",
                            str(tmp_path / "c")], env=dict(os.environ, **GIT_ENV), capture_output=True, text=True,
                           timeout=120, stdin=subprocess.DEVNULL)

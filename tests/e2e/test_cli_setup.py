@@ -18,18 +18,19 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_config
+from tests.support.as_user import launcher, python_argv, run_as
 from tests.support.git_server import GIT_ENV, GitServer
 from tests.support.oci import seed_image
 from tests.support.registry import Registry, missing_tools
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(180)]
 BIN = Path(sys.executable).parent
 NO_OP_HELPER = "!f() { cat >/dev/null; }; f"  # a helper that was there before and answers nothing
 
 
 def run(*cmd: str, stdin: str | None = None, check: bool = True, env: dict[str, str] | None = None
         ) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60,
+    done = run_as(cmd, input=stdin, capture_output=True, text=True, timeout=60,
                           env=dict(os.environ, **GIT_ENV, **(env or {})),
                           stdin=None if stdin is not None else subprocess.DEVNULL)
     if check and done.returncode != 0:
@@ -66,7 +67,7 @@ accounts = [
 def test_setup_git_global_then_plain_git_clone_uses_gatepass(server, tmp_path):
     run("git", "config", "--global", "--add", "credential.helper", NO_OP_HELPER)
     gatepass("setup", "git", "--global")
-    assert global_helpers() == ["", str(BIN / "git-credential-gatepass")]  # gatepass alone, by absolute path
+    assert global_helpers() == ["", launcher("git-credential-gatepass")]  # gatepass alone, by absolute path
     assert run("git", "config", "--global", "--get", f"credential.http://127.0.0.1:{server.port}/acme.username").stdout \
         == "acme-bot\n"
     run("git", "clone", "-q", server.url + "repo.git", str(tmp_path / "repo"), env={"PATH": "/usr/bin:/bin"})
@@ -121,7 +122,7 @@ accounts = [{ username = "local", token = "tok-local" }]
     assert answers["docker.io"]["Username"] == answers["https://index.docker.io/v1/"]["Username"] == "hub"
     code = ("import docker.auth, json, os; cfg = docker.auth.load_config(os.environ['DOCKER_CONFIG'] + '/config.json');"
             "print(json.dumps([docker.auth.resolve_authconfig(cfg, r) for r in ('127.0.0.1:5000', None)]))")
-    local, hub = json.loads(run(sys.executable, "-c", code).stdout)  # docker-py reads credHelpers itself
+    local, hub = json.loads(run(*python_argv(code)).stdout)  # docker-py reads credHelpers itself
     assert (local["Username"], local["Password"], hub["Username"]) == ("local", "tok-local", "hub")
     gatepass("setup", "docker", "--undo")
     assert not docker_config.exists()

@@ -14,10 +14,11 @@ import subprocess
 import pytest
 
 from tests.conftest import write_config
+from tests.support.as_user import run_as
 from tests.support.git_server import GIT_ENV, GitServer
 from tests.support.host_recorder import HostRecorder
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(180)]
 
 # Written in the config -> token. Each has a lookalike that Python's IDNA2003 codec folds onto it
 # (ß -> ss, ς -> σ) and that curl (UTS #46 non-transitional, libidn2) keeps apart.
@@ -32,7 +33,7 @@ ACE_NAMES = ["git.classic-corp.example", "git.xn--claic-corp-73a.example", "xn--
 def git(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, **GIT_ENV)
     cmd = ["git", "-c", "credential.helper=", "-c", "credential.helper=gatepass", *args]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    done = run_as(cmd, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     if check and done.returncode != 0:
         raise AssertionError(f"{cmd} failed: {done.stderr}")
     return done

@@ -17,10 +17,11 @@ import pytest
 from tests.conftest import write_config
 from tests.e2e.test_git import git
 from tests.e2e.test_github_app import APP_ID, app_key
+from tests.support.as_user import run_as
 from tests.support.git_server import GitServer
 from tests.support.github_api import GitHubAPI
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(180)]
 BIN = Path(sys.executable).parent
 
 
@@ -46,7 +47,7 @@ accounts = [{{ username = "x-access-token", organizations = ["acme", "nobody"], 
 
 
 def helper_get(request: bytes) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([str(BIN / "git-credential-gatepass"), "get"], input=request, capture_output=True,
+    return run_as([str(BIN / "git-credential-gatepass"), "get"], input=request, capture_output=True,
                           timeout=60, env=os.environ.copy())
 
 

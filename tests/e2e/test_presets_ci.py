@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_git import git
+from tests.support.as_user import run_as
 from tests.support.docker_clients import Skopeo
 from tests.support.git_server import GitServer
 from tests.support.oci import seed_image
 from tests.support.registry import Registry, missing_tools
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(180)]
 JOB_TOKEN = "job-token-canary-51f0"
 
 
@@ -80,7 +81,7 @@ def test_an_explicit_preset_without_its_token_tells_the_workflow_line(tmp_path, 
 
 
 def helper_get(server: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker-credential-gatepass", "get"], input=server, env=env, capture_output=True, text=True,
+    return run_as(["docker-credential-gatepass", "get"], input=server, env=env, capture_output=True, text=True,
                           timeout=60)
 
 
@@ -90,7 +91,7 @@ def test_actions_answers_ghcr_with_the_actor_and_the_job_token(isolated_env):
     assert json.loads(got.stdout) == {"ServerURL": "ghcr.io", "Username": "octo-bot", "Secret": JOB_TOKEN}
 
     assert got.stderr == ""
-    listed = subprocess.run(["docker-credential-gatepass", "list"], input="", env=env, capture_output=True, text=True,
+    listed = run_as(["docker-credential-gatepass", "list"], input="", env=env, capture_output=True, text=True,
                             timeout=60)
     assert json.loads(listed.stdout) == {"ghcr.io": "octo-bot"}, listed.stderr
     assert helper_get("docker.io", env).stdout == "credentials not found in native keychain\n"

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
-import subprocess
 import time
 
 import pytest
 
 from tests.conftest import write_config
 from tests.e2e.test_git import git
+from tests.support.as_user import python_argv, run_as
 from tests.support.git_server import GitServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(120)]
 
 TOKEN = "tok-sealed-only-7c1e"
 
 
 def gatepass(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> str:
     """The installed ``gatepass`` command, as an operator runs it; its stdout."""
-    done = subprocess.run(["gatepass", *args], input=stdin, capture_output=True, text=True, timeout=60,
+    done = run_as(["gatepass", *args], input=stdin, capture_output=True, text=True, timeout=60,
                           env=env or dict(os.environ))
     assert done.returncode == 0, done.stderr
     assert TOKEN not in done.stderr
@@ -27,9 +28,29 @@ def gatepass(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> 
 
 
 def helper_get(host: str) -> str:
-    done = subprocess.run(["git-credential-gatepass", "get"], input=f"protocol=http\nhost={host}\n\n",
+    done = run_as(["git-credential-gatepass", "get"], input=f"protocol=http\nhost={host}\n\n",
                           capture_output=True, text=True, timeout=60)
     return done.stdout
+
+
+_CACHED = """
+import json, os, sys
+from gatepass.engines import tokencache
+key, put = json.loads(sys.stdin.read())
+if put:
+    token, expiry, written = put
+    tokencache.put(dict(os.environ), tuple(key), token, expiry, now=lambda: written)
+print(json.dumps(tokencache.get(dict(os.environ), tuple(key))))
+"""
+
+
+def cached(env: dict[str, str], key: tuple[str, ...], put: tuple[str, int, int] | None = None) -> tuple[str, int] | None:
+    """The token cache's entry for ``key`` (after writing ``put``: token, expiry, written at), read as the
+    helper's user reads it (root trusts none of a user's files)."""
+    done = run_as(python_argv(_CACHED), input=json.dumps([key, put]), env=env, capture_output=True, text=True,
+                  timeout=60, check=True)
+    entry = json.loads(done.stdout)
+    return None if entry is None else (entry[0], entry[1])
 
 
 def provider(domain: str, *accounts: tuple[str, str]) -> str:
@@ -76,8 +97,6 @@ def test_clone_with_a_token_command_cached_until_ttl_then_minted_anew(tmp_path, 
     """The ttl is long (600 s) so no load can expire it mid-test; its passing is then made exact: the
     cache entry is rewritten as the helper would have written it ``ttl`` seconds ago (checked to be
     the very file the helper reads), and the next clone must mint anew."""
-    from gatepass.engines import tokencache
-
     ttl = 600
     with GitServer(str(tmp_path / "srv"), {"bot": "tok-1"}) as server:
         counter, script = tmp_path / "n", tmp_path / "mint.sh"
@@ -97,15 +116,14 @@ def test_clone_with_a_token_command_cached_until_ttl_then_minted_anew(tmp_path, 
 
         # engines/command.cache_key's entry: (kind, config file, username, ttl, argv...)
         env, key = dict(os.environ), ("command", isolated_env["GATEPASS_USER_CONFIG"], "bot", str(ttl), str(script))
-        assert tokencache.get(env, key) == ("tok-1", expiry)  # the entry the helper reads, and its expiry
+        assert cached(env, key) == ("tok-1", expiry)  # the entry the helper reads, and its expiry
         moment = int(time.time())  # the ttl has run out: the entry as it was written ttl seconds ago
-        tokencache.put(env, key, "tok-1", moment - 1, now=lambda: moment - 1 - ttl)
-        assert tokencache.get(env, key) is None
+        assert cached(env, key, put=("tok-1", moment - 1, moment - 1 - ttl)) is None
         server._server.users["bot"] = "tok-2"  # the server moves on to the next token
         git("clone", "-q", server.url + "repo.git", str(tmp_path / "c"))
         assert counter.read_text().strip() == "2"
         assert server.log[-1][3] == "bot"
-        assert tokencache.get(env, key)[0] == "tok-2"  # type: ignore[index]
+        assert cached(env, key)[0] == "tok-2"  # type: ignore[index]
 
 
 def test_a_hanging_token_command_times_out_and_the_next_account_answers(tmp_path, isolated_env, monkeypatch):

@@ -179,6 +179,12 @@ def popen_as(argv: Sequence[str], **kw: Any) -> subprocess.Popen[Any]:
     return subprocess.Popen(argv, **kw)
 
 
+def launcher(name: str) -> str:
+    """The path of gatepass's command ``name`` that the test's commands run (what ``setup`` writes down)."""
+    who = _current
+    return os.path.join(VENV_BIN if who is None else who.who.bindir, name)
+
+
 def python_argv(code: str) -> list[str]:
     """An argv running Python ``code`` with gatepass importable: as the user in an ``as_user`` test
     (run it with ``run_as``), else this interpreter."""
