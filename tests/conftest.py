@@ -72,8 +72,9 @@ def ordinary_user_once() -> Generator[OrdinaryUser, None, None]:
 
 @pytest.fixture
 def as_user(request: pytest.FixtureRequest) -> Generator[UserSession | None, None, None]:
-    """In a test marked ``as_user``: the user its clients and gatepass run as (``as_user.run_as``)."""
-    if request.node.get_closest_marker("as_user") is None:
+    """In a test marked ``as_user`` (and not ``root_only``): the user its clients and gatepass run as
+    (``as_user.run_as``)."""
+    if request.node.get_closest_marker("as_user") is None or request.node.get_closest_marker("root_only") is not None:
         yield None
         return
     with session(request.getfixturevalue("ordinary_user_once")) as current:

@@ -143,6 +143,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"  # a python every user can run (/root, where 
 
 
 @needs_root
+@pytest.mark.root_only(reason="the role run as root: it installs for every user and wires one")
 @pytest.mark.skipif(not os.access(SYSTEM_PYTHON, os.X_OK), reason=f"needs {SYSTEM_PYTHON} with its venv module")
 def test_as_root_the_role_installs_what_it_ships_links_the_helpers_and_a_wired_user_gets_the_token(tmp_path,
                                                                                                   isolated_env):

@@ -186,6 +186,7 @@ def test_skopeo_pushes_through_a_token_auth_registry_with_the_minted_token(accou
         assert refused.returncode != 0  # the registry really checks: an access token Google did not mint fails
 
 
+@pytest.mark.root_only(reason="a multi-user attack: root creates the key's owner and the other user, who run the helper")
 def test_as_unprivileged_users_a_key_is_used_by_its_owner_only(account, tmp_path):
     """A real user runs the docker helper with its own key file (0600, its own) and gets a token; a
     second user pointed at that file cannot open it, and a key file the second user planted where

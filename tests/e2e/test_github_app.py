@@ -197,6 +197,7 @@ def test_plain_http_api_url_to_another_host_is_refused_before_signing(key):
         github_app.fetch(account(path, "http://ghe.example/api/v3"), request("acme/x"), {})
 
 
+@pytest.mark.root_only(reason="a multi-user attack: root creates the other local user")
 def test_a_key_file_another_local_user_can_change_is_refused(tmp_path):
     """A real second user who could swap the key (owner, or group write) makes gatepass refuse it."""
     from tests.support.local_user import local_user, shared_dir

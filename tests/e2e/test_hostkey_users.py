@@ -12,7 +12,8 @@ import pytest
 
 from tests.support.local_user import command_for, local_user, needs_root, shared_dir
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120), needs_root]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120), needs_root,
+              pytest.mark.root_only(reason="a multi-user attack: root creates the group member and the outsider")]
 BIN = Path(sys.executable).parent
 TOKEN = "tok-group-shared-93ab"
 

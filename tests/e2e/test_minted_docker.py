@@ -17,9 +17,10 @@ import pytest
 
 from tests.conftest import write_config
 from tests.e2e.test_aws_ecr import REGISTRY, boto3_password
+from tests.support.as_user import run_as
 from tests.support.moto_server import MotoServer, missing
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180),
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(180),
               pytest.mark.skipif(missing() is not None, reason=str(missing()))]
 BIN = Path(sys.executable).parent
 OTHER = "210987654321.dkr.ecr.us-west-2.amazonaws.com"
@@ -32,7 +33,7 @@ def moto(tmp_path: Path):
 
 
 def docker_helper(args: list[str], stdin: bytes, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([str(BIN / "docker-credential-gatepass"), *args], input=stdin, capture_output=True,
+    return run_as([str(BIN / "docker-credential-gatepass"), *args], input=stdin, capture_output=True,
                           timeout=60, env=env)
 
 

@@ -266,6 +266,7 @@ def test_a_warm_get_reads_no_jwt_and_imports_no_http_client(openbao, issuer, tmp
     assert opened.stdout.strip() == ""
 
 
+@pytest.mark.root_only(reason="root creates the unprivileged user and the shared directory it runs from")
 def test_as_an_unprivileged_user_the_jwt_logs_in_and_only_its_yield_is_cached(openbao, issuer, tmp_path):  # noqa: F811
     from tests.support.local_user import command_for, local_user, shared_dir
 
