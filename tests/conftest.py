@@ -72,9 +72,10 @@ def ordinary_user_once() -> Generator[OrdinaryUser, None, None]:
 
 @pytest.fixture
 def as_user(request: pytest.FixtureRequest) -> Generator[UserSession | None, None, None]:
-    """In a test marked ``as_user`` (and not ``root_only``): the user its clients and gatepass run as
-    (``as_user.run_as``)."""
-    if request.node.get_closest_marker("as_user") is None or request.node.get_closest_marker("root_only") is not None:
+    """In a test marked ``as_user`` (and not ``root_only``) run as root: the user its clients and gatepass
+    run as (``as_user.run_as``). Run by an ordinary user, the suite's own user is that user: None."""
+    if (os.geteuid() != 0  # the suite already runs as an ordinary user: its clients run as that user
+            or request.node.get_closest_marker("as_user") is None or request.node.get_closest_marker("root_only") is not None):
         yield None
         return
     with session(request.getfixturevalue("ordinary_user_once")) as current:

@@ -9,8 +9,9 @@ import sys
 import pytest
 
 from tests.support.as_user import current, python_argv, run_as
+from tests.support.local_user import needs_root
 
-pytestmark = [pytest.mark.e2e, pytest.mark.as_user]
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, needs_root]  # as an ordinary user, the suite's own user is the one
 
 
 def test_commands_and_gatepass_run_as_the_ordinary_user_in_its_own_home(tmp_path, isolated_env):

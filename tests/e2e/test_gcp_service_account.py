@@ -22,6 +22,7 @@ from gatepass.engines import read_engine
 from gatepass.errors import SecretUnavailableError
 from tests.conftest import write_config
 from tests.e2e.test_vault import files_holding
+from tests.support.as_user import run_as
 from tests.support.google_oauth import CLOUD_PLATFORM, GoogleTokenEndpoint, ServiceAccount
 from tests.support.racy import cacheable
 
@@ -157,6 +158,7 @@ def test_a_file_that_is_no_service_account_key_and_a_wrong_username_are_named(ac
         read_engine(config.accounts[0], None, os.environ, config.engines)
 
 
+@pytest.mark.as_user
 def test_skopeo_pushes_through_a_token_auth_registry_with_the_minted_token(account, tmp_path, isolated_env):
     """Debian's docker-registry with token auth; its token server takes oauth2accesstoken + what
     Google minted, as GCR does. skopeo gets the pair from the helper and pushes."""
@@ -171,18 +173,18 @@ def test_skopeo_pushes_through_a_token_auth_registry_with_the_minted_token(accou
         authfile = tmp_path / "auth.json"
         authfile.write_text(json.dumps({"credHelpers": {registry.host: "gatepass"}}))
         image = build_image(str(tmp_path / "layout"))
-        push = subprocess.run(["skopeo", "copy", "--authfile", str(authfile), "--dest-tls-verify=false", image,
-                               f"docker://{registry.host}/team/hello:v1"], capture_output=True, text=True, timeout=120)
+        push = run_as(["skopeo", "copy", "--authfile", str(authfile), "--dest-tls-verify=false", image,
+                       f"docker://{registry.host}/team/hello:v1"], capture_output=True, text=True, timeout=120)
         assert push.returncode == 0, push.stderr
         assert len(google.requests) == 1
         assert any(user == "oauth2accesstoken" and ok and any("push" in s for s in scopes)
                    for user, ok, scopes in tokens.requests), tokens.requests
-        inspect = subprocess.run(["skopeo", "inspect", "--authfile", str(authfile), "--tls-verify=false",
-                                  f"docker://{registry.host}/team/hello:v1"], capture_output=True, text=True, timeout=60)
+        inspect = run_as(["skopeo", "inspect", "--authfile", str(authfile), "--tls-verify=false",
+                          f"docker://{registry.host}/team/hello:v1"], capture_output=True, text=True, timeout=60)
         assert inspect.returncode == 0, inspect.stderr
-        refused = subprocess.run(["skopeo", "inspect", "--creds", "oauth2accesstoken:ya29.not-minted",
-                                  "--tls-verify=false", f"docker://{registry.host}/team/hello:v1"],
-                                 capture_output=True, text=True, timeout=60)
+        refused = run_as(["skopeo", "inspect", "--creds", "oauth2accesstoken:ya29.not-minted",
+                          "--tls-verify=false", f"docker://{registry.host}/team/hello:v1"],
+                         capture_output=True, text=True, timeout=60)
         assert refused.returncode != 0  # the registry really checks: an access token Google did not mint fails
 
 

@@ -21,6 +21,7 @@ from gatepass.engines import read_engine, vault_auth
 from gatepass.errors import SecretUnavailableError
 from tests.conftest import write_config
 from tests.e2e.test_git import git
+from tests.support.as_user import run_as
 from tests.support.git_server import GitServer
 from tests.support.openbao import OpenBao, approle_setup, openbao  # noqa: F401  (the fixture)
 from tests.support.racy import cacheable
@@ -58,8 +59,8 @@ def git_config(isolated_env, fleet: Fleet, domain: str, *accounts: str) -> Path:
 
 
 def helper_get(host: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git-credential-gatepass", "get"], input=f"protocol=http\nhost={host}\n\n",
-                          capture_output=True, text=True, timeout=60, env=env or dict(os.environ))
+    return run_as(["git-credential-gatepass", "get"], input=f"protocol=http\nhost={host}\n\n", capture_output=True,
+                  text=True, timeout=60, env=env or dict(os.environ))
 
 
 def answer_of(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
@@ -85,6 +86,7 @@ def files_holding(root: Path, text: str) -> list[str]:
     return found
 
 
+@pytest.mark.as_user
 def test_git_clone_with_the_token_only_in_openbao(openbao, tmp_path, isolated_env):  # noqa: F811
     fleet = Fleet(openbao, tmp_path)
     with GitServer(str(tmp_path / "srv"), {"deploy": fleet.canary}) as server:
@@ -115,6 +117,7 @@ def registry():
         yield reg
 
 
+@pytest.mark.as_user
 def test_registry_inspect_and_pull_through_the_docker_helper(openbao, registry, tmp_path, isolated_env):  # noqa: F811
     fleet = Fleet(openbao, tmp_path)
     openbao.kv_put(f"{fleet.name}/github", token=registry.password)
@@ -124,16 +127,16 @@ def test_registry_inspect_and_pull_through_the_docker_helper(openbao, registry, 
     authfile.write_text(json.dumps({"credHelpers": {registry.host: "gatepass"}}))
     env = dict(os.environ)
     flags = ["--authfile", str(authfile), "--tls-verify=false"]
-    inspect = subprocess.run(["skopeo", "inspect", *flags, f"docker://{registry.host}/team/hello:v1"], env=env,
-                             capture_output=True, text=True, timeout=60)
+    inspect = run_as(["skopeo", "inspect", *flags, f"docker://{registry.host}/team/hello:v1"], env=env,
+                     capture_output=True, text=True, timeout=60)
     assert inspect.returncode == 0, inspect.stderr
-    pull = subprocess.run(["skopeo", "copy", "--authfile", str(authfile), "--src-tls-verify=false",
-                           f"docker://{registry.host}/team/hello:v1", f"oci:{tmp_path}/pulled:v1"], env=env,
-                          capture_output=True, text=True, timeout=60)
+    pull = run_as(["skopeo", "copy", "--authfile", str(authfile), "--src-tls-verify=false",
+                   f"docker://{registry.host}/team/hello:v1", f"oci:{tmp_path}/pulled:v1"], env=env,
+                  capture_output=True, text=True, timeout=60)
     assert pull.returncode == 0, pull.stderr
     assert registry.password not in inspect.stderr + pull.stderr
-    got = subprocess.run(["docker-credential-gatepass", "get"], input=registry.host, capture_output=True, text=True,
-                         timeout=60, env=env)
+    got = run_as(["docker-credential-gatepass", "get"], input=registry.host, capture_output=True, text=True,
+                 timeout=60, env=env)
     assert json.loads(got.stdout) == {"ServerURL": registry.host, "Username": "alice", "Secret": registry.password}
 
 
@@ -350,6 +353,7 @@ def test_tls_with_the_servers_ca_file_and_a_clear_error_without_it(tmp_path, iso
             own.stop()
 
 
+@pytest.mark.as_user
 def test_a_rotated_token_rejected_by_the_server_is_read_afresh_at_once(openbao, tmp_path, isolated_env):  # noqa: F811
     """Rotation before the ttl: the server rejects the cached value, git erases it, gatepass drops it
     from the engine cache, and the next clone reads the new value from OpenBao (no waiting out the ttl)."""

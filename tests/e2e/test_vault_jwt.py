@@ -288,6 +288,7 @@ def test_as_an_unprivileged_user_the_jwt_logs_in_and_only_its_yield_is_cached(op
         assert files_holding(Path(user.home), token) == [] and files_holding(Path(shared), token) == []
 
 
+@pytest.mark.as_user
 def test_git_clones_with_a_projected_token_and_nothing_long_lived_on_disk(openbao, issuer, tmp_path, isolated_env):  # noqa: F811
     from tests.e2e.test_git import git
     from tests.support.git_server import GitServer

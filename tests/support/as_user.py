@@ -1,12 +1,13 @@
 """The real-client end-to-end tests run their clients, and gatepass, as an ordinary user.
 
-A test (or module) marked ``as_user`` gets, from tests/conftest.py:
+A test (or module) marked ``as_user`` in a suite run as root (as CI runs it) gets, from tests/conftest.py
+(run as an ordinary user, the suite's own user is the one, and none of this applies):
 
-- one user per test session, ``gpXXXXXXXXXX``, made by ``local_user`` (so: root only, else the test
-  skips saying why), and a directory of launchers for ``gatepass``, ``git-credential-gatepass`` and
-  ``docker-credential-gatepass`` that run this checkout as that user (``local_user.python_for``: the
-  venv's interpreter under a 0700 /root cannot be run by another user; Debian's python3 of the same
-  version can). Made once: no per-test ``./install`` (test_as_a_user.py is where ./install is tested);
+- one user per test session, ``gpXXXXXXXXXX``, made by ``local_user``, and a directory of launchers
+  for ``gatepass``, ``git-credential-gatepass`` and ``docker-credential-gatepass`` that run this
+  checkout as that user (``local_user.python_for``: the venv's interpreter under a 0700 /root cannot
+  be run by another user; Debian's python3 of the same version can). Made once: no per-test
+  ``./install`` (test_as_a_user.py is where ./install is tested);
 - ``tmp_path`` in a directory of that user's own, 0700, under a root-owned /tmp directory (pytest's
   tree is 0700, out of the user's reach), so ``isolated_env``'s HOME, XDG directories and config layers
   are the user's. Files the test writes there as root are handed to the user (``handover``: ``lchown``
@@ -88,9 +89,10 @@ class UserSession:
         for top, dirs, files in os.walk(self.tmp):
             for name in [*dirs, *files]:
                 path = os.path.join(top, name)
-                st = os.lstat(path)
-                if (st.st_uid, st.st_gid) != (uid, gid):
-                    os.lchown(path, uid, gid)
+                with contextlib.suppress(FileNotFoundError):  # a server's temporary file, gone meanwhile
+                    st = os.lstat(path)
+                    if (st.st_uid, st.st_gid) != (uid, gid):
+                        os.lchown(path, uid, gid)
 
     def env(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
         """``env`` (default: the test's environment) with the launchers first on PATH instead of the venv."""
