@@ -37,7 +37,7 @@ def test_sdist_carries_license_metadata_and_tests(tmp_path):
         names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
         top = sdist.getnames()[0].split("/")[0]
         info = sdist.extractfile(f"{top}/PKG-INFO").read().decode()  # type: ignore[union-attr]
-    assert {"LICENSE", "README.md", "install", "test", "tests/conftest.py", "tests/unit/test_cli.py",
+    assert {"LICENSE", "README.md", "install", "test", "tests/conftest.py", "tests/unit/cli/test_cli.py",
             "tests/support/git_server.py", "tests/e2e/test_packaging.py"} <= names
     assert not any("__pycache__" in name for name in names)
     assert "License-Expression: MIT" in info and "License-File: LICENSE" in info

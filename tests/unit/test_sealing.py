@@ -322,7 +322,7 @@ def test_warm_get_of_a_sealed_account_imports_pyrage_and_nothing_heavy_and_other
     import sys
 
     from tests.support.racy import cacheable
-    from tests.unit.test_startup import HEAVY, PROBE
+    from tests.unit.protocol.test_startup import HEAVY, PROBE
 
     value = sealed_to(hosts["a"][1], account=("git", "https", "sealed.example", "deploy"))
     # cacheable: a first run started within the racy window of the write (an idle machine) caches nothing

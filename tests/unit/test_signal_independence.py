@@ -10,9 +10,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CTRL_C_TESTS = [
-    "tests/unit/test_cli_helpers.py::test_deferred_interrupts_hold_ctrl_c_until_the_block_ends",
-    "tests/unit/test_cli_helpers.py::test_deferred_interrupts_without_a_signal_change_nothing",
-    "tests/unit/test_cli_setup.py::test_ctrl_c_in_the_middle_of_setup_git_leaves_nothing_half_done",
+    "tests/unit/cli/test_cli_helpers.py::test_deferred_interrupts_hold_ctrl_c_until_the_block_ends",
+    "tests/unit/cli/test_cli_helpers.py::test_deferred_interrupts_without_a_signal_change_nothing",
+    "tests/unit/cli/test_cli_setup.py::test_ctrl_c_in_the_middle_of_setup_git_leaves_nothing_half_done",
     "tests/e2e/test_cli_login.py::test_ctrl_c_at_the_prompt_writes_nothing",
 ]
 

@@ -55,7 +55,7 @@ _SHAPERS = [join(_HERE, name) for name in ("schema.py", "settings.py", "toml.py"
                                            "trust.py")]
 # What else a parse's result holds: normalised hosts, line places, the presets' accounts, the sealed-value
 # check, engine specs and URL rules (a [vault] address is judged at parse time) and the rendered docker
-# listing (tests/unit/test_pins_cache.py finds any missing).
+# listing (tests/unit/config/test_pins_cache.py finds any missing).
 _SHAPERS += [join(dirname(_HERE), name) for name in ("model.py", "hosts.py", "linemap.py", "jsontext.py", "presets.py",
                                                       "sealing.py", join("engines", "specs.py"), join("engines", "urls.py"))]
 

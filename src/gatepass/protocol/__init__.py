@@ -3,7 +3,7 @@ both helper front ends share: their injected streams, the stdin deadline and the
 
 Kept in the package itself, not a module of its own: each module a warm ``get`` imports is a cost
 paid on every git fetch. The warm path imports no ``os`` (which brings ``_collections_abc`` and
-``posixpath``), ``select`` or ``__future__``: ``posix`` is the same system calls (tests/unit/test_startup.py
+``posixpath``), ``select`` or ``__future__``: ``posix`` is the same system calls (tests/unit/protocol/test_startup.py
 pins the set; benchmarks/bench_get.py measures it). Annotations naming types only mypy imports are strings.
 """
 

@@ -4,7 +4,7 @@ Spec: D-Bus Specification, "Message Protocol" ("Marshaling (Wire Format)"). Alig
 relative to the message start, so callers marshal into the message buffer itself. Every length
 a peer sends is checked against the message (and an array's elements against the array): a bad
 message is one ``DBusError`` named ``PROTOCOL_ERROR``, never a short read, a phantom element or
-an IndexError. ``tests/unit/test_dbus_wire.py`` checks this module against jeepney.
+an IndexError. ``tests/unit/stores/test_dbus_wire.py`` checks this module against jeepney.
 """
 
 TYPE_CHECKING = False

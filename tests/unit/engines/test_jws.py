@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 
 from gatepass.engines import gcp_service_account, github_app, jws
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "jws"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "jws"
 NOW = 1_800_000_000
 
 

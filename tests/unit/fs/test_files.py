@@ -124,7 +124,7 @@ def test_read_trusted_ignores_a_file_in_a_directory_others_can_write(tmp_path):
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "f").write_bytes(b"data")
     # Group-writable through a group others are in (root: nogroup, whose member is nobody); a user private
-    # group would be the owner's alone (tests/unit/test_private_group.py). Not root: world-writable.
+    # group would be the owner's alone (tests/unit/trust/test_private_group.py). Not root: world-writable.
     if os.geteuid() == 0:
         os.chown(tmp_path / "d", -1, grp.getgrnam("nogroup").gr_gid)
     (tmp_path / "d").chmod(0o770 if os.geteuid() == 0 else 0o777)

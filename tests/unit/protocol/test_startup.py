@@ -93,7 +93,7 @@ sys.exit(code)
 def _launch(module: str, stdin: bytes, env: dict[str, str], args: list[str]) -> subprocess.CompletedProcess[bytes]:
     import sysconfig
 
-    paths = list(dict.fromkeys([str(Path(__file__).resolve().parents[2] / "src"), sysconfig.get_paths()["purelib"],
+    paths = list(dict.fromkeys([str(Path(__file__).resolve().parents[3] / "src"), sysconfig.get_paths()["purelib"],
                                 sysconfig.get_paths()["platlib"]]))
     code = LAUNCH.format(paths=paths, module=module, banned=NOT_ON_THE_WARM_PATH)
     return subprocess.run([sys.executable, "-I", "-S", "-c", code, *args], input=stdin, env=env, capture_output=True,

@@ -13,7 +13,7 @@ from gatepass.config.layers import layer_files, load_config
 from tests.conftest import write_config
 from tests.support.racy import cacheable
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def load(**env: str):

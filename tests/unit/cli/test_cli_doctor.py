@@ -194,7 +194,7 @@ def test_after_the_readmes_steps_doctor_has_nothing_to_fix_on_a_machine_with_pod
     adds a note, not a FIX (it used to tell every podman user to run the very setup that broke rootless podman)."""
     import re
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     config = re.search(r"A minimal config.*?```toml\n(.*?)```", readme, re.S).group(1)
     secret = tmp_path / "acme"
     secret.write_text("tok-acme\n")

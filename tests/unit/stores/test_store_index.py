@@ -20,7 +20,7 @@ from gatepass.stores import records
 from gatepass.stores.index import HEADER, Entry, Index
 from tests.support import stepkill
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CHILD_ENV = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
 
 

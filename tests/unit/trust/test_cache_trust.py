@@ -21,7 +21,7 @@ from gatepass.model import Request
 from tests.conftest import write_config
 from tests.support.local_user import local_user, shared_dir
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def settle() -> None:
