@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.support.as_user import current, python_argv, run_as
+from tests.support.as_user import current, python_argv, run_as, system_layer
 from tests.support.local_user import needs_root
 
 pytestmark = [pytest.mark.e2e, pytest.mark.as_user, needs_root]  # as an ordinary user, the suite's own user is the one
@@ -29,3 +29,10 @@ def test_commands_and_gatepass_run_as_the_ordinary_user_in_its_own_home(tmp_path
                      text=True)
     assert version.returncode == 0, version.stderr
 
+
+
+def test_the_system_layers_stay_roots_and_are_shared_with_the_users_group(tmp_path, isolated_env):
+    layer = system_layer(isolated_env["GATEPASS_GLOBAL_CONFIG"], "# root's\n")
+    done = run_as(["sh", "-c", 'stat -c "%u %a" "$1" "${1%/*}"; cat "$1"', "sh", str(layer)], capture_output=True,
+                  text=True, check=True)
+    assert done.stdout.splitlines() == ["0 640", "0 755", "# root's"]

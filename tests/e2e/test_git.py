@@ -1,7 +1,8 @@
 """Real git against a real smart-HTTP server with Basic auth, answered by git-credential-gatepass.
 
-git and gatepass run as an ordinary user (``as_user``: tests/support/as_user.py) with a HOME, config
-layers and clones of their own; the server is the test's, as root, with its repositories outside them.
+git and gatepass run as an ordinary user (``as_user``: tests/support/as_user.py) with a HOME, a user
+layer and clones of their own; the global and host layers are root's, shared with the user's group
+(0640), as an administrator shares /etc/gatepass; the server is the test's, as root.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_config
-from tests.support.as_user import run_as
+from tests.support.as_user import run_as, system_layer
 from tests.support.git_server import GIT_ENV, GitServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(120)]
@@ -50,7 +51,11 @@ def domain_of(srv: GitServer) -> str:
 
 @pytest.mark.parametrize("layer", ["GATEPASS_GLOBAL_CONFIG", "GATEPASS_HOST_CONFIG", "GATEPASS_USER_CONFIG"])
 def test_clone_and_push_with_account_from_each_layer(server, tmp_path, isolated_env, layer):
-    write_config(isolated_env[layer], provider(domain_of(server), '{ username = "deploy", token = "tok-deploy" }'))
+    text = provider(domain_of(server), '{ username = "deploy", token = "tok-deploy" }')
+    if layer == "GATEPASS_USER_CONFIG":
+        write_config(isolated_env[layer], text)
+    else:
+        system_layer(isolated_env[layer], text)  # root's, 0640, the user's group
     clone = tmp_path / "clone"
     git("clone", "-q", server.url + "repo.git", str(clone))
     (clone / "new.txt").write_text("pushed\n")
@@ -65,15 +70,15 @@ def test_clone_and_push_with_account_from_each_layer(server, tmp_path, isolated_
 
 
 def test_clone_from_host_dropin_file(server, tmp_path):
-    write_config(tmp_path / "etc" / "host.d" / "50-git.toml",
+    system_layer(tmp_path / "etc" / "host.d" / "50-git.toml",
                  provider(domain_of(server), '{ username = "hostbot", token_file = "hostbot.token" }'))
-    write_config(tmp_path / "etc" / "host.d" / "hostbot.token", "tok-host\n")
+    system_layer(tmp_path / "etc" / "host.d" / "hostbot.token", "tok-host\n")
     git("clone", "-q", server.url + "repo.git", str(tmp_path / "c"))
     assert server.users_seen() == {"hostbot"}
 
 
 def test_higher_layer_wins(server, tmp_path, isolated_env):
-    write_config(isolated_env["GATEPASS_GLOBAL_CONFIG"], provider(domain_of(server), '{ username = "ci", token = "tok-ci" }'))
+    system_layer(isolated_env["GATEPASS_GLOBAL_CONFIG"], provider(domain_of(server), '{ username = "ci", token = "tok-ci" }'))
     write_config(isolated_env["GATEPASS_USER_CONFIG"], provider(domain_of(server), '{ username = "deploy", token = "tok-deploy" }'))
     git("clone", "-q", server.url + "repo.git", str(tmp_path / "c"))
     assert server.users_seen() == {"deploy"}
@@ -88,8 +93,8 @@ def test_wrong_token_fails_with_authentication_failed_and_does_not_hang(server, 
 
 
 def test_broken_host_dropin_reports_and_other_layers_still_answer(server, tmp_path, isolated_env):
-    write_config(tmp_path / "etc" / "host.d" / "10-typo.toml", "[[git_provider]\n")
-    write_config(isolated_env["GATEPASS_GLOBAL_CONFIG"], provider(domain_of(server), '{ username = "ci", token = "tok-ci" }'))
+    system_layer(tmp_path / "etc" / "host.d" / "10-typo.toml", "[[git_provider]\n")
+    system_layer(isolated_env["GATEPASS_GLOBAL_CONFIG"], provider(domain_of(server), '{ username = "ci", token = "tok-ci" }'))
     done = git("clone", "-q", server.url + "repo.git", str(tmp_path / "c"))
     assert "10-typo.toml:1" in done.stderr and server.users_seen() == {"ci"}
 

@@ -11,9 +11,10 @@ A test (or module) marked ``as_user`` in a suite run as root (as CI runs it) get
 - ``tmp_path`` in a directory of that user's own, 0700, under a root-owned /tmp directory (pytest's
   tree is 0700, out of the user's reach), so ``isolated_env``'s HOME, XDG directories and config layers
   are the user's. Files the test writes there as root are handed to the user (``handover``: ``lchown``
-  of the whole tree) before each command the user runs, as if the user had written them. That includes
-  the global and host layers the test points at: the user's own files, which gatepass trusts as it
-  trusts root's; a test about /etc/gatepass as root writes is ``root_only``;
+  of the whole tree) before each command the user runs, as if the user had written them; all but
+  ``etc/``, the stand-in for /etc/gatepass where ``isolated_env`` puts the global and host layers: that
+  stays root's, as /etc does, and a layer written there is shared with the user as a system
+  administrator would share it (``system_layer``: root's, 0640, the user's group);
 - ``run_as(argv, ...)`` (and ``popen_as``): ``subprocess.run`` as that user (``setpriv``), with the
   test's environment (``os.environ`` after ``isolated_env``) whose PATH has the launchers in place
   of the venv's bin. Outside an ``as_user`` test both run the command as the test process does, so a
@@ -41,6 +42,7 @@ from typing import Any
 from tests.support.local_user import ENTRY_POINTS, LocalUser, local_user, python_for, shared_dir
 
 VENV_BIN = str(Path(sys.executable).parent)
+SYSTEM = "etc"  # tmp_path/etc: the system layers' directory in isolated_env, root's like /etc/gatepass
 
 
 def write_launchers(user: LocalUser, bindir: str) -> None:
@@ -84,9 +86,11 @@ class UserSession:
         self.who, self.user, self.tmp = who, who.user, tmp
 
     def handover(self) -> None:
-        """Everything under ``tmp`` belongs to the user (the test wrote some of it as root)."""
+        """Everything under ``tmp`` belongs to the user (the test wrote some of it as root), but ``etc/``."""
         uid, gid = self.user.uid, self.user.gid
         for top, dirs, files in os.walk(self.tmp):
+            if top == str(self.tmp) and SYSTEM in dirs:
+                dirs.remove(SYSTEM)  # root's, as /etc is
             for name in [*dirs, *files]:
                 path = os.path.join(top, name)
                 with contextlib.suppress(FileNotFoundError):  # a server's temporary file, gone meanwhile
@@ -185,6 +189,18 @@ def launcher(name: str) -> str:
     """The path of gatepass's command ``name`` that the test's commands run (what ``setup`` writes down)."""
     who = _current
     return os.path.join(VENV_BIN if who is None else who.who.bindir, name)
+
+
+def system_layer(path: str | os.PathLike[str], text: str) -> Path:
+    """A global or host layer (or a file beside it) as root writes one for its users: root's, mode 0640,
+    readable through the group of the test's ordinary user (only mode 0640 when there is none)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    os.chmod(path, 0o640)
+    if _current is not None:
+        os.chown(path, 0, _current.user.gid)
+    return path
 
 
 def python_argv(code: str) -> list[str]:
