@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_config
+from tests.support.as_user import run_as
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120),
+pytestmark = [pytest.mark.e2e, pytest.mark.as_user, pytest.mark.timeout(120),
               pytest.mark.skipif(not shutil.which("age") or not shutil.which("ssh-keygen"),
                                  reason="needs Debian's age and openssh-client (./test installs age)")]
 BIN = Path(sys.executable).parent
@@ -21,7 +22,7 @@ HEADER = "gatepass-sealed: kind=git scheme=https domain=git.example username=dep
 
 
 def run(argv: list[str], stdin: bytes = b"", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-    done = subprocess.run(argv, input=stdin, capture_output=True, timeout=60, env=env or dict(os.environ))
+    done = run_as(argv, input=stdin, capture_output=True, timeout=60, env=env or dict(os.environ))
     assert done.returncode == 0, done.stderr
     assert TOKEN.encode() not in done.stderr
     return done
