@@ -427,3 +427,13 @@ def test_config_check_says_auth_token_needs_a_token_only_when_none_is_given(tmp_
     token_file = tmp_path / "token"
     token_file.write_text("t\n")
     assert vault.settings_problems({**table, "token_file": str(token_file)}, {}) == []
+
+
+@pytest.mark.parametrize("url", ["https://vault.ex%61mple.com", "https://exämple.com", "https://a;b.example",
+                                 "https://a..b.example", "https://:8200", "http://127.0.0.1%2eevil.test"])
+def test_an_engine_url_host_is_plain_ascii_letters_digits_dots_and_dashes(url):
+    """Anything else could be read as another host by a resolver, a proxy or the server's Host check."""
+    from gatepass.engines import urls
+
+    assert urls.problem(url) is not None
+    assert urls.problem("https://vault-1.corp_x.example:8200") is None
