@@ -9,14 +9,16 @@ by PID after each test); the registry is the test's, as root, on 127.0.0.1.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import write_config
-from tests.support.as_user import run_as
+from tests.support.as_user import current, run_as
 from tests.support.docker_clients import DockerCLI, client_env
 from tests.support.oci import seed_image
 from tests.support.registry import Registry, missing_tools
@@ -52,8 +54,9 @@ def helper(operation: str, server: str) -> subprocess.CompletedProcess[str]:
 def tools(isolated_env, tmp_path):
     """podman and skopeo with this test's HOME (so its registries.conf), private storage, an auth file to watch."""
     home = Path(isolated_env["HOME"])
-    run = tmp_path / "run"  # podman wants a runroot under 50 characters
-    run.mkdir(mode=0o700)
+    # podman wants a runroot under 50 characters: pytest's own tmp_path is longer
+    run = tmp_path / "run" if current() else Path(tempfile.mkdtemp(prefix="gp-run-"))
+    run.mkdir(mode=0o700, exist_ok=True)
     auth = tmp_path / "auth.json"
     auth.write_text("{}")  # podman logout insists the auth file exists
     env = client_env(home, [BIN], REGISTRY_AUTH_FILE=str(auth))
@@ -70,6 +73,7 @@ def tools(isolated_env, tmp_path):
 
     yield podman, skopeo, auth
     stop_pause_process(env["XDG_RUNTIME_DIR"])  # rootless podman's, which holds its user namespace open
+    shutil.rmtree(run, ignore_errors=True)
 
 
 def test_podman_login_and_logout_go_through_gatepass(registry, tools):
