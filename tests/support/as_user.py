@@ -15,14 +15,15 @@ A test (or module) marked ``as_user`` in a suite run as root (as CI runs it) get
   ``etc/``, the stand-in for /etc/gatepass where ``isolated_env`` puts the global and host layers: that
   stays root's, as /etc does, and a layer written there is shared with the user as a system
   administrator would share it (``system_layer``: root's, 0640, the user's group);
-- ``run_as(argv, ...)`` (and ``popen_as``): ``subprocess.run`` as that user (``setpriv``), with the
-  test's environment (``os.environ`` after ``isolated_env``) whose PATH has the launchers in place
-  of the venv's bin. Outside an ``as_user`` test both run the command as the test process does, so a
-  helper module can serve root-only tests too.
+- ``run_as(argv, ...)`` (and ``popen_as``; ``command`` for pexpect): ``subprocess.run`` as that user
+  (``setpriv``), with the test's environment (``os.environ`` after ``isolated_env``) whose PATH has the
+  launchers in place of the venv's bin (a venv path as argv[0] becomes the launcher); ``python_argv``
+  runs Python code with gatepass importable, ``launcher`` names what ``setup`` writes down. Outside an
+  ``as_user`` test all of them run as the test process does, so a helper module serves both kinds.
 
-After each test, any process the user still runs is ended by PID. Servers (git http-backend, the
-registry) stay the test's, as root, on 127.0.0.1, with their files
-outside the user's directory (``tmp_path_factory``): a user reaches them as a remote server.
+A test marked ``root_only`` (with its reason) stays root even in an ``as_user`` module. After each
+test, any process the user still runs is ended by PID. Servers (git http-backend, the registry,
+OpenBao) stay the test's, as root, on 127.0.0.1: a user reaches them as a remote server.
 """
 
 from __future__ import annotations
