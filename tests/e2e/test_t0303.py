@@ -9,10 +9,10 @@ it must pass what it passes and fail what it is known to fail.
 The first run downloads Debian's git source packages and, for 2.47, builds git 2.47.3's `git`
 (about 75 s on 2 cores); both are cached in ~/.cache/gatepass-t0303 (GATEPASS_T0303_CACHE).
 
-The battery, git and the helper run as an ordinary user (``as_user``: tests/support/as_user.py), with its
-Secret Service its own: the cache is prepared as the test's user (``t0303.sh --prepare``, root's
-download and build) and copied once per module into a directory of the ordinary user's (the battery
-writes into its sources' t/ directory).
+The battery, git and the helper run as an ordinary user (``as_user``: tests/support/as_user.py), with a
+Secret Service of its own. The cache is prepared by the test process (``t0303.sh --prepare``: the
+download and the build, in root's cache) and copied once per module into a directory of the ordinary
+user's, without object files (the battery writes into its sources' t/ directory).
 """
 
 from __future__ import annotations
