@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ import pytest
 
 from tests.support.git_server import GitServer
 from tests.support.registry import Registry, missing_tools
-from tests.support.secret_service import BUS_CONFIG
+from tests.support.secret_service import BUS_CONFIG, stop
 from tests.support.user_install import InstalledUser, installed_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -166,10 +165,5 @@ def test_the_users_own_secret_service_holds_what_git_approved(who, git_server):
         assert "ss-user" in seen.stdout + seen.stderr
     finally:
         for proc in (keyring, bus):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            if proc is not None:
+                stop(proc)

@@ -13,7 +13,6 @@ issuer key (PyJWT). Every request is recorded (path, bearer, audience).
 from __future__ import annotations
 
 import http.server
-import json
 import threading
 import time
 import urllib.parse
@@ -21,6 +20,8 @@ import urllib.parse
 import jwt as pyjwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.support.loopback import JSONHandler, Serving
 
 ISSUER = "https://token.actions.githubusercontent.com"
 
@@ -42,20 +43,11 @@ class Issuer:
         return pyjwt.encode(claims, self.key, algorithm="RS256", headers={"kid": "test"})
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JSONHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def _send(self, status: int, body: dict[str, object]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    def _send_json(self, status: int, body: object) -> None:
+        self.send_json(status, body, "application/json; charset=utf-8")
 
     def do_GET(self) -> None:
         parts = urllib.parse.urlsplit(self.path)
@@ -65,11 +57,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.requests.append((parts.path, bearer if scheme.lower() == "bearer" else "", audience))
         if scheme.lower() != "bearer" or bearer != self.server.request_token:
-            return self._send(401, {"message": "Unauthorized"})
+            return self._send_json(401, {"message": "Unauthorized"})
         if parts.path != self.server.path or query.get("api-version") != ["2.0"] or not audience:
-            return self._send(400, {"message": "Bad Request"})
+            return self._send_json(400, {"message": "Bad Request"})
         token = self.server.issuer.token(audience, self.server.repository)
-        self._send(200, {"count": len(token), "value": token})
+        self._send_json(200, {"count": len(token), "value": token})
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -82,7 +74,7 @@ class _Server(http.server.ThreadingHTTPServer):
     lock: threading.Lock
 
 
-class ActionsOIDC:
+class ActionsOIDC(Serving):
     """``with ActionsOIDC(issuer, "acme/app") as oidc: env.update(oidc.env)``; ``oidc.requests``."""
 
     def __init__(self, issuer: Issuer, repository: str, request_token: str = "request-token-of-the-job") -> None:
@@ -93,18 +85,8 @@ class ActionsOIDC:
         server.requests, server.lock = [], threading.Lock()
         self.url = f"http://127.0.0.1:{server.server_address[1]}{server.path}?api-version=2.0"
         self.env = {"ACTIONS_ID_TOKEN_REQUEST_URL": self.url, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": request_token}
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def requests(self) -> list[tuple[str, str, str]]:
         with self._server.lock:
             return list(self._server.requests)
-
-    def __enter__(self) -> ActionsOIDC:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)

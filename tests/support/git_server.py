@@ -15,6 +15,8 @@ import tempfile
 import threading
 import urllib.parse
 
+from tests.support.loopback import JSONHandler, Serving
+
 GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.invalid",
            "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
 
@@ -40,12 +42,9 @@ def init_bare_repo(root: str, name: str) -> str:
     return path
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JSONHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: object) -> None:  # quiet
-        pass
 
     def _body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -124,7 +123,7 @@ class _Server(http.server.ThreadingHTTPServer):
     lock: threading.Lock
 
 
-class GitServer:
+class GitServer(Serving):
     """``with GitServer(root, {"user": "token"}, repos=["r.git"]) as srv: srv.url + "r.git"``."""
 
     def __init__(self, root: str, users: dict[str, str], repos: tuple[str, ...] = ("repo.git",)) -> None:
@@ -137,8 +136,6 @@ class GitServer:
         self._server.log, self._server.lock = [], threading.Lock()
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
 
     @property
     def log(self) -> list[tuple[str, str, int, str | None]]:
@@ -152,12 +149,3 @@ class GitServer:
 
     def users_seen(self) -> set[str]:
         return {user for _, _, status, user in self.log if user and status < 400}
-
-    def __enter__(self) -> GitServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)

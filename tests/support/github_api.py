@@ -32,16 +32,14 @@ from collections.abc import Callable
 
 import jwt as pyjwt
 
+from tests.support.loopback import JSONHandler, Serving
+
 DOCS = "https://docs.github.com/rest/apps/apps"
 TOKEN_LIFETIME = 3600  # "Installation tokens expire one hour from the time you create them."
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JSONHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
     def _send(self, status: int, body: dict[str, object]) -> None:
         data = json.dumps(body).encode()
@@ -130,7 +128,7 @@ class _Server(http.server.ThreadingHTTPServer):
     url: str
 
 
-class GitHubAPI:
+class GitHubAPI(Serving):
     """``with GitHubAPI("123", public_pem, {"acme": 7}, on_mint=...) as api: api.url, api.calls``."""
 
     def __init__(self, app_id: str, public_key: bytes, installations: dict[str, int],
@@ -140,7 +138,6 @@ class GitHubAPI:
         server.app_id, server.public_key, server.installations = app_id, public_key, dict(installations)
         server.calls, server.headers, server.lock, server.on_mint, server.lifetime = [], [], threading.Lock(), on_mint, lifetime
         self.url = server.url = f"http://127.0.0.1:{server.server_address[1]}/"
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def calls(self) -> list[tuple[str, str, int]]:
@@ -152,12 +149,3 @@ class GitHubAPI:
         """(Accept, X-GitHub-Api-Version) of every request, to check gatepass sends GitHub's headers."""
         with self._server.lock:
             return list(self._server.headers)
-
-    def __enter__(self) -> GitHubAPI:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)

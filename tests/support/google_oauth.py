@@ -31,6 +31,8 @@ import jwt as pyjwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.support.loopback import JSONHandler, Serving
+
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 
@@ -61,22 +63,13 @@ class ServiceAccount:
         return path
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JSONHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
     def _send(self, status: int, body: dict[str, object], verdict: str, claims: dict[str, Any] | None) -> None:
         with self.server.lock:
             self.server.requests.append((status, verdict, claims))
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, body, "application/json; charset=utf-8")
 
     def _refuse(self, error: str, description: str, claims: dict[str, Any] | None = None) -> None:
         self._send(400, {"error": error, "error_description": description}, description, claims)
@@ -120,7 +113,7 @@ class _Server(http.server.ThreadingHTTPServer):
     lock: threading.Lock
 
 
-class GoogleTokenEndpoint:
+class GoogleTokenEndpoint(Serving):
     """``with GoogleTokenEndpoint(account, on_mint=...) as google: google.url, google.requests``."""
 
     def __init__(self, account: ServiceAccount, on_mint: Any = lambda token: None, lifetime: int = 3599) -> None:
@@ -129,7 +122,6 @@ class GoogleTokenEndpoint:
         server.account, server.lifetime, server.refuse, server.on_mint = account, lifetime, "", on_mint
         server.requests, server.lock = [], threading.Lock()
         self.url = server.url = f"http://127.0.0.1:{server.server_address[1]}/token"
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def refuse_with(self, description: str) -> None:
         """From now on answer 400 invalid_grant with ``description`` (a disabled or deleted key)."""
@@ -139,12 +131,3 @@ class GoogleTokenEndpoint:
     def requests(self) -> list[tuple[int, str, dict[str, Any] | None]]:
         with self._server.lock:
             return list(self._server.requests)
-
-    def __enter__(self) -> GoogleTokenEndpoint:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)

@@ -11,9 +11,10 @@ import base64
 import http.server
 import threading
 
+from tests.support.loopback import JSONHandler, Serving
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+
+class _Handler(JSONHandler):
     server: _Server
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
@@ -49,15 +50,13 @@ class _Server(http.server.ThreadingHTTPServer):
     lock: threading.Lock
 
 
-class HostRecorder:
+class HostRecorder(Serving):
     """``with HostRecorder() as rec: ...; rec.log`` -> [(Host header, path, "user:password" or None)]."""
 
     def __init__(self) -> None:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.log, self._server.lock = [], threading.Lock()
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
 
     @property
     def log(self) -> list[tuple[str, str, str | None]]:
@@ -67,12 +66,3 @@ class HostRecorder:
     def clear(self) -> None:
         with self._server.lock:
             self._server.log.clear()
-
-    def __enter__(self) -> HostRecorder:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)

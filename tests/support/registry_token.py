@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import datetime
 import http.server
-import json
 import os
 import threading
 import time
@@ -29,6 +28,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+
+from tests.support.loopback import JSONHandler, Serving
 
 SERVICE, ISSUER, USERNAME = "gatepass-test-registry", "gatepass-test-token-issuer", "oauth2accesstoken"
 
@@ -43,20 +44,8 @@ def _certificate(key: rsa.RSAPrivateKey) -> x509.Certificate:
             .sign(key, hashes.SHA256()))
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JSONHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def _send(self, status: int, body: dict[str, object]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_GET(self) -> None:
         parts = urllib.parse.urlsplit(self.path)
@@ -69,9 +58,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.requests.append((user, ok, query.get("scope", [])))
         if parts.path != "/token" or query.get("service") != [SERVICE]:
-            return self._send(400, {"errors": [{"code": "UNSUPPORTED", "message": "unknown service"}]})
+            return self.send_json(400, {"errors": [{"code": "UNSUPPORTED", "message": "unknown service"}]})
         if not ok:
-            return self._send(401, {"errors": [{"code": "UNAUTHORIZED", "message": "access token not accepted"}]})
+            return self.send_json(401, {"errors": [{"code": "UNAUTHORIZED", "message": "access token not accepted"}]})
         access = []
         for scope in query.get("scope", []):
             kind, _, rest = scope.partition(":")
@@ -81,7 +70,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         claims = {"iss": ISSUER, "sub": USERNAME, "aud": SERVICE, "iat": now, "nbf": now - 5, "exp": now + 300,
                   "jti": base64.b16encode(os.urandom(8)).decode(), "access": access}
         token = pyjwt.encode(claims, self.server.key, algorithm="RS256", headers={"x5c": [self.server.x5c]})
-        self._send(200, {"token": token, "access_token": token, "expires_in": 300,
+        self.send_json(200, {"token": token, "access_token": token, "expires_in": 300,
                          "issued_at": datetime.datetime.now(datetime.timezone.utc).isoformat()})
 
 
@@ -94,7 +83,7 @@ class _Server(http.server.ThreadingHTTPServer):
     lock: threading.Lock
 
 
-class RegistryTokenServer:
+class RegistryTokenServer(Serving):
     """``with RegistryTokenServer(workdir) as tokens: Registry({}, auth=tokens.auth_block())``; ``accept(token)``."""
 
     def __init__(self, workdir: Path) -> None:
@@ -107,7 +96,6 @@ class RegistryTokenServer:
         self.bundle = workdir / "token-issuer.pem"
         self.bundle.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         self.url = f"http://127.0.0.1:{server.server_address[1]}/token"
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def accept(self, access_token: str) -> None:
         with self._server.lock:
@@ -122,12 +110,3 @@ class RegistryTokenServer:
     def requests(self) -> list[tuple[str, bool, list[str]]]:
         with self._server.lock:
             return list(self._server.requests)
-
-    def __enter__(self) -> RegistryTokenServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)

@@ -29,7 +29,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
-from tests.support.secret_service import _bus_call, _has_owner, _stop, private_session_bus
+from tests.support.secret_service import _bus_call, _has_owner, private_session_bus, stop
 
 KEEPASS_PASSWORD = "test-database-password"
 HEADLESS_QT = {"QT_QPA_PLATFORM": "offscreen", "QT_LOGGING_RULES": "*=false"}
@@ -145,13 +145,13 @@ def private_kwallet(first_login: bool = False) -> Iterator[dict[str, str]]:
                     yield bus
                     return
             finally:
-                _stop(first)
+                stop(first)
             proc = _pam_login_kwalletd(env, password_hash, log)  # the next login: the wallet exists and opens
             try:
                 _wait("kwalletd5", lambda: _default_alias(env) != "/", proc)
                 yield bus
             finally:
-                _stop(proc)
+                stop(proc)
         finally:
             shutil.rmtree(home, ignore_errors=True)
 
@@ -241,7 +241,7 @@ def private_keepassxc(confirm_access: bool = False, confirm_delete: bool = False
                 yield {"DBUS_SESSION_BUS_ADDRESS": extra["DBUS_SESSION_BUS_ADDRESS"],
                        "XDG_RUNTIME_DIR": extra["XDG_RUNTIME_DIR"]}
             finally:
-                _stop(proc)
+                stop(proc)
         finally:
             shutil.rmtree(home, ignore_errors=True)
 

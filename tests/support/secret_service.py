@@ -41,7 +41,8 @@ def _has_owner(env: dict[str, str], name: str) -> bool:
                                        "org.freedesktop.DBus.NameHasOwner", f"string:{name}")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """End a daemon we started: SIGTERM, then SIGKILL after 5 s."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -104,7 +105,7 @@ def private_session_bus() -> Iterator[dict[str, str]]:
             time.sleep(0.02)
         yield extra
     finally:
-        _stop(bus)
+        stop(bus)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -131,7 +132,7 @@ def private_secret_service() -> Iterator[dict[str, str]]:
             yield {"DBUS_SESSION_BUS_ADDRESS": extra["DBUS_SESSION_BUS_ADDRESS"],
                    "XDG_RUNTIME_DIR": extra["XDG_RUNTIME_DIR"]}
         finally:
-            _stop(keyring)
+            stop(keyring)
 
 
 def lock_default_collection(env: dict[str, str]) -> None:

@@ -24,23 +24,12 @@ import http.server
 import json
 import secrets
 import threading
-from typing import Any
+
+from tests.support.loopback import JSONHandler, Serving
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JSONHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _note(self) -> str | None:
         token = self.headers.get("X-Vault-Token")
@@ -54,29 +43,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         api = self.server.api
         if self.path == f"/v1/auth/{api.mount}/login":
             if (body.get("role_id"), body.get("secret_id")) != (api.role_id, api.secret_id):
-                return self._send(400, {"errors": ["invalid role or secret ID"]})
+                return self.send_json(400, {"errors": ["invalid role or secret ID"]})
             new = "hvs." + secrets.token_urlsafe(12)
             api.tokens.add(new)
-            return self._send(200, {"auth": {"client_token": new, "lease_duration": api.login_lease,
+            return self.send_json(200, {"auth": {"client_token": new, "lease_duration": api.login_lease,
                                              "renewable": True, "policies": ["default", "git"]}})
         if self.path == "/v1/auth/token/renew-self":
             if token not in api.tokens:
-                return self._send(403, {"errors": ["permission denied"]})
-            return self._send(200, {"auth": {"client_token": token, "lease_duration": api.login_lease}})
-        self._send(404, {"errors": []})
+                return self.send_json(403, {"errors": ["permission denied"]})
+            return self.send_json(200, {"auth": {"client_token": token, "lease_duration": api.login_lease}})
+        self.send_json(404, {"errors": []})
 
     def do_GET(self) -> None:
         token = self._note()
         api = self.server.api
         if token not in api.tokens:
-            return self._send(403, {"errors": ["permission denied"]})
+            return self.send_json(403, {"errors": ["permission denied"]})
         path = self.path[len("/v1/"):]
         if path not in api.secrets:
-            return self._send(404, {"errors": []})
+            return self.send_json(404, {"errors": []})
         data, lease = api.secrets[path]
         if lease is None:  # KV v2
-            return self._send(200, {"data": {"data": data, "metadata": {"version": 1}}, "lease_duration": 0})
-        self._send(200, {"data": data, "lease_duration": lease, "lease_id": f"{path}/x", "renewable": True})
+            return self.send_json(200, {"data": {"data": data, "metadata": {"version": 1}}, "lease_duration": 0})
+        self.send_json(200, {"data": data, "lease_duration": lease, "lease_id": f"{path}/x", "renewable": True})
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -86,7 +75,7 @@ class _Server(http.server.ThreadingHTTPServer):
     calls: list[tuple[str, str, str | None, str | None]]
 
 
-class VaultAPI:
+class VaultAPI(Serving):
     """``with VaultAPI() as vault``: ``vault.url``, ``vault.calls``, ``vault.secrets[path] = (data, lease)``
     (lease ``None``: a KV v2 secret), ``vault.revoke_all()``, ``vault.login_lease``."""
 
@@ -98,7 +87,6 @@ class VaultAPI:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.api, self._server.lock, self._server.calls = self, threading.Lock(), []
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
 
     @property
     def calls(self) -> list[tuple[str, str, str | None, str | None]]:
@@ -113,12 +101,3 @@ class VaultAPI:
 
     def revoke_all(self) -> None:
         self.tokens.clear()
-
-    def __enter__(self) -> VaultAPI:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
