@@ -88,6 +88,12 @@ def _unlocked(env: dict[str, str]) -> bool:
                                                         "string:org.freedesktop.Secret.Collection", "string:Locked")
 
 
+def _kwallet_open(env: dict[str, str]) -> bool:
+    """Whether kwalletd5 says (its own API, read with dbus-send) that the default wallet is open."""
+    return "boolean true" in _bus_call(env, "--dest=org.kde.kwalletd5", "/modules/kwalletd5", "org.kde.KWallet.isOpen",
+                                       "string:kdewallet")
+
+
 def _wait(what: str, ready, proc: subprocess.Popen[bytes], seconds: float = 20) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
     while not ready():
@@ -148,7 +154,8 @@ def private_kwallet(first_login: bool = False) -> Iterator[dict[str, str]]:
                 stop(first)
             proc = _pam_login_kwalletd(env, password_hash, log)  # the next login: the wallet exists and opens
             try:
-                _wait("kwalletd5", lambda: _default_alias(env) != "/", proc)
+                # kwalletd5 answers on the bus before it opens the wallet from the PAM hash: wait for both
+                _wait("kwalletd5", lambda: _default_alias(env) != "/" and _kwallet_open(env), proc)
                 yield bus
             finally:
                 stop(proc)
