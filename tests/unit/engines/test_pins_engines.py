@@ -13,6 +13,7 @@ import os
 import re
 import threading
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -437,3 +438,61 @@ def test_an_engine_url_host_is_plain_ascii_letters_digits_dots_and_dashes(url):
 
     assert urls.problem(url) is not None
     assert urls.problem("https://vault-1.corp_x.example:8200") is None
+
+
+# -- Google service account: the access token's life, against the loopback token endpoint ------------------
+
+
+@pytest.mark.parametrize("lifetime, lives", [(3599, 3599 - 300), (100, 100), (10**6, 3600 - 300), (0, 3600 - 300)],
+                         ids=["an-hour", "shorter-than-5-minutes", "beyond-12-hours", "none"])
+def test_a_google_access_token_is_used_until_5_minutes_before_it_expires(tmp_path, monkeypatch, lifetime, lives):
+    """expires_in as Google gives it, less the margin; one that lives shorter is used to its end; a
+    lifetime past Google's 12 h (or none) is taken as the hour Google grants."""
+    from gatepass.engines import gcp_service_account as gcp
+    from tests.support.google_oauth import GoogleTokenEndpoint, ServiceAccount
+
+    service = ServiceAccount()
+    moment = int(time.time()) - 10 + 0.25  # in the past: the endpoint refuses an iat in the future
+    monkeypatch.setattr(gcp, "time", types.SimpleNamespace(time=lambda: moment))
+    minted: list[str] = []
+    with GoogleTokenEndpoint(service, on_mint=minted.append, lifetime=lifetime) as google:
+        key = service.write_key(tmp_path / "key.json", google.url)
+        account = Account(kind="docker", domain="europe-docker.pkg.dev", host="europe-docker.pkg.dev", port=None,
+                          secure=True, username="oauth2accesstoken", secret_kind="gcp_service_account",
+                          secret_ref={"key_file": str(key)}, layer="user", rank=2, file=str(tmp_path / "c.toml"))
+        token, expiry = gcp.fetch(account, Request("docker", "https", "europe-docker.pkg.dev", None), {})
+        assert [verdict for _, verdict, _ in google.requests] == ["ok"]
+    assert token == minted[0] and expiry == int(moment) + lives
+
+
+def test_a_google_token_endpoints_refusal_is_an_error_naming_the_likely_causes(tmp_path):
+    from gatepass.engines import gcp_service_account as gcp
+    from tests.support.google_oauth import GoogleTokenEndpoint, ServiceAccount
+
+    service = ServiceAccount()
+    with GoogleTokenEndpoint(service) as google:
+        google.refuse_with("Invalid JWT Signature.")
+        key = service.write_key(tmp_path / "key.json", google.url)
+        account = Account(kind="docker", domain="europe-docker.pkg.dev", host="europe-docker.pkg.dev", port=None,
+                          secure=True, username="oauth2accesstoken", secret_kind="gcp_service_account",
+                          secret_ref={"key_file": str(key)}, layer="user", rank=2, file=str(tmp_path / "c.toml"))
+        with pytest.raises(SecretUnavailableError, match="refused the service-account assertion with HTTP 400 "
+                                                         r"\(is the key disabled or deleted, or the clock off\?\)"):
+            gcp.fetch(account, Request("docker", "https", "europe-docker.pkg.dev", None), {})
+
+
+@pytest.mark.parametrize("bad", ["\n", "\r", "\0"], ids=["LF", "CR", "NUL"])
+def test_a_google_access_token_with_a_line_break_or_nul_is_refused(tmp_path, monkeypatch, bad):
+    from gatepass.engines import gcp_service_account as gcp
+    from tests.support import google_oauth
+
+    service = google_oauth.ServiceAccount()
+    monkeypatch.setattr(google_oauth, "secrets", types.SimpleNamespace(token_urlsafe=lambda n: f"s3cr3t{bad}x=y"))
+    with google_oauth.GoogleTokenEndpoint(service) as google:
+        key = service.write_key(tmp_path / "key.json", google.url)
+        account = Account(kind="docker", domain="europe-docker.pkg.dev", host="europe-docker.pkg.dev", port=None,
+                          secure=True, username="oauth2accesstoken", secret_kind="gcp_service_account",
+                          secret_ref={"key_file": str(key)}, layer="user", rank=2, file=str(tmp_path / "c.toml"))
+        with pytest.raises(SecretUnavailableError, match="without a usable access_token") as caught:
+            gcp.fetch(account, Request("docker", "https", "europe-docker.pkg.dev", None), {})
+    assert "s3cr3t" not in str(caught.value)
