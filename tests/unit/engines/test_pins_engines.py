@@ -253,6 +253,7 @@ class _ECR(http.server.BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     targets: list[str] = []
+    lives: list[float] = [3600]  # seconds from now to the answer's expiresAt
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -262,7 +263,7 @@ class _ECR(http.server.BaseHTTPRequestHandler):
         self.targets.append(self.headers.get("X-Amz-Target", ""))
         assert self.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 Credential=AKIATEST/")
         token = base64.b64encode(b"AWS:ecr-password").decode()
-        body = json.dumps({"authorizationData": [{"authorizationToken": token, "expiresAt": time.time() + 3600,
+        body = json.dumps({"authorizationData": [{"authorizationToken": token, "expiresAt": int(time.time()) + self.lives[0],
                                                   "proxyEndpoint": f"https://{ECR}"}]}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/x-amz-json-1.1")
@@ -496,3 +497,16 @@ def test_a_google_access_token_with_a_line_break_or_nul_is_refused(tmp_path, mon
         with pytest.raises(SecretUnavailableError, match="without a usable access_token") as caught:
             gcp.fetch(account, Request("docker", "https", "europe-docker.pkg.dev", None), {})
     assert "s3cr3t" not in str(caught.value)
+
+
+@pytest.mark.parametrize("lives, kept", [(12 * 3600, True), (12 * 3600 + 60, False), (-60, False)],
+                         ids=["12h", "past-12h", "already-past"])
+def test_an_ecr_token_is_kept_until_expires_at_within_12_hours_else_for_an_hour(fake_ecr, monkeypatch, lives, kept):
+    monkeypatch.setattr(_ECR, "lives", [lives])
+    before = int(time.time())
+    _, expiry = aws_ecr.fetch(ecr_account("AWS"), Request("docker", "https", ECR, None), dict(os.environ))
+    after = int(time.time())
+    if kept:
+        assert before + lives <= expiry <= after + lives
+    else:
+        assert before + 3600 <= expiry <= after + 3600
