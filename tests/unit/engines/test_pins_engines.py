@@ -510,3 +510,10 @@ def test_an_ecr_token_is_kept_until_expires_at_within_12_hours_else_for_an_hour(
         assert before + lives <= expiry <= after + lives
     else:
         assert before + 3600 <= expiry <= after + 3600
+
+
+@pytest.mark.parametrize("path, owner_repo", [("acme/r.git", ("acme", "r")), ("Acme/r", ("acme", "r")),
+                                              ("acme", ("acme", None)), ("/acme/r.git/", ("acme", "r"))])
+def test_a_github_app_reads_owner_and_repository_from_the_path_without_dot_git(path, owner_repo):
+    account = github_account('app_id = 1, private_key_file = "/k.pem"')
+    assert github_app.owner_and_repo(account, Request("git", "https", "github.com", None, path)) == owner_repo

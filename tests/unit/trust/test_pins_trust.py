@@ -222,3 +222,11 @@ def test_an_acl_that_lets_no_other_user_read_keeps_inline_tokens(tmp_path, entri
     subprocess.run(["setfacl", "-m", entries, str(path)], check=True)
     config = loaded(path)
     assert not any("an ACL lets other users read it" in e for e in config.errors), config.errors
+
+
+@pytest.mark.parametrize("data", [b"", b"# created: 2026-01-01\n# only comments\n\n"], ids=["empty", "comments-only"])
+def test_a_host_key_file_without_an_identity_is_refused_naming_the_formats(data):
+    from gatepass.hostkey import HostKeyError, parse_identities
+
+    with pytest.raises(HostKeyError, match="is neither an age identity file"):
+        parse_identities("/etc/gatepass/host.key", data)
