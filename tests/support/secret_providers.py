@@ -57,8 +57,10 @@ def missing_keepassxc() -> str | None:
 # now and then on the 128-byte public keys (leading zero bytes dropped): kwalletd refuses the client's
 # key with this message, or the secret does not decrypt and secret-tool exits 1 saying nothing, about
 # 1 session in 100. gatepass's own sessions are plain and never meet it; the third-party client is
-# run again.
+# run again. So it is when kwalletd, under load, has lost the session secret-tool just opened
+# (KWALLET_LOST_SESSION, seen once in nine loaded runs of this suite).
 KWALLET_SHORT_KEY = "Client public key size is invalid"
+KWALLET_LOST_SESSION = "Can't find session"
 
 
 def run_client(argv: list[str], env: dict[str, str], stdin: str = "", expect: str | None = None
@@ -68,7 +70,8 @@ def run_client(argv: list[str], env: dict[str, str], stdin: str = "", expect: st
     reads as ""); a real "not found" (exit 1, silent) just takes the 4 runs."""
     for _ in range(4):
         done = subprocess.run(argv, input=stdin, env=env, capture_output=True, text=True, timeout=60)
-        if (KWALLET_SHORT_KEY not in done.stderr and not (done.returncode and not done.stdout and not done.stderr)
+        if (KWALLET_SHORT_KEY not in done.stderr and KWALLET_LOST_SESSION not in done.stderr
+                and not (done.returncode and not done.stdout and not done.stderr)
                 and (expect is None or done.stdout == expect)):
             break
     return done
@@ -145,8 +148,8 @@ def private_kwallet(first_login: bool = False) -> Iterator[dict[str, str]]:
         try:
             first = _pam_login_kwalletd(env, password_hash, log)  # creates kdewallet
             try:
-                _wait("kwalletd5 (creating the wallet)", lambda: os.path.exists(wallet), first)
-                _wait("kwalletd5", lambda: _has_owner(env, "org.freedesktop.secrets"), first)
+                # made and opened: stopping it earlier can leave a wallet file the next start cannot open
+                _wait("kwalletd5 (creating the wallet)", lambda: os.path.exists(wallet) and _kwallet_open(env), first)
                 if first_login:
                     yield bus
                     return
