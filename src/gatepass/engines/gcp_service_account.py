@@ -97,18 +97,9 @@ def read_key(path: str) -> ServiceAccountKey:
     """The service-account key in ``path``; SecretUnavailableError naming the rule it breaks, never its content."""
     import json
 
-    from gatepass.engines.jws import rsa_private_key
-    from gatepass.readback import UnreadableFile, read_user_file
+    from gatepass.engines.jws import read_key_file, rsa_private_key
 
-    try:
-        data = read_user_file(path, MAX_KEY_BYTES, private=True)
-    except UnreadableFile as exc:
-        why = {"open": f"cannot be opened ({exc.strerror})", "type": "is not a regular file",
-               "owner": f"belongs to another user (uid {exc.uid}); it must belong to root or to you",
-               "mode": f"is open to other users; run: chmod 600 {path}",
-               "size": f"is larger than {MAX_KEY_BYTES // 1024} KiB; it should hold one service-account key",
-               "read": f"cannot be read ({exc.strerror})"}[exc.rule]
-        raise SecretUnavailableError(f"key_file {path} {why}") from None
+    data = read_key_file(path, MAX_KEY_BYTES, "key_file", "one service-account key")
     try:
         table = json.loads(data)
     except ValueError:

@@ -96,17 +96,9 @@ def cache_key(account: Account, request: Request, env: Mapping[str, str] | None 
 
 def read_private_key(path: str) -> bytes:
     """The PEM bytes of ``path``, refused unless it is a private regular file (see module docstring)."""
-    from gatepass.readback import UnreadableFile, read_user_file
+    from gatepass.engines.jws import read_key_file
 
-    try:
-        return read_user_file(path, MAX_KEY_BYTES, private=True)
-    except UnreadableFile as exc:
-        why = {"open": f"cannot be opened ({exc.strerror})", "type": "is not a regular file",
-               "owner": f"belongs to another user (uid {exc.uid}); it must belong to root or to you",
-               "mode": f"is open to other users; run: chmod 600 {path}",
-               "size": f"is larger than {MAX_KEY_BYTES // 1024} KiB; it should hold one PEM private key",
-               "read": f"cannot be read ({exc.strerror})"}[exc.rule]
-        raise SecretUnavailableError(f"private_key_file {path} {why}") from None
+    return read_key_file(path, MAX_KEY_BYTES, "private_key_file", "one PEM private key")
 
 
 def offline_problem(account: Account) -> str | None:

@@ -23,6 +23,24 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def read_key_file(path: str, limit: int, setting: str, holds: str) -> bytes:
+    """The bytes of the signing key ``path`` names (``setting``: the config key that names it), refused
+    unless it is a private regular file of root's or the user's, with one line saying which rule broke.
+    ``holds`` says what the file should hold (for the size rule)."""
+    from gatepass.errors import SecretUnavailableError
+    from gatepass.readback import UnreadableFile, read_user_file
+
+    try:
+        return read_user_file(path, limit, private=True)
+    except UnreadableFile as exc:
+        why = {"open": f"cannot be opened ({exc.strerror})", "type": "is not a regular file",
+               "owner": f"belongs to another user (uid {exc.uid}); it must belong to root or to you",
+               "mode": f"is open to other users; run: chmod 600 {path}",
+               "size": f"is larger than {limit // 1024} KiB; it should hold {holds}",
+               "read": f"cannot be read ({exc.strerror})"}[exc.rule]
+        raise SecretUnavailableError(f"{setting} {path} {why}") from None
+
+
 def rsa_private_key(pem: bytes) -> object | None:
     """The RSA private key of an unencrypted PEM (PKCS#1 or PKCS#8), or None when it holds none."""
     from cryptography.hazmat.primitives import serialization
