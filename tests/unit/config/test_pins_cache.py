@@ -154,3 +154,17 @@ def test_every_module_a_cold_parse_runs_is_in_the_code_stamp(tmp_path):
                      if name not in NOT_SHAPING and file and os.path.realpath(file) not in listed)
     assert missing == []
     assert "gatepass.config.schema" in loaded  # the general path ran: the test saw a real cold parse
+
+
+def test_a_warm_load_gives_the_errors_store_and_engine_tables_the_cold_parse_gave(tmp_path):
+    """Each part of the cached header in its own place: errors, [store] and engine tables do not trade places."""
+    from tests.support.racy import cacheable
+
+    path = cacheable(write_config(tmp_path / "c.toml", '[store]\nbackend = "encrypted-file"\n'
+                                  '[vault]\naddress = "https://vault.example"\nauth = "token"\n'
+                                  '[[git_provider]]\naccounts = [{ username = "u", token_env = "T" }, { username = 5 }]\n'))
+    env = dict(os.environ, GATEPASS_CONFIG=str(path))
+    cold = load_config(env)
+    assert len(_cached(env)) == 1 and len(cold.errors) == 1 and cold.store and "vault" in cold.engines
+    warm = load_config(env)
+    assert (warm.errors, warm.store, warm.engines) == (cold.errors, cold.store, cold.engines)
