@@ -3,7 +3,7 @@
 Below ``engines.vault``: the environment names it falls back to (``ENV_NAMES``), the reader of
 its secret_id/token files (``read_file``), and the ``Session`` that calls the server (imported on
 a warm ``get`` for the names only; HTTP is imported when a Session calls). The AppRole
-token is cached in engines/tokencache under (address, namespace, role_id, secret_id_file) until
+token is cached in engines/tokencache under (address, namespace, role_id, secret_id_file, mount) until
 its lease ends; with less than ``RENEW_FLOOR`` seconds left it is renewed with
 ``auth/token/renew-self``, and when that fails gatepass logs in again with the
 secret_id. A token from ``token_file`` or ``VAULT_TOKEN`` is used as given and never cached: its
@@ -85,7 +85,7 @@ class Session:
         self.token: str | None = None
         self.sent: list[str] = []  # every token, secret_id and JWT sent: never quoted back from the server
         self.key: tuple[str, ...] = ("vault-token", found["address"], found["namespace"], found["role_id"],
-                                     found["secret_id_file"])
+                                     found["secret_id_file"], found.get("approle_mount") or "approle")
         if method is not None:  # one login token per identity the method names (a runner's next job holds another)
             self.key = ("vault-token", *method.identity(found, env))
 

@@ -82,9 +82,10 @@ def test_a_vault_cache_key_takes_the_namespace_from_the_environment_where_the_ta
 
 
 @pytest.mark.parametrize("change", [{"address": "https://other.example:8200"}, {"namespace": "team-a"},
-                                    {"role_id": "role-2"}, {"secret_id_file": "/etc/gatepass/other_id"}],
+                                    {"role_id": "role-2"}, {"secret_id_file": "/etc/gatepass/other_id"},
+                                    {"approle_mount": "ci/approle"}],
                          ids=lambda change: ",".join(change))
-def test_the_approle_login_is_cached_per_address_namespace_role_and_secret_id_file(change):
+def test_the_approle_login_is_cached_per_address_namespace_role_secret_id_file_and_mount(change):
     key = vault_auth.Session(vault.server(BASE, {}), {}, 0).key
     assert vault_auth.Session(vault.server({**BASE, **change}, {}), {}, 0).key != key
 
