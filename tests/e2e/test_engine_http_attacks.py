@@ -24,7 +24,7 @@ from gatepass.errors import SecretUnavailableError
 from gatepass.model import Account, Request
 from tests.conftest import write_config
 from tests.e2e.test_github_app import APP_ID, app_key
-from tests.support.hostile_http import Recorder, read_head, reply, serve
+from tests.support.hostile_http import Recorder, read_head, read_request, reply, serve
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 TOKEN = "hvs.CAESIGatepassNotARealToken0123456789abcdef"
@@ -81,11 +81,7 @@ def slow_json(answers: dict[str, bytes], spaces: int) -> object:
     """Each answer sent without Content-Length after ``spaces`` blanks at 0.5 s apiece: every call
     alone ends before the engine's deadline, together they do not."""
     def behaviour(conn: socket.socket) -> None:
-        head = read_head(conn)
-        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                       if line.lower().startswith(b"content-length:")), 0)
-        if length:
-            conn.recv(length)
+        head = read_request(conn)
         path = head.split(b" ")[1].decode()
         body = next(v for k, v in answers.items() if k in path)
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n")
@@ -173,11 +169,7 @@ def test_config_check_names_a_vault_address_with_userinfo_without_quoting_it(iso
 def fake_ecr(authorization: bytes, spaces: int = 0) -> object:
     """ECR's GetAuthorizationToken (awsJson1.1) answering ``authorization`` as the token."""
     def behaviour(conn: socket.socket) -> None:
-        head = read_head(conn)
-        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                       if line.lower().startswith(b"content-length:")), 0)
-        if length:
-            conn.recv(length)
+        read_request(conn)
         body = json.dumps({"authorizationData": [{"authorizationToken": base64.b64encode(authorization).decode(),
                                                   "expiresAt": time.time() + 3600,
                                                   "proxyEndpoint": "https://x"}]}).encode()

@@ -32,6 +32,16 @@ def read_head(conn: socket.socket) -> bytes:
     return data
 
 
+def read_request(conn: socket.socket) -> bytes:
+    """The request line and headers, with the body (its Content-Length) read and dropped."""
+    head = read_head(conn)
+    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    if length:
+        conn.recv(length)
+    return head
+
+
 @contextlib.contextmanager
 def serve(behaviour: Callable[[socket.socket], None], wrap: ssl.SSLContext | None = None) -> Iterator[str]:
     listener = socket.socket()
