@@ -77,6 +77,15 @@ def test_github_api_url_hiding_another_host_is_refused(key, template):
     assert str(caught.value).startswith("api_url must")
 
 
+def drip(conn: socket.socket, content_type: str, body: bytes, spaces: int) -> None:
+    """A 200 without Content-Length: ``spaces`` blanks at 0.5 s apiece, then ``body``."""
+    conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nConnection: close\r\n\r\n".encode())
+    for _ in range(spaces):
+        conn.sendall(b" ")
+        time.sleep(0.5)
+    conn.sendall(body)
+
+
 def slow_json(answers: dict[str, bytes], spaces: int) -> object:
     """Each answer sent without Content-Length after ``spaces`` blanks at 0.5 s apiece: every call
     alone ends before the engine's deadline, together they do not."""
@@ -84,11 +93,7 @@ def slow_json(answers: dict[str, bytes], spaces: int) -> object:
         head = read_request(conn)
         path = head.split(b" ")[1].decode()
         body = next(v for k, v in answers.items() if k in path)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n")
-        for _ in range(spaces):
-            conn.sendall(b" ")
-            time.sleep(0.5)
-        conn.sendall(body)
+        drip(conn, "application/json", body, spaces)
     return behaviour
 
 
@@ -173,11 +178,7 @@ def fake_ecr(authorization: bytes, spaces: int = 0) -> object:
         body = json.dumps({"authorizationData": [{"authorizationToken": base64.b64encode(authorization).decode(),
                                                   "expiresAt": time.time() + 3600,
                                                   "proxyEndpoint": "https://x"}]}).encode()
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nConnection: close\r\n\r\n")
-        for _ in range(spaces):
-            conn.sendall(b" ")
-            time.sleep(0.5)
-        conn.sendall(body)
+        drip(conn, "application/x-amz-json-1.1", body, spaces)
     return behaviour
 
 
