@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from gatepass.config import cache
 from gatepass.config.layers import layer_files
+from gatepass.engines import tokencache
 from gatepass.paths import cache_dir
 from gatepass.readback import IGNORED, directory_problem, trust_problem
 
@@ -25,9 +26,9 @@ def trust_report(env: Mapping[str, str]) -> list[tuple[bool, str]]:
     state = "is trusted" if os.path.exists(path) else "is not written yet"
     report = [(False, f"ignored, rebuilt on use: {problem}; remove it")] if problem else [(True, f"parse cache {path} {state}")]
     report += [(False, f"ignored and rebuilt: {why}") for why in IGNORED if why != problem]
-    tokens = os.path.join(directory, "tokens")
+    tokens = tokencache.directory(env)
     for name in sorted(os.listdir(tokens)) if os.path.isdir(tokens) else []:
-        problem = trust_problem(os.path.join(tokens, name), cache.MAX_CACHE_BYTES) if "." not in name else None
+        problem = tokencache.entry_problem(os.path.join(tokens, name)) if "." not in name else None
         if problem:
             report.append((False, f"ignored, rebuilt on use: {problem}; remove it"))
     return report

@@ -57,6 +57,17 @@ def path_for(env: Mapping[str, str], key: tuple[str, ...]) -> str:
     return os.path.join(directory(env), digest)
 
 
+def entry_problem(path: str) -> str | None:
+    """Why ``_load`` would ignore the entry at ``path`` (for ``doctor``), or None: readback's trust rule
+    at this file's size cap, then the private-mode rule."""
+    from gatepass.readback import trust_problem
+
+    problem = trust_problem(path, MAX_ENTRY_BYTES)
+    if problem is None and os.path.exists(path) and os.stat(path).st_mode & 0o077:
+        problem = f"{path} is open to its group or others (an engine token cache entry must be 0600)"
+    return problem
+
+
 def _load(path: str) -> tuple[object, ...] | None:
     """The entry at ``path`` when gatepass.readback trusts it (ours, a directory chain no one else can
     write) and it is private (no group or other bits at all: it holds a secret), else None."""

@@ -205,3 +205,23 @@ def test_after_the_readmes_steps_doctor_has_nothing_to_fix_on_a_machine_with_pod
     assert CliRunner().invoke(cli, ["setup", "git"], catch_exceptions=False).exit_code == 0
     lines, _ = doctor(code=0)
     assert line_with(lines, "would log in to auth.json").startswith("OK   note: podman")
+
+
+def test_doctor_reports_a_token_cache_entry_the_helper_would_ignore(isolated_env):
+    """The doctor judges an engine token entry by the helper's own rule: private mode and its size cap."""
+    import time
+
+    from gatepass.cli.cache_report import trust_report
+    from gatepass.engines import tokencache
+
+    env = dict(isolated_env)
+    tokencache.put(env, ("doctor-test",), "tok-cached", int(time.time()) + 3600)
+    assert tokencache.get(env, ("doctor-test",)) is not None
+    assert all(ok or "token" not in line for ok, line in trust_report(env))
+    [entry] = [os.path.join(tokencache.directory(env), name) for name in os.listdir(tokencache.directory(env))
+               if "." not in name]
+    os.chmod(entry, 0o640)
+    assert tokencache.get(env, ("doctor-test",)) is None  # the helper ignores it
+    problems = [line for ok, line in trust_report(env) if not ok]
+    assert any("open to its group or others" in line for line in problems), problems
+    assert all("tok-cached" not in line for _, line in trust_report(env))
