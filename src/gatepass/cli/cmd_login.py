@@ -16,16 +16,25 @@ def entry_for(kind: str, domain: str, username: str) -> Entry:
     if kind == "docker":
         parsed = parse_docker_server(domain)
         if parsed is None or parsed[3]:
-            raise GatepassError(f"{domain} is not a registry host[:port]; example: gatepass login docker ghcr.io")
+            raise GatepassError(f"{_shown(domain)} is not a registry host[:port]; example: gatepass login docker ghcr.io")
         _, host, port, _ = parsed
         return Entry("docker", "", join_host_port(host, port), "", username)
     scheme, _, rest = domain.rpartition("://")
     scheme = (scheme or "https").lower()
     authority = parse_authority(rest.rstrip("/"), scheme) if scheme in ("http", "https") and "/" not in rest.rstrip("/") else None
     if authority is None:
-        raise GatepassError(f"{domain} is not a host[:port] or http(s)://host[:port]; example: gatepass login git github.com")
+        raise GatepassError(f"{_shown(domain)} is not a host[:port] or http(s)://host[:port]; "
+                            "example: gatepass login git github.com")
     host, port = authority
     return Entry("git", scheme, join_host_port(host, port), "", username)
+
+
+def _shown(domain: str) -> str:
+    """``domain`` as an error may show it: a ``user:token@`` someone pasted in is left out."""
+    scheme, sep, rest = domain.rpartition("://")
+    if "@" not in rest:
+        return domain
+    return f"{scheme}{sep}[userinfo removed]@{rest.rpartition('@')[2]}"
 
 
 def plain_http_if_configured(kind: str, domain: str) -> str:

@@ -224,3 +224,15 @@ def test_config_check_refuses_commands_in_files_others_can_write(isolated_env):
                         '[[git_provider]]\naccounts = [{ username = "a", token_command = ["true"] }]\n', 0o622)
     result = invoke("config", "check", code=1)
     assert f"chmod go-w {path}" in result.stderr
+
+
+@pytest.mark.parametrize("kind, domain", [("git", "https://me:ghp_SECRETSECRET@github.com"),
+                                          ("git", "me:ghp_SECRETSECRET@github.com"),
+                                          ("docker", "me:ghp_SECRETSECRET@ghcr.io")])
+def test_a_login_domain_with_a_pasted_token_is_refused_without_echoing_it(kind, domain):
+    from gatepass.cli.cmd_login import entry_for
+    from gatepass.errors import GatepassError
+
+    with pytest.raises(GatepassError) as refused:
+        entry_for(kind, domain, "me")
+    assert "ghp_SECRET" not in str(refused.value) and "userinfo removed" in str(refused.value)
