@@ -132,6 +132,14 @@ def test_launcher_with_a_trace_hands_the_store_to_python(launcher, env, tmp_path
     assert done.returncode == 0 and _starts(starts) == 1 and trace.exists()
 
 
+@pytest.mark.parametrize("off", ["0", "false", "FALSE"])
+def test_launcher_with_tracing_turned_off_still_ends_the_store_in_the_shell(launcher, env, off):
+    path, starts = launcher
+    done = _helper(path, "store", ASK + b"username=bot\npassword=tok-config\nstate[]=gatepass:config\n",
+                   {**env, "GATEPASS_TRACE": off})
+    assert (done.returncode, done.stderr) == (0, b"") and _starts(starts) == 0
+
+
 def test_launcher_refuses_an_endless_request_like_python(launcher, env):
     path, starts = launcher
     done = _helper(path, "store", b"x=y\n" * 5000 + b"state[]=gatepass:config\n", env)
