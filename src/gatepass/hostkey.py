@@ -91,7 +91,6 @@ def _readers(path: str) -> str:
     """Who may read a key this user cannot: the group the file is shared with (``--group``, the Ansible
     role's ``gatepass_group``), as the file itself says; the usual group when it cannot be looked at."""
     import grp
-    import os
 
     try:
         st = os.stat(path)

@@ -81,7 +81,7 @@ def group_write_is_private(st: "posix.stat_result", target: "str | int") -> bool
     if not _PRIVATE_GROUPS[key]:
         return False
     try:
-        posix.getxattr(target, "system.posix_acl_access", follow_symlinks=not isinstance(target, str))
+        posix.getxattr(target, _ACL_XATTR, follow_symlinks=not isinstance(target, str))
     except OSError:  # ENODATA: no ACL; ENOTSUP: a filesystem without them
         return True
     return False

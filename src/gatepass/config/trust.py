@@ -32,8 +32,9 @@ def layer_problem(path: str, fd: int, st: os.stat_result) -> str | None:
     as one line with the fix; None when only root and the effective user can change it."""
     euid = os.geteuid()
     if st.st_uid not in (0, euid) and not seen_as_root(os.path.abspath(path), st):
-        if unmapped_hint(st):  # inside rootless podman's user namespace: chown is not the fix
-            return f"{path} belongs to uid {st.st_uid}{unmapped_hint(st)}"
+        hint = unmapped_hint(st)
+        if hint:  # inside rootless podman's user namespace: chown is not the fix
+            return f"{path} belongs to uid {st.st_uid}{hint}"
         return f"{path} belongs to uid {st.st_uid}, who could rewrite it; run: chown {euid} {path}"
     if others_can_write(st, fd):
         if acl_grants(acl_entries(fd), ACL_WRITE):
